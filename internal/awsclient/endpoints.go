@@ -74,12 +74,12 @@ func ResolveEndpoint(s Service, block map[Service]string, getenv func(string) st
 
 // ValidateEndpoint checks that an endpoint override is an absolute http(s) URL.
 func ValidateEndpoint(raw string) error {
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+		return fmt.Errorf("endpoint %q must start with http:// or https://", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("endpoint %q is not a URL: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("endpoint %q must start with http:// or https://", raw)
 	}
 	if u.Host == "" {
 		return fmt.Errorf("endpoint %q has no host", raw)

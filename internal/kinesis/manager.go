@@ -391,7 +391,7 @@ func (m *Manager) Delete(ctx context.Context, name string, enforceConsumerDeleti
 	case errors.Is(err, ErrNotFound) || isCode(err, "ResourceNotFoundException"):
 		return nil
 	case err != nil && !enforceConsumerDeletion && isCode(err, "ResourceInUseException"):
-		return fmt.Errorf("deleting stream %q: it has registered consumers; deregister them or set enforce_consumer_deletion = true: %w", name, explain(err))
+		return fmt.Errorf("deleting stream %q: it has registered consumers; deregister them or set enforce_consumer_deletion = true: %w", name, err)
 	case err != nil:
 		return fmt.Errorf("deleting stream %q: %w", name, explain(err))
 	}

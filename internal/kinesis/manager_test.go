@@ -32,7 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-
 var seq atomic.Int64
 
 func streamName(t *testing.T) string {

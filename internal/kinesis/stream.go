@@ -205,16 +205,3 @@ func tagsDiff(cur, want map[string]string) (set map[string]string, remove []stri
 	sort.Strings(remove)
 	return set, remove
 }
-
-// MergeTags returns defaults overlaid with tags: a resource's own tag wins over a default tag of
-// the same key, as in the AWS provider's default_tags.
-func MergeTags(defaults, tags map[string]string) map[string]string {
-	out := make(map[string]string, len(defaults)+len(tags))
-	for k, v := range defaults {
-		out[k] = v
-	}
-	for k, v := range tags {
-		out[k] = v
-	}
-	return out
-}

@@ -98,11 +98,6 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
-	merged := MergeTags(map[string]string{"team": "data", "env": "prod"}, map[string]string{"env": "dev", "app": "x"})
-	want := map[string]string{"team": "data", "env": "dev", "app": "x"}
-	if !reflect.DeepEqual(merged, want) {
-		t.Errorf("MergeTags = %v, want %v", merged, want)
-	}
 	set, remove := tagsDiff(map[string]string{"a": "1", "b": "2"}, map[string]string{"a": "1", "b": "3", "c": "4"})
 	if !reflect.DeepEqual(set, map[string]string{"b": "3", "c": "4"}) || len(remove) != 0 {
 		t.Errorf("tagsDiff = %v, %v", set, remove)

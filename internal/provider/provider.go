@@ -1,0 +1,257 @@
+// Package provider is the Terraform edge of sluice: the provider schema and Configure, and one
+// file per resource and data source. It converts between Terraform values and the plain-Go domain
+// packages and turns their errors into diagnostics; the algorithms live in the domain packages.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
+)
+
+var _ provider.Provider = (*sluiceProvider)(nil)
+
+// New returns a constructor for the provider; version is set by the release build.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &sluiceProvider{version: version} }
+}
+
+type sluiceProvider struct {
+	version string
+}
+
+type providerModel struct {
+	Region                    types.String `tfsdk:"region"`
+	Profile                   types.String `tfsdk:"profile"`
+	AccessKey                 types.String `tfsdk:"access_key"`
+	SecretKey                 types.String `tfsdk:"secret_key"`
+	Token                     types.String `tfsdk:"token"`
+	MaxRetries                types.Int64  `tfsdk:"max_retries"`
+	SkipCredentialsValidation types.Bool   `tfsdk:"skip_credentials_validation"`
+	AssumeRole                types.Object `tfsdk:"assume_role"`
+	Endpoints                 types.Object `tfsdk:"endpoints"`
+	DefaultTags               types.Object `tfsdk:"default_tags"`
+}
+
+type assumeRoleModel struct {
+	RoleARN     types.String `tfsdk:"role_arn"`
+	SessionName types.String `tfsdk:"session_name"`
+	ExternalID  types.String `tfsdk:"external_id"`
+	Duration    types.String `tfsdk:"duration"`
+}
+
+// providerData is what Configure hands to every resource and data source.
+type providerData struct {
+	aws         *awsclient.Client
+	defaultTags map[string]string
+}
+
+func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "sluice"
+	resp.Version = p.version
+}
+
+func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	endpointAttrs := map[string]schema.Attribute{}
+	for _, svc := range awsclient.Services() {
+		endpointAttrs[string(svc)] = schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: fmt.Sprintf("Endpoint URL for %s, e.g. a local stand-in. Overrides `%s`, which overrides `%s` and the shared config file.",
+				serviceTitle(svc), svc.EnvVar(), awsclient.GlobalEndpointEnvVar),
+			Validators: []validator.String{validate.EndpointURL()},
+		}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The sluice provider declares a data platform on AWS — Kinesis streams, EMR cluster templates, " +
+			"Redshift schemas, tables and grants, and ETL pipelines — and publishes pipeline definitions for `sluice-runner`. " +
+			"Credentials and region follow the AWS provider's chain: the attributes here, then the environment, then the shared config file.",
+		Attributes: map[string]schema.Attribute{
+			"region": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "AWS region, e.g. `eu-west-1`. Defaults to `AWS_REGION` or the profile's region.",
+			},
+			"profile": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Named profile from the shared config and credentials files. Defaults to `AWS_PROFILE`.",
+			},
+			"access_key": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Static access key ID. Set together with `secret_key`; prefer the environment or a profile.",
+			},
+			"secret_key": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Static secret access key. Set together with `access_key`.",
+			},
+			"token": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Session token for temporary static credentials.",
+			},
+			"max_retries": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("How many times a throttled or transient AWS error is retried, with exponential backoff. Default `%d`. "+
+					"A `LimitExceededException` that reports an exhausted quota is never retried.", awsclient.DefaultMaxRetries),
+			},
+			"skip_credentials_validation": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Skip the `sts:GetCallerIdentity` check at configuration. Set to `true` for local stand-ins that have no STS.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"assume_role": schema.SingleNestedBlock{
+				MarkdownDescription: "Assume an IAM role after the base credentials are found.",
+				Attributes: map[string]schema.Attribute{
+					"role_arn":     schema.StringAttribute{Optional: true, MarkdownDescription: "ARN of the role to assume."},
+					"session_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Session name recorded in CloudTrail."},
+					"external_id":  schema.StringAttribute{Optional: true, MarkdownDescription: "External ID the role's trust policy requires."},
+					"duration": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Session duration as a Go duration, e.g. `1h`. Default 15 minutes.",
+						Validators:          []validator.String{validate.Duration()},
+					},
+				},
+			},
+			"endpoints": schema.SingleNestedBlock{
+				MarkdownDescription: "Per-service endpoint URLs. Precedence per service: this block, then `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the shared config file. Services: " +
+					quotedList(awsclient.ServiceNames()) + ".",
+				Attributes: endpointAttrs,
+			},
+			"default_tags": schema.SingleNestedBlock{
+				MarkdownDescription: "Tags applied to every taggable resource. A resource's own `tags` win on a key conflict; `tags_all` shows the merge.",
+				Attributes: map[string]schema.Attribute{
+					"tags": schema.MapAttribute{
+						ElementType:         types.StringType,
+						Optional:            true,
+						MarkdownDescription: "Tags to apply to every resource.",
+					},
+				},
+			},
+		},
+	}
+}
+
+func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for name, v := range map[string]attr.Value{
+		"region": cfg.Region, "profile": cfg.Profile, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey,
+		"token": cfg.Token, "endpoints": cfg.Endpoints, "assume_role": cfg.AssumeRole, "default_tags": cfg.DefaultTags,
+	} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Provider configuration not known at plan time",
+				fmt.Sprintf("%s depends on a value that is only known after apply. The provider must be configured with known values: "+
+					"use a literal, a variable, or apply the resource it depends on first with -target.", name))
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	settings := awsclient.Settings{
+		Region:                    cfg.Region.ValueString(),
+		Profile:                   cfg.Profile.ValueString(),
+		AccessKey:                 cfg.AccessKey.ValueString(),
+		SecretKey:                 cfg.SecretKey.ValueString(),
+		Token:                     cfg.Token.ValueString(),
+		MaxRetries:                int(cfg.MaxRetries.ValueInt64()),
+		SkipCredentialsValidation: cfg.SkipCredentialsValidation.ValueBool(),
+		Endpoints:                 map[awsclient.Service]string{},
+	}
+	if !cfg.Endpoints.IsNull() {
+		for name, v := range cfg.Endpoints.Attributes() {
+			if s, ok := v.(basetypes.StringValue); ok && !s.IsNull() {
+				settings.Endpoints[awsclient.Service(name)] = s.ValueString()
+			}
+		}
+	}
+	if !cfg.AssumeRole.IsNull() {
+		var ar assumeRoleModel
+		resp.Diagnostics.Append(cfg.AssumeRole.As(ctx, &ar, basetypes.ObjectAsOptions{})...)
+		if ar.RoleARN.ValueString() != "" {
+			var d time.Duration
+			if v := ar.Duration.ValueString(); v != "" {
+				d, _ = time.ParseDuration(v) // checked by validate.Duration at plan time
+			}
+			settings.AssumeRole = &awsclient.AssumeRole{
+				RoleARN: ar.RoleARN.ValueString(), SessionName: ar.SessionName.ValueString(),
+				ExternalID: ar.ExternalID.ValueString(), Duration: d,
+			}
+		}
+	}
+	defaultTags := map[string]string{}
+	if !cfg.DefaultTags.IsNull() {
+		if tags, ok := cfg.DefaultTags.Attributes()["tags"].(basetypes.MapValue); ok && !tags.IsNull() {
+			resp.Diagnostics.Append(tags.ElementsAs(ctx, &defaultTags, false)...)
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	settings.Logger = logger(ctx)
+	client, err := awsclient.New(ctx, settings)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid AWS configuration", err.Error())
+		return
+	}
+	account, err := client.Validate(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("AWS credentials rejected", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "configured sluice provider", map[string]any{"region": client.Region(), "account": account})
+
+	data := &providerData{aws: client, defaultTags: defaultTags}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewKinesisStreamResource,
+	}
+}
+
+func (p *sluiceProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		NewKinesisStreamDataSource,
+	}
+}
+
+func serviceTitle(s awsclient.Service) string {
+	switch s {
+	case awsclient.RedshiftData:
+		return "the Redshift Data API"
+	case awsclient.Kinesis, awsclient.Redshift:
+		return strings.ToUpper(string(s[:1])) + string(s[1:])
+	default:
+		return strings.ToUpper(string(s))
+	}
+}
+
+func quotedList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = "`" + v + "`"
+	}
+	return strings.Join(q, ", ")
+}
