@@ -114,9 +114,9 @@ func (k *Kinesis) waitReady(ctx context.Context, limit time.Duration) error {
 		}
 		select {
 		case exitErr := <-k.done:
-			return fmt.Errorf("kinesis-local exited: %v", exitErr)
+			return fmt.Errorf("kinesis-local exited: %w", exitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -147,7 +147,8 @@ func (k *Kinesis) Stop() {
 	}
 	_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
 	select {
-	case <-k.done:
+	case exitErr := <-k.done:
+		_ = exitErr // the exit status of a process we killed says nothing useful
 	case <-time.After(5 * time.Second):
 	}
 	_ = os.RemoveAll(k.dir)

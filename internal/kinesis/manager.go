@@ -493,7 +493,7 @@ func poll(ctx context.Context, done func() (bool, error)) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return fmt.Errorf("gave up waiting: %w", ctx.Err())
 		case <-t.C:
 		}
 		wait = min(wait*2, maxPollInterval)

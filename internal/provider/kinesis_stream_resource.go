@@ -78,7 +78,8 @@ func (r *kinesisStreamResource) Schema(ctx context.Context, _ resource.SchemaReq
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A Kinesis data stream. Unlike `aws_kinesis_stream`, it switches between `PROVISIONED` and `ON_DEMAND` " +
 			"in place, and makes any `shard_count` change in one apply: the plan shows the sequence of `UpdateShardCount` calls " +
-			"(`reshard_steps`), each within AWS's limit of doubling or halving, and the apply waits for the stream to be ACTIVE between them.",
+			"(`reshard_steps`), each within AWS's limit of doubling or halving, and the apply waits for the stream to be ACTIVE between them. " +
+			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", kinesisCreateTimeout, kinesisUpdateTimeout, kinesisDeleteTimeout),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,

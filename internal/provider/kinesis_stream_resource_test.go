@@ -65,7 +65,7 @@ func checkDestroyed(t *testing.T, name string) resource.TestCheckFunc {
 		if errors.As(err, &nf) {
 			return nil
 		}
-		return fmt.Errorf("stream %s still exists after destroy (err=%v)", name, err)
+		return fmt.Errorf("stream %s still exists after destroy (err=%w)", name, err)
 	}
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs the tools the build and the tests need, idempotently: a second run changes nothing.
+# Go tools come from the Go module proxy, node packages from npm, system packages from apt-get.
+# Everything lands in the repository (bin/, .tools/) except apt packages.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="$ROOT/bin"
+TOOLS="$ROOT/.tools"
+TERRAFORM_VERSION="${TERRAFORM_VERSION:-1.5.7}"
+TFPLUGINDOCS_VERSION="v0.25.0"
+GOLANGCI_LINT_VERSION="v2.15.0"
+KINESIS_LOCAL_VERSION="0.6.2"
+
+mkdir -p "$BIN" "$TOOLS"
+log() { printf 'tools: %s\n' "$*"; }
+
+apt_install() {
+  if ! command -v apt-get >/dev/null; then
+    log "missing $* and no apt-get: install it with your package manager"; exit 1
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "${APT_UPDATED:-}" ]; then $sudo apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# go_tool NAME MODULE_PATH PACKAGE VERSION: go install PACKAGE@VERSION into bin/ unless the binary
+# there was already built from that module version.
+go_tool() {
+  local name="$1" mod="$2" pkg="$3" version="$4"
+  if [ -x "$BIN/$name" ] && go version -m "$BIN/$name" 2>/dev/null | grep -qE "^\s+mod\s+$mod\s+$version\b"; then
+    return
+  fi
+  log "installing $name $version"
+  GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+}
+
+# Terraform >= 1.5: bin/terraform is either a link to a suitable terraform on PATH or Terraform
+# $TERRAFORM_VERSION built from source. Tests use bin/terraform, never PATH's first terraform.
+tf_ok() { # tf_ok BINARY: version >= 1.5?
+  local v
+  v="$("$1" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')" || return 1
+  [ -n "$v" ] || return 1
+  local major minor
+  major="${v%%.*}"; minor="${v#*.}"; minor="${minor%%.*}"
+  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -ge 5 ]; }
+}
+install_terraform() {
+  if [ -x "$BIN/terraform" ] && tf_ok "$BIN/terraform"; then return; fi
+  rm -f "$BIN/terraform"
+  if [ "${SLUICE_BUILD_TERRAFORM:-}" != "1" ]; then
+    local found
+    found="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd:)" command -v terraform || true)"
+    if [ -n "$found" ] && tf_ok "$found"; then
+      log "using $found ($("$found" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'))"
+      ln -s "$found" "$BIN/terraform"
+      return
+    fi
+  fi
+  log "building Terraform $TERRAFORM_VERSION from source (a few minutes, once)"
+  GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "github.com/hashicorp/terraform@v$TERRAFORM_VERSION"
+}
+
+install_kinesis_local() {
+  local pkg="$TOOLS/node_modules/kinesis-local/package.json"
+  if [ -f "$pkg" ] && grep -q "\"version\" *: *\"$KINESIS_LOCAL_VERSION\"" "$pkg"; then return; fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "installing kinesis-local $KINESIS_LOCAL_VERSION"
+  [ -f "$TOOLS/package.json" ] || echo '{"private": true}' > "$TOOLS/package.json"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "kinesis-local@$KINESIS_LOCAL_VERSION" >/dev/null
+}
+
+command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
+command -v git >/dev/null || apt_install git
+command -v node >/dev/null || apt_install nodejs npm
+install_terraform
+install_kinesis_local
+go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs \
+  github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
+go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
+  github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION"
