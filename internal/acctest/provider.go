@@ -25,10 +25,14 @@ type Stack struct {
 
 var current *Stack
 
-// Current returns the running stack; it fails the test when TestMain did not start one, which
-// happens only when TF_ACC is unset (and then resource.Test skips before calling this).
+// Current returns the running stack. Without TF_ACC it skips the test, exactly as resource.Test
+// does for every acceptance test (`make test` sets TF_ACC=1); with TF_ACC set and no stack it
+// fails.
 func Current(t testing.TB) *Stack {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: runs with TF_ACC=1, as `make test` sets it")
+	}
 	if current == nil {
 		t.Fatal("acctest: no local stack; acceptance tests run with TF_ACC=1 through `make test` (run `make tools` first)")
 	}

@@ -267,3 +267,46 @@ func TestManager_Shards(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// busyOnce makes the stream busy right before the manager's first UpdateShardCount reaches AWS,
+// as another operator's change would: it starts encryption, which holds the stream UPDATING.
+type busyOnce struct {
+	counting
+	fired bool
+}
+
+func (b *busyOnce) UpdateShardCount(ctx context.Context, in *awskinesis.UpdateShardCountInput, opts ...func(*awskinesis.Options)) (*awskinesis.UpdateShardCountOutput, error) {
+	if !b.fired {
+		b.fired = true
+		if _, err := b.StartStreamEncryption(ctx, &awskinesis.StartStreamEncryptionInput{
+			StreamName: in.StreamName, EncryptionType: "KMS", KeyId: ptr("alias/aws/kinesis"),
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return b.counting.UpdateShardCount(ctx, in, opts...)
+}
+
+// TestManager_BusyStreamIsWaitedFor: when AWS answers ResourceInUseException because the stream
+// is UPDATING, the manager waits for ACTIVE and tries the same call again instead of failing.
+func TestManager_BusyStreamIsWaitedFor(t *testing.T) {
+	ctx := context.Background()
+	c, _ := startedClient()
+	api := &busyOnce{counting: counting{Client: c}}
+	m := kinesis.NewManager(api, nil)
+	name := streamName(t)
+	if _, err := m.Create(ctx, spec(name, 1)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Delete(context.Background(), name, true) })
+	s, err := m.Update(ctx, spec(name, 2), []int{2})
+	if err != nil {
+		t.Fatalf("Update of a busy stream: %v", err)
+	}
+	if s.OpenShardCount != 2 {
+		t.Fatalf("open shards = %d, want 2", s.OpenShardCount)
+	}
+	if !reflect.DeepEqual(api.updates, []int32{2, 2}) {
+		t.Fatalf("UpdateShardCount calls = %v, want [2 2]: one refused as busy, one retried", api.updates)
+	}
+}

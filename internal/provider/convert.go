@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -90,4 +93,15 @@ func stringList(vs []string) types.List {
 		elems[i] = types.StringValue(v)
 	}
 	return types.ListValueMust(types.StringType, elems)
+}
+
+// timeoutsBlock is the timeouts block with a description of its own, which the timeouts module
+// leaves empty.
+func timeoutsBlock(ctx context.Context, opts timeouts.Opts) schema.Block {
+	b := timeouts.Block(ctx, opts)
+	if nb, ok := b.(schema.SingleNestedBlock); ok {
+		nb.MarkdownDescription = "How long each operation may take before it is abandoned; the resource is left as AWS reports it, and nothing is lost."
+		return nb
+	}
+	return b
 }

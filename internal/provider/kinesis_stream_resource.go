@@ -174,7 +174,12 @@ func (r *kinesisStreamResource) Schema(ctx context.Context, _ resource.SchemaReq
 			},
 		},
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeoutsBlock(ctx, timeouts.Opts{
+				Create: true, Update: true, Delete: true,
+				CreateDescription: fmt.Sprintf("How long creating the stream and waiting for it to be ACTIVE may take, as a duration such as `30m`. Default `%s`.", kinesisCreateTimeout),
+				UpdateDescription: fmt.Sprintf("How long an update may take, all reshard steps included. Default `%s`.", kinesisUpdateTimeout),
+				DeleteDescription: fmt.Sprintf("How long deleting the stream and waiting for it to be gone may take. Default `%s`.", kinesisDeleteTimeout),
+			}),
 		},
 	}
 }

@@ -514,3 +514,18 @@ func TestAccKinesisStream_AlreadyExistsSaysImport(t *testing.T) {
 		},
 	})
 }
+
+// TestAccKinesisStream_ShardQuotaIsAClearError asks for more shards than the account may have
+// (kinesis-local runs with a 1000-shard limit): the apply fails at once with AWS's reason and
+// what to do, instead of retrying, and nothing is left in state.
+func TestAccKinesisStream_ShardQuotaIsAClearError(t *testing.T) {
+	name := randomName("acc-quota")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, name),
+		Steps: []resource.TestStep{{
+			Config:      streamConfig(t, "", fmt.Sprintf("  name = %q\n  shard_count = 2000", name)),
+			ExpectError: regexp.MustCompile(`(?s)Creating Kinesis stream failed.*LimitExceededException.*quota increase`),
+		}},
+	})
+}
