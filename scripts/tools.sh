@@ -71,6 +71,19 @@ install_kinesis_local() {
   npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "kinesis-local@$KINESIS_LOCAL_VERSION" >/dev/null
 }
 
+# PostgreSQL 15 server binaries for internal/acctest, which runs its own throwaway server on a free
+# port. The Debian package may also start a cluster on 5432; nothing relies on that one.
+PG_BIN="${SLUICE_PG_BIN:-/usr/lib/postgresql/15/bin}"
+install_postgres() {
+  if [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/postgres" ]; then return; fi
+  if [ -n "${SLUICE_PG_BIN:-}" ]; then
+    # The package installs to /usr/lib/postgresql/15/bin, so it cannot fill a custom directory.
+    log "SLUICE_PG_BIN=$SLUICE_PG_BIN has no initdb and postgres: fix it or unset it"; exit 1
+  fi
+  log "installing postgresql-15"
+  apt_install postgresql-15
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
 command -v node >/dev/null || apt_install nodejs npm
@@ -80,4 +93,5 @@ go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs \
   github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
 go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
   github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
-log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION"
+install_postgres
+log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -18,9 +20,51 @@ var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 	"sluice": providerserver.NewProtocol6WithError(provider.New("test")()),
 }
 
-// Stack is the set of local stand-ins one test package runs against.
+// Stack is the set of local stand-ins one test package runs against. kinesis-local starts with
+// the package; PostgreSQL starts on the first test that needs it.
 type Stack struct {
 	Kinesis *Kinesis
+
+	pgOnce sync.Once
+	pg     *Postgres
+	pgErr  error
+	dbSeq  atomic.Int64
+}
+
+// Postgres returns the package's PostgreSQL server, starting it on first use.
+func (s *Stack) Postgres(t testing.TB) *Postgres {
+	t.Helper()
+	s.pgOnce.Do(func() { s.pg, s.pgErr = StartPostgres(context.Background()) })
+	if s.pgErr != nil {
+		t.Fatalf("acctest: %v", s.pgErr)
+	}
+	return s.pg
+}
+
+// NewDatabase creates a fresh database on the package's PostgreSQL, so each test starts from an
+// empty catalog, and returns its name.
+func (s *Stack) NewDatabase(t testing.TB) string {
+	t.Helper()
+	pg := s.Postgres(t)
+	name := fmt.Sprintf("acc_%d_%d", os.Getpid(), s.dbSeq.Add(1))
+	if err := pg.CreateDatabase(context.Background(), name); err != nil {
+		t.Fatalf("acctest: %v", err)
+	}
+	return name
+}
+
+// RedshiftBlock is a provider redshift block for one database of the package's PostgreSQL.
+func (s *Stack) RedshiftBlock(t testing.TB, database string) string {
+	t.Helper()
+	pg := s.Postgres(t)
+	return fmt.Sprintf(`  redshift {
+    host     = %q
+    port     = %d
+    database = %q
+    username = %q
+    password = %q
+    sslmode  = "disable"
+  }`, pg.Host, pg.Port, database, pg.User, pg.Password)
 }
 
 var current *Stack
@@ -74,6 +118,11 @@ func run(m *testing.M) int {
 	}
 	defer k.Stop()
 	current = &Stack{Kinesis: k}
+	defer func() {
+		if current.pg != nil {
+			current.pg.Stop()
+		}
+	}()
 	return m.Run()
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -105,3 +106,6 @@ func timeoutsBlock(ctx context.Context, opts timeouts.Opts) schema.Block {
 	}
 	return b
 }
+
+// oneLineRE matches a value without line breaks.
+var oneLineRE = regexp.MustCompile(`^[^\r\n]*$`)

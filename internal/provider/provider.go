@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -46,6 +49,16 @@ type providerModel struct {
 	AssumeRole                types.Object `tfsdk:"assume_role"`
 	Endpoints                 types.Object `tfsdk:"endpoints"`
 	DefaultTags               types.Object `tfsdk:"default_tags"`
+	Redshift                  types.Object `tfsdk:"redshift"`
+}
+
+type redshiftModel struct {
+	Host     types.String `tfsdk:"host"`
+	Port     types.Int64  `tfsdk:"port"`
+	Database types.String `tfsdk:"database"`
+	Username types.String `tfsdk:"username"`
+	Password types.String `tfsdk:"password"`
+	SSLMode  types.String `tfsdk:"sslmode"`
 }
 
 type assumeRoleModel struct {
@@ -59,6 +72,8 @@ type assumeRoleModel struct {
 type providerData struct {
 	aws         *awsclient.Client
 	defaultTags map[string]string
+	// redshift is nil when the provider has no redshift block.
+	redshift *redshiftConn
 }
 
 func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -132,6 +147,26 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					quotedList(awsclient.ServiceNames()) + ".",
 				Attributes: endpointAttrs,
 			},
+			"redshift": schema.SingleNestedBlock{
+				MarkdownDescription: "The database that `sluice_redshift_*` resources manage: one database per provider instance; use provider aliases for replicas. " +
+					"The connection is opened only when a Redshift resource needs it. PostgreSQL is accepted too (the dialect is detected from `SELECT version()`), which is what local development and the tests use.",
+				Attributes: map[string]schema.Attribute{
+					"host": schema.StringAttribute{Optional: true, MarkdownDescription: "Cluster endpoint host name, e.g. `analytics.abc123.eu-west-1.redshift.amazonaws.com`. Required in the block."},
+					"port": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: fmt.Sprintf("Port. Default `%d`.", defaultRedshiftPort),
+						Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+					},
+					"database": schema.StringAttribute{Optional: true, MarkdownDescription: "Database name. Required in the block."},
+					"username": schema.StringAttribute{Optional: true, MarkdownDescription: "User to connect as. Required in the block."},
+					"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Password of `username`. Never written to logs, errors or published definitions."},
+					"sslmode": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "TLS mode: " + quotedList(sslModes) + ". Default `" + defaultRedshiftSSLMode + "`.",
+						Validators:          []validator.String{stringvalidator.OneOf(sslModes...)},
+					},
+				},
+			},
 			"default_tags": schema.SingleNestedBlock{
 				MarkdownDescription: "Tags applied to every taggable resource. A resource's own `tags` win on a key conflict; `tags_all` shows the merge.",
 				Attributes: map[string]schema.Attribute{
@@ -155,6 +190,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	for name, v := range map[string]attr.Value{
 		"region": cfg.Region, "profile": cfg.Profile, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey,
 		"token": cfg.Token, "endpoints": cfg.Endpoints, "assume_role": cfg.AssumeRole, "default_tags": cfg.DefaultTags,
+		"redshift": cfg.Redshift,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Provider configuration not known at plan time",
@@ -203,6 +239,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 			resp.Diagnostics.Append(tags.ElementsAs(ctx, &defaultTags, false)...)
 		}
 	}
+	rs := configureRedshift(ctx, cfg.Redshift, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -220,7 +257,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	}
 	tflog.Debug(ctx, "configured sluice provider", map[string]any{"region": client.Region(), "account": account})
 
-	data := &providerData{aws: client, defaultTags: defaultTags}
+	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -228,12 +265,14 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewKinesisStreamResource,
+		NewRedshiftSchemaResource,
 	}
 }
 
 func (p *sluiceProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewKinesisStreamDataSource,
+		NewRedshiftSchemasDataSource,
 	}
 }
 
@@ -254,4 +293,30 @@ func quotedList(vs []string) string {
 		q[i] = "`" + v + "`"
 	}
 	return strings.Join(q, ", ")
+}
+
+// configureRedshift reads the redshift block; nil when the block is absent.
+func configureRedshift(ctx context.Context, obj types.Object, diags *diag.Diagnostics) *redshiftConn {
+	if obj.IsNull() {
+		return nil
+	}
+	var m redshiftModel
+	diags.Append(obj.As(ctx, &m, basetypes.ObjectAsOptions{})...)
+	if diags.HasError() {
+		return nil
+	}
+	c := &redshiftConn{
+		host: m.Host.ValueString(), database: m.Database.ValueString(), username: m.Username.ValueString(),
+		password: m.Password.ValueString(), sslmode: stringOr(m.SSLMode, defaultRedshiftSSLMode), port: defaultRedshiftPort,
+	}
+	if !m.Port.IsNull() {
+		c.port = int(m.Port.ValueInt64())
+	}
+	for name, v := range map[string]string{"host": c.host, "database": c.database, "username": c.username} {
+		if v == "" {
+			diags.AddAttributeError(path.Root("redshift").AtName(name), "Missing Redshift connection setting",
+				fmt.Sprintf("redshift.%s is required when the redshift block is present.", name))
+		}
+	}
+	return c
 }

@@ -1,0 +1,62 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
+)
+
+// Redshift connection defaults.
+const (
+	defaultRedshiftPort    = 5439
+	defaultRedshiftSSLMode = "require"
+)
+
+// sslModes are the libpq sslmode values pgx accepts.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// redshiftConn opens the database lazily: a plan without Redshift resources never connects, and
+// every resource of one Terraform operation shares one pool and one catalog snapshot.
+type redshiftConn struct {
+	host, database, username, password, sslmode string
+	port                                        int
+
+	mu  sync.Mutex
+	cat *redshift.Catalog
+}
+
+// url builds the connection URL; it holds the password and must never be logged.
+func (c *redshiftConn) url() string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(c.username, c.password),
+		Host:     net.JoinHostPort(c.host, strconv.Itoa(c.port)),
+		Path:     "/" + c.database,
+		RawQuery: url.Values{"sslmode": {c.sslmode}}.Encode(),
+	}
+	return u.String()
+}
+
+func (c *redshiftConn) catalog(ctx context.Context) (*redshift.Catalog, error) {
+	if c == nil {
+		return nil, errors.New("this resource needs a database: add a redshift { host = ..., database = ..., username = ..., password = ... } block to the provider configuration")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cat != nil {
+		return c.cat, nil
+	}
+	// The pool outlives the request that opened it.
+	ex, err := redshift.OpenPgx(context.WithoutCancel(ctx), c.url())
+	if err != nil {
+		return nil, fmt.Errorf("redshift block (user %q): %w", c.username, err)
+	}
+	c.cat = redshift.NewCatalog(ex)
+	return c.cat, nil
+}

@@ -1,0 +1,192 @@
+package redshift
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Row is one result row; catalog queries cast every column to text, so one representation
+// serves pgx and the Redshift Data API alike.
+type Row []sql.NullString
+
+// Executor runs SQL on one database. Statements carry no parameters: every identifier and literal
+// in them was quoted by QuoteIdent or QuoteLiteral, which the Data API and simple protocol both
+// accept.
+type Executor interface {
+	Dialect() Dialect
+	// Query runs one statement and returns its rows.
+	Query(ctx context.Context, sql string) ([]Row, error)
+	// ExecTx runs statements in one transaction: all or nothing.
+	ExecTx(ctx context.Context, stmts ...string) error
+	// Queries is how many statements this executor has sent, for the plan-cost benchmark.
+	Queries() int64
+	Close()
+}
+
+// retryable reports whether a database error is one Redshift (or PostgreSQL) asks clients to
+// retry: serialization conflicts between concurrent transactions, too many connections, and
+// connections dropped by an admin or a failover.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001", "40P01", "53300", "57P01", "57P02", "57P03", "08006", "08001", "08004":
+			return true
+		}
+		return false
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+// maxAttempts bounds the retries of a transient error.
+const maxAttempts = 5
+
+func withRetry(ctx context.Context, fn func() error) error {
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (retrying after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// PgxExecutor is an Executor on a pgx connection pool.
+type PgxExecutor struct {
+	pool    *pgxpool.Pool
+	dialect Dialect
+	queries atomic.Int64
+}
+
+// OpenPgx connects to url, detects the dialect and checks the settings quoting relies on.
+func OpenPgx(ctx context.Context, url string) (*PgxExecutor, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the connection settings: %w", redactErr(err))
+	}
+	// The simple protocol sends text and returns text: Redshift does not support every
+	// extended-protocol feature pgx would otherwise use, and our statements carry no parameters.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	cfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, redactErr(err))
+	}
+	e := &PgxExecutor{pool: pool}
+	var version, scs string
+	err = withRetry(ctx, func() error {
+		return pool.QueryRow(ctx, "SELECT version(), current_setting('standard_conforming_strings')").Scan(&version, &scs)
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, redactErr(err))
+	}
+	e.dialect = DetectDialect(version)
+	if e.dialect == PostgreSQL && scs != "on" {
+		pool.Close()
+		return nil, errors.New("standard_conforming_strings is off on this PostgreSQL server; sluice quotes literals for the default (on)")
+	}
+	return e, nil
+}
+
+// Dialect implements Executor.
+func (e *PgxExecutor) Dialect() Dialect { return e.dialect }
+
+// Queries implements Executor.
+func (e *PgxExecutor) Queries() int64 { return e.queries.Load() }
+
+// Close implements Executor.
+func (e *PgxExecutor) Close() { e.pool.Close() }
+
+// Query implements Executor.
+func (e *PgxExecutor) Query(ctx context.Context, q string) ([]Row, error) {
+	var out []Row
+	err := withRetry(ctx, func() error {
+		out = nil
+		e.queries.Add(1)
+		rows, err := e.pool.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("query failed: %w", err)
+		}
+		defer rows.Close()
+		n := len(rows.FieldDescriptions())
+		for rows.Next() {
+			r := make(Row, n)
+			dest := make([]any, n)
+			for i := range r {
+				dest[i] = &r[i]
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return fmt.Errorf("reading a result row: %w", err)
+			}
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("query failed: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ExecTx implements Executor.
+func (e *PgxExecutor) ExecTx(ctx context.Context, stmts ...string) error {
+	return withRetry(ctx, func() error {
+		e.queries.Add(int64(len(stmts)))
+		return pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+			for _, s := range stmts {
+				if _, err := tx.Exec(ctx, s); err != nil {
+					return &StatementError{SQL: s, Err: err}
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// StatementError says which statement of a transaction failed.
+type StatementError struct {
+	SQL string
+	Err error
+}
+
+func (e *StatementError) Error() string { return fmt.Sprintf("%v (in: %s)", e.Err, e.SQL) }
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// SQLState returns the SQLSTATE of a database error, or "".
+func SQLState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// redactErr keeps connection errors from echoing a password: pgx's parse errors can quote the
+// connection string.
+func redactErr(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("invalid connection settings (details withheld: they may contain the password)")
+	}
+	return err
+}
