@@ -27,6 +27,17 @@ type Snapshot struct {
 	Schemas map[string]SchemaState
 }
 
+// snapshotLoaders fill one part of a Snapshot each, with a fixed number of queries. Every kind of
+// object adds its loader here.
+func (c *Catalog) snapshotLoaders() []func(context.Context, *Snapshot) error {
+	return []func(context.Context, *Snapshot) error{
+		func(ctx context.Context, s *Snapshot) (err error) {
+			s.Schemas, err = c.loadSchemas(ctx, "")
+			return err
+		},
+	}
+}
+
 // Catalog reads and changes one database. It caches one Snapshot, shared by every resource of a
 // Terraform operation (one provider process), so a plan costs the same few queries for 10 or 500
 // resources; any change made through it invalidates the cache.
@@ -53,11 +64,13 @@ func (c *Catalog) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if c.snap != nil {
 		return c.snap, nil
 	}
-	schemas, err := c.loadSchemas(ctx, "")
-	if err != nil {
-		return nil, err
+	snap := &Snapshot{}
+	for _, load := range c.snapshotLoaders() {
+		if err := load(ctx, snap); err != nil {
+			return nil, err
+		}
 	}
-	c.snap = &Snapshot{Schemas: schemas}
+	c.snap = snap
 	return c.snap, nil
 }
 
