@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/redshift"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -165,6 +167,24 @@ func (c *Client) baseEndpoint(s Service) *string {
 func (c *Client) Kinesis() *kinesis.Client {
 	return kinesis.NewFromConfig(c.cfg, func(o *kinesis.Options) {
 		if ep := c.baseEndpoint(Kinesis); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// Redshift returns a Redshift (control plane) client, e.g. for GetClusterCredentials.
+func (c *Client) Redshift() *redshift.Client {
+	return redshift.NewFromConfig(c.cfg, func(o *redshift.Options) {
+		if ep := c.baseEndpoint(Redshift); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// RedshiftData returns a Redshift Data API client.
+func (c *Client) RedshiftData() *redshiftdata.Client {
+	return redshiftdata.NewFromConfig(c.cfg, func(o *redshiftdata.Options) {
+		if ep := c.baseEndpoint(RedshiftData); ep != nil {
 			o.BaseEndpoint = ep
 		}
 	})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
@@ -109,3 +111,26 @@ func timeoutsBlock(ctx context.Context, opts timeouts.Opts) schema.Block {
 
 // oneLineRE matches a value without line breaks.
 var oneLineRE = regexp.MustCompile(`^[^\r\n]*$`)
+
+// planIDFromName sets the planned id to the planned name, for resources whose ID is their name
+// and whose rename happens in place.
+func planIDFromName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var name types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	if !name.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), name)...)
+	}
+}
+
+// importByName imports a resource whose ID is its name.
+func importByName(ctx context.Context, what, example string, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if req.ID == "" {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a %s by its name, e.g. `terraform import %s`.", what, example))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}

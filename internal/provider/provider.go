@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
+	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
 
 var _ provider.Provider = (*sluiceProvider)(nil)
@@ -59,6 +60,22 @@ type redshiftModel struct {
 	Username types.String `tfsdk:"username"`
 	Password types.String `tfsdk:"password"`
 	SSLMode  types.String `tfsdk:"sslmode"`
+	IAM      types.Object `tfsdk:"iam"`
+	DataAPI  types.Object `tfsdk:"data_api"`
+}
+
+type redshiftDataAPIModel struct {
+	ClusterIdentifier types.String `tfsdk:"cluster_identifier"`
+	WorkgroupName     types.String `tfsdk:"workgroup_name"`
+	SecretARN         types.String `tfsdk:"secret_arn"`
+	DBUser            types.String `tfsdk:"db_user"`
+}
+
+type redshiftIAMModel struct {
+	ClusterIdentifier types.String `tfsdk:"cluster_identifier"`
+	DBUser            types.String `tfsdk:"db_user"`
+	AutoCreate        types.Bool   `tfsdk:"auto_create"`
+	DBGroups          types.List   `tfsdk:"db_groups"`
 }
 
 type assumeRoleModel struct {
@@ -159,11 +176,36 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					},
 					"database": schema.StringAttribute{Optional: true, MarkdownDescription: "Database name. Required in the block."},
 					"username": schema.StringAttribute{Optional: true, MarkdownDescription: "User to connect as. Required in the block."},
-					"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Password of `username`. Never written to logs, errors or published definitions."},
+					"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Password of `username`. Never written to logs, errors or published definitions. Not used with `iam`."},
 					"sslmode": schema.StringAttribute{
 						Optional:            true,
 						MarkdownDescription: "TLS mode: " + quotedList(sslModes) + ". Default `" + defaultRedshiftSSLMode + "`.",
 						Validators:          []validator.String{stringvalidator.OneOf(sslModes...)},
+					},
+				},
+				Blocks: map[string]schema.Block{
+					"data_api": schema.SingleNestedBlock{
+						MarkdownDescription: "Run every statement through the Redshift Data API (HTTPS to AWS, through the `redshift_data` endpoint) instead of a database connection: " +
+							"no network path to the cluster is needed. Set `database`; `host`, `username` and `password` are not used.",
+						Attributes: map[string]schema.Attribute{
+							"cluster_identifier": schema.StringAttribute{Optional: true, MarkdownDescription: "Provisioned cluster to run on. Exactly one of `cluster_identifier` and `workgroup_name`."},
+							"workgroup_name":     schema.StringAttribute{Optional: true, MarkdownDescription: "Redshift Serverless workgroup to run on."},
+							"secret_arn":         schema.StringAttribute{Optional: true, MarkdownDescription: "Secrets Manager secret with the database credentials."},
+							"db_user":            schema.StringAttribute{Optional: true, MarkdownDescription: "Database user for temporary credentials (provisioned clusters only), instead of `secret_arn`."},
+						},
+					},
+					"iam": schema.SingleNestedBlock{
+						MarkdownDescription: "Log in with temporary credentials from `redshift:GetClusterCredentials` (through the `redshift` endpoint and the provider's AWS credentials) instead of a password. " +
+							"Credentials are renewed before they expire.",
+						Attributes: map[string]schema.Attribute{
+							"cluster_identifier": schema.StringAttribute{Optional: true, MarkdownDescription: "Identifier of the provisioned cluster. Required in the block."},
+							"db_user":            schema.StringAttribute{Optional: true, MarkdownDescription: "Database user to get credentials for. Required in the block."},
+							"auto_create":        schema.BoolAttribute{Optional: true, MarkdownDescription: "Create `db_user` on first login if it does not exist. Default `false`."},
+							"db_groups": schema.ListAttribute{
+								ElementType: types.StringType, Optional: true,
+								MarkdownDescription: "Groups `db_user` joins for the session.",
+							},
+						},
 					},
 				},
 			},
@@ -239,15 +281,14 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 			resp.Diagnostics.Append(tags.ElementsAs(ctx, &defaultTags, false)...)
 		}
 	}
-	rs := configureRedshift(ctx, cfg.Redshift, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-
 	settings.Logger = logger(ctx)
 	client, err := awsclient.New(ctx, settings)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid AWS configuration", err.Error())
+		return
+	}
+	rs := configureRedshift(ctx, cfg.Redshift, client, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	account, err := client.Validate(ctx)
@@ -266,6 +307,10 @@ func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewKinesisStreamResource,
 		NewRedshiftSchemaResource,
+		NewRedshiftTableResource,
+		NewRedshiftGrantResource,
+		NewRedshiftUserResource,
+		NewRedshiftGroupResource,
 	}
 }
 
@@ -296,7 +341,7 @@ func quotedList(vs []string) string {
 }
 
 // configureRedshift reads the redshift block; nil when the block is absent.
-func configureRedshift(ctx context.Context, obj types.Object, diags *diag.Diagnostics) *redshiftConn {
+func configureRedshift(ctx context.Context, obj types.Object, client *awsclient.Client, diags *diag.Diagnostics) *redshiftConn {
 	if obj.IsNull() {
 		return nil
 	}
@@ -312,7 +357,51 @@ func configureRedshift(ctx context.Context, obj types.Object, diags *diag.Diagno
 	if !m.Port.IsNull() {
 		c.port = int(m.Port.ValueInt64())
 	}
-	for name, v := range map[string]string{"host": c.host, "database": c.database, "username": c.username} {
+	required := map[string]string{"host": c.host, "database": c.database, "username": c.username}
+	if !m.IAM.IsNull() {
+		var iam redshiftIAMModel
+		diags.Append(m.IAM.As(ctx, &iam, basetypes.ObjectAsOptions{})...)
+		c.iam = &redshift.IAMAuth{
+			API:               client.Redshift(),
+			ClusterIdentifier: iam.ClusterIdentifier.ValueString(),
+			DBUser:            iam.DBUser.ValueString(),
+			Database:          c.database,
+			AutoCreate:        iam.AutoCreate.ValueBool(),
+		}
+		if !iam.DBGroups.IsNull() {
+			diags.Append(iam.DBGroups.ElementsAs(ctx, &c.iam.DBGroups, false)...)
+		}
+		if c.password != "" {
+			diags.AddAttributeError(path.Root("redshift").AtName("password"), "Conflicting Redshift credentials",
+				"redshift.password and redshift.iam are mutually exclusive: iam fetches a temporary password. Remove one.")
+		}
+		delete(required, "username")
+		c.username = c.iam.DBUser // replaced by the temporary credentials on every connection
+		for name, v := range map[string]string{"cluster_identifier": c.iam.ClusterIdentifier, "db_user": c.iam.DBUser} {
+			if v == "" {
+				diags.AddAttributeError(path.Root("redshift").AtName("iam").AtName(name), "Missing Redshift IAM setting",
+					fmt.Sprintf("redshift.iam.%s is required when the iam block is present.", name))
+			}
+		}
+	}
+	if !m.DataAPI.IsNull() {
+		var da redshiftDataAPIModel
+		diags.Append(m.DataAPI.As(ctx, &da, basetypes.ObjectAsOptions{})...)
+		c.dataAPI = &redshift.DataAPITarget{
+			ClusterIdentifier: da.ClusterIdentifier.ValueString(), WorkgroupName: da.WorkgroupName.ValueString(),
+			SecretARN: da.SecretARN.ValueString(), DBUser: da.DBUser.ValueString(), Database: c.database,
+		}
+		c.dataAPIClient = client.RedshiftData()
+		required = map[string]string{"database": c.database}
+		if err := c.dataAPI.Validate(); err != nil && c.database != "" {
+			diags.AddAttributeError(path.Root("redshift").AtName("data_api"), "Invalid Redshift Data API settings", err.Error())
+		}
+		if !m.IAM.IsNull() || c.password != "" || c.host != "" {
+			diags.AddAttributeError(path.Root("redshift").AtName("data_api"), "Conflicting Redshift connection settings",
+				"redshift.data_api runs statements through AWS and takes no host, password or iam block; remove them or remove data_api.")
+		}
+	}
+	for name, v := range required {
 		if v == "" {
 			diags.AddAttributeError(path.Root("redshift").AtName(name), "Missing Redshift connection setting",
 				fmt.Sprintf("redshift.%s is required when the redshift block is present.", name))

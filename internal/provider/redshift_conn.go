@@ -26,6 +26,11 @@ var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "v
 type redshiftConn struct {
 	host, database, username, password, sslmode string
 	port                                        int
+	// iam, when set, replaces username and password with GetClusterCredentials.
+	iam *redshift.IAMAuth
+	// dataAPI, when set, replaces the connection with the Redshift Data API.
+	dataAPI       *redshift.DataAPITarget
+	dataAPIClient redshift.DataAPI
 
 	mu  sync.Mutex
 	cat *redshift.Catalog
@@ -52,8 +57,14 @@ func (c *redshiftConn) catalog(ctx context.Context) (*redshift.Catalog, error) {
 	if c.cat != nil {
 		return c.cat, nil
 	}
-	// The pool outlives the request that opened it.
-	ex, err := redshift.OpenPgx(context.WithoutCancel(ctx), c.url())
+	var ex redshift.Executor
+	var err error
+	if c.dataAPI != nil {
+		ex, err = redshift.OpenDataAPI(ctx, c.dataAPIClient, *c.dataAPI)
+	} else {
+		// The pool outlives the request that opened it.
+		ex, err = redshift.OpenPgx(context.WithoutCancel(ctx), c.url(), c.iam)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redshift block (user %q): %w", c.username, err)
 	}

@@ -112,12 +112,7 @@ func (r *redshiftSchemaResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
 	}
-	// The ID is the name, so a rename shows the new ID in the plan.
-	var name types.String
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
-	if !name.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), name)...)
-	}
+	planIDFromName(ctx, req, resp)
 	var quota types.Int64
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("quota"), &quota)...)
 	if quota.IsUnknown() || quota.ValueInt64() == 0 {
@@ -223,12 +218,7 @@ func (r *redshiftSchemaResource) Delete(ctx context.Context, req resource.Delete
 
 // ImportState imports a schema by name: `terraform import sluice_redshift_schema.x analytics`.
 func (r *redshiftSchemaResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if req.ID == "" {
-		resp.Diagnostics.AddError("Invalid import ID", "Import a schema by its name, e.g. `terraform import sluice_redshift_schema.clicks clicks`.")
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByName(ctx, "schema", "sluice_redshift_schema.clicks clicks", req, resp)
 }
 
 func schemaFromModel(m redshiftSchemaModel) redshift.Schema {

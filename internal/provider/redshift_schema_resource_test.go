@@ -48,10 +48,15 @@ func (d *sqlDB) value(query string) (string, error) {
 	defer conn.Close(context.Background())
 	var v *string
 	err = conn.QueryRow(context.Background(), query).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && v == nil) {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case v == nil:
 		return "", nil
 	}
-	return *v, err
+	return *v, nil
 }
 
 func (d *sqlDB) expect(query, want string) resource.TestCheckFunc {
@@ -84,7 +89,7 @@ func schemaCommentSQL(name string) string {
 // rename in place, import, refusal to drop a non-empty schema, cascade, destroy.
 func TestAccRedshiftSchema_Lifecycle(t *testing.T) {
 	db := newSQLDB(t)
-	db.exec(`CREATE ROLE etl; CREATE ROLE loader`)
+	db.exec(`CREATE ROLE schema_etl; CREATE ROLE schema_loader`)
 	cfg := func(body string) string {
 		return db.config(`resource "sluice_redshift_schema" "test" {` + "\n" + body + "\n}\n")
 	}
@@ -94,51 +99,51 @@ func TestAccRedshiftSchema_Lifecycle(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: cfg(`  name        = "clicks"
-  owner       = "etl"
+  owner       = "schema_etl"
   responsible = "web-analytics@acme.example"
   description = "Raw click events. It's big."`),
 				Check: resource.ComposeTestCheckFunc(
-					db.expect(schemaOwnerSQL("clicks"), "etl"),
+					db.expect(schemaOwnerSQL("clicks"), "schema_etl"),
 					db.expect(schemaCommentSQL("clicks"), "Raw click events. It's big.\n\nresponsible: web-analytics@acme.example"),
 				),
 			},
 			{
 				Config: cfg(`  name        = "clicks"
-  owner       = "loader"
+  owner       = "schema_loader"
   responsible = "data-platform"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(schemaAddr, plancheck.ResourceActionUpdate),
 				}},
 				Check: resource.ComposeTestCheckFunc(
-					db.expect(schemaOwnerSQL("clicks"), "loader"),
+					db.expect(schemaOwnerSQL("clicks"), "schema_loader"),
 					db.expect(schemaCommentSQL("clicks"), "responsible: data-platform"),
 				),
 			},
 			{
 				// Changed by hand: the next plan shows it and the apply puts it back.
 				PreConfig: func() {
-					db.exec(`ALTER SCHEMA clicks OWNER TO etl; COMMENT ON SCHEMA clicks IS 'edited by hand'`)
+					db.exec(`ALTER SCHEMA clicks OWNER TO schema_etl; COMMENT ON SCHEMA clicks IS 'edited by hand'`)
 				},
 				Config: cfg(`  name        = "clicks"
-  owner       = "loader"
+  owner       = "schema_loader"
   responsible = "data-platform"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(schemaAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue(schemaAddr, tfjsonpath.New("owner"), knownvalue.StringExact("loader")),
+					plancheck.ExpectKnownValue(schemaAddr, tfjsonpath.New("owner"), knownvalue.StringExact("schema_loader")),
 				}},
 				Check: resource.ComposeTestCheckFunc(
-					db.expect(schemaOwnerSQL("clicks"), "loader"),
+					db.expect(schemaOwnerSQL("clicks"), "schema_loader"),
 					db.expect(schemaCommentSQL("clicks"), "responsible: data-platform"),
 				),
 			},
 			{
 				Config: cfg(`  name        = "clicks \"v2\"; select"
-  owner       = "loader"
+  owner       = "schema_loader"
   responsible = "data-platform"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(schemaAddr, plancheck.ResourceActionUpdate),
 				}},
-				Check: db.expect(schemaOwnerSQL(`clicks "v2"; select`), "loader"),
+				Check: db.expect(schemaOwnerSQL(`clicks "v2"; select`), "schema_loader"),
 			},
 			{
 				ResourceName:                         schemaAddr,
@@ -155,7 +160,7 @@ func TestAccRedshiftSchema_Lifecycle(t *testing.T) {
 			},
 			{
 				Config: cfg(`  name         = "clicks \"v2\"; select"
-  owner        = "loader"
+  owner        = "schema_loader"
   responsible  = "data-platform"
   drop_cascade = true`),
 			},

@@ -25,6 +25,10 @@ type SchemaState struct {
 // however many resources read it.
 type Snapshot struct {
 	Schemas map[string]SchemaState
+	Tables  map[TableKey]TableState
+	Users   map[string]RoleState
+	Groups  map[string]RoleState
+	Grants  *GrantIndex
 }
 
 // snapshotLoaders fill one part of a Snapshot each, with a fixed number of queries. Every kind of
@@ -33,6 +37,22 @@ func (c *Catalog) snapshotLoaders() []func(context.Context, *Snapshot) error {
 	return []func(context.Context, *Snapshot) error{
 		func(ctx context.Context, s *Snapshot) (err error) {
 			s.Schemas, err = c.loadSchemas(ctx, "")
+			return err
+		},
+		func(ctx context.Context, s *Snapshot) (err error) {
+			s.Tables, err = c.loadTables(ctx, nil)
+			return err
+		},
+		func(ctx context.Context, s *Snapshot) (err error) {
+			s.Grants, err = c.loadGrants(ctx, allGrants)
+			return err
+		},
+		func(ctx context.Context, s *Snapshot) (err error) {
+			s.Users, err = c.loadUsers(ctx, "")
+			return err
+		},
+		func(ctx context.Context, s *Snapshot) (err error) {
+			s.Groups, err = c.loadGroups(ctx, "")
 			return err
 		},
 	}

@@ -74,11 +74,23 @@ type PgxExecutor struct {
 	queries atomic.Int64
 }
 
-// OpenPgx connects to url, detects the dialect and checks the settings quoting relies on.
-func OpenPgx(ctx context.Context, url string) (*PgxExecutor, error) {
+// OpenPgx connects to url, detects the dialect and checks the settings quoting relies on. With
+// iam set, every new connection logs in with credentials from GetClusterCredentials instead of
+// the URL's user and password.
+func OpenPgx(ctx context.Context, url string, iam *IAMAuth) (*PgxExecutor, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the connection settings: %w", redactErr(err))
+	}
+	if iam != nil {
+		cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+			user, password, err := iam.Credentials(ctx)
+			if err != nil {
+				return err
+			}
+			cc.User, cc.Password = user, password
+			return nil
+		}
 	}
 	// The simple protocol sends text and returns text: Redshift does not support every
 	// extended-protocol feature pgx would otherwise use, and our statements carry no parameters.
@@ -169,7 +181,28 @@ type StatementError struct {
 	Err error
 }
 
-func (e *StatementError) Error() string { return fmt.Sprintf("%v (in: %s)", e.Err, e.SQL) }
+func (e *StatementError) Error() string {
+	msg := e.Err.Error()
+	var pgErr *pgconn.PgError
+	if errors.As(e.Err, &pgErr) && pgErr.Detail != "" {
+		msg += ": " + pgErr.Detail
+	}
+	return fmt.Sprintf("%s (in: %s)", msg, e.SQL)
+}
+
+// redactSQL drops the statement text from an error, for statements that carry a password hash.
+func redactSQL(err error) error {
+	var se *StatementError
+	if errors.As(err, &se) {
+		msg := se.Err
+		var pgErr *pgconn.PgError
+		if errors.As(se.Err, &pgErr) && pgErr.Detail != "" {
+			msg = fmt.Errorf("%w: %s", se.Err, pgErr.Detail)
+		}
+		return msg
+	}
+	return err
+}
 func (e *StatementError) Unwrap() error { return e.Err }
 
 // SQLState returns the SQLSTATE of a database error, or "".

@@ -55,3 +55,25 @@ func (duration) ValidateString(_ context.Context, req validator.StringRequest, r
 			fmt.Sprintf("%q is not a positive duration; use a number with a unit such as \"90s\", \"15m\" or \"1h\"", raw))
 	}
 }
+
+// RFC3339 checks that a string is an RFC 3339 time such as "2027-01-01T00:00:00Z".
+func RFC3339() validator.String { return rfc3339{} }
+
+type rfc3339 struct{}
+
+func (rfc3339) Description(context.Context) string {
+	return `value must be an RFC 3339 time such as "2027-01-01T00:00:00Z"`
+}
+
+func (v rfc3339) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (rfc3339) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	raw := req.ConfigValue.ValueString()
+	if _, err := time.Parse(time.RFC3339, raw); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid time",
+			fmt.Sprintf("%q is not an RFC 3339 time; write it like \"2027-01-01T00:00:00Z\" or \"2027-01-01T09:00:00+01:00\"", raw))
+	}
+}
