@@ -173,9 +173,78 @@ func (c *Catalog) readSchema(ctx context.Context, name string) (*SchemaState, er
 	return &s, nil
 }
 
+// exec runs a change. Everything runs in one transaction, except on Redshift the statements it
+// refuses inside a transaction block (see needsAutocommit): the statements around them still run
+// in transactions, in order, so a failure stops the change at that point.
 func (c *Catalog) exec(ctx context.Context, stmts ...string) error {
 	defer c.Invalidate()
-	return c.ex.ExecTx(ctx, stmts...)
+	if c.Dialect() != Redshift {
+		return c.ex.ExecTx(ctx, stmts...)
+	}
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.ex.ExecTx(ctx, batch...)
+		batch = nil
+		return err
+	}
+	for _, s := range stmts {
+		if !needsAutocommit(s) {
+			batch = append(batch, s)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := c.ex.Exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// needsAutocommit reports whether Redshift refuses the statement inside a transaction block:
+// ALTER TABLE ... ALTER COLUMN ... TYPE or ENCODE, and ALTER DISTSTYLE / DISTKEY / SORTKEY.
+// Quoted identifiers and literals are blanked first, so a column named "TYPE" matches nothing.
+func needsAutocommit(stmt string) bool {
+	s := " " + strings.ToUpper(blankQuoted(stmt)) + " "
+	if !strings.HasPrefix(strings.TrimSpace(s), "ALTER TABLE") {
+		return false
+	}
+	if strings.Contains(s, " ALTER COLUMN ") && (strings.Contains(s, " TYPE ") || strings.Contains(s, " ENCODE ")) {
+		return true
+	}
+	for _, kw := range []string{" ALTER DISTSTYLE ", " ALTER DISTKEY ", " ALTER SORTKEY ", " ALTER COMPOUND SORTKEY ", " ALTER ENCODE "} {
+		if strings.Contains(s, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// blankQuoted replaces the contents of "identifiers" and 'literals' with spaces.
+func blankQuoted(s string) string {
+	out := []byte(s)
+	var quote byte
+	for i := 0; i < len(out); i++ {
+		ch := out[i]
+		switch {
+		case quote == 0 && (ch == '"' || ch == '\''):
+			quote = ch
+		case quote != 0 && ch == quote:
+			if i+1 < len(out) && out[i+1] == quote { // doubled quote inside
+				out[i], out[i+1] = ' ', ' '
+				i++
+				continue
+			}
+			quote = 0
+		case quote != 0:
+			out[i] = ' '
+		}
+	}
+	return string(out)
 }
 
 // CreateSchema creates a schema and reads it back.

@@ -214,6 +214,7 @@ func (e *cannedExec) Query(_ context.Context, q string) ([]redshift.Row, error) 
 	return e.answer(q), nil
 }
 func (e *cannedExec) ExecTx(context.Context, ...string) error { return errors.New("read only") }
+func (e *cannedExec) Exec(context.Context, string) error      { return errors.New("read only") }
 func (e *cannedExec) Queries() int64                          { return int64(len(e.queries)) }
 func (e *cannedExec) Close()                                  {}
 

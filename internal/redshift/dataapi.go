@@ -148,6 +148,12 @@ func (e *DataAPIExecutor) ExecTx(ctx context.Context, stmts ...string) error {
 	return err
 }
 
+// Exec implements Executor: a single ExecuteStatement runs in autocommit mode.
+func (e *DataAPIExecutor) Exec(ctx context.Context, stmt string) error {
+	_, err := e.Query(ctx, stmt)
+	return err
+}
+
 // DataAPIError is a statement the database refused, as the Data API reports it (a message, no
 // SQLSTATE).
 type DataAPIError struct {

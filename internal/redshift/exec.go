@@ -26,6 +26,9 @@ type Executor interface {
 	Query(ctx context.Context, sql string) ([]Row, error)
 	// ExecTx runs statements in one transaction: all or nothing.
 	ExecTx(ctx context.Context, stmts ...string) error
+	// Exec runs one statement outside any transaction block, for the statements Redshift
+	// refuses inside one.
+	Exec(ctx context.Context, stmt string) error
 	// Queries is how many statements this executor has sent, for the plan-cost benchmark.
 	Queries() int64
 	Close()
@@ -172,6 +175,17 @@ func (e *PgxExecutor) ExecTx(ctx context.Context, stmts ...string) error {
 			}
 			return nil
 		})
+	})
+}
+
+// Exec implements Executor.
+func (e *PgxExecutor) Exec(ctx context.Context, stmt string) error {
+	return withRetry(ctx, func() error {
+		e.queries.Add(1)
+		if _, err := e.pool.Exec(ctx, stmt); err != nil {
+			return &StatementError{SQL: stmt, Err: err}
+		}
+		return nil
 	})
 }
 

@@ -238,6 +238,10 @@ func (f *fakeExec) ExecTx(_ context.Context, stmts ...string) error {
 	f.execs = append(f.execs, stmts)
 	return nil
 }
+func (f *fakeExec) Exec(_ context.Context, stmt string) error {
+	f.execs = append(f.execs, []string{autocommitMark, stmt})
+	return nil
+}
 func (f *fakeExec) Queries() int64 { return int64(len(f.queries)) }
 func (f *fakeExec) Close()         {}
 
