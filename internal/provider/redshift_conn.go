@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
 
@@ -70,4 +72,15 @@ func (c *redshiftConn) catalog(ctx context.Context) (*redshift.Catalog, error) {
 	}
 	c.cat = redshift.NewCatalog(ex)
 	return c.cat, nil
+}
+
+// catalog returns the provider's database catalog, or nil after adding a diagnostic that says
+// why it cannot be reached.
+func (d *providerData) catalog(ctx context.Context, diags *diag.Diagnostics) *redshift.Catalog {
+	cat, err := d.redshift.catalog(ctx)
+	if err != nil {
+		diags.AddError("Cannot connect to the database", err.Error())
+		return nil
+	}
+	return cat
 }

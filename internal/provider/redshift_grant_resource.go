@@ -229,9 +229,8 @@ func (r *redshiftGrantResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if !pgOnly {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if _, err := redshift.NormalizePrivileges(redshift.ObjectType(plan.ObjectType.ValueString()), cat.Dialect(), declared); err != nil {
@@ -291,9 +290,8 @@ func (r *redshiftGrantResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if state.Database.IsNull() || state.Database.IsUnknown() { // after import
@@ -324,9 +322,8 @@ func (r *redshiftGrantResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	g, _ := grantIdentity(state)

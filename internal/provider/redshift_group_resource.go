@@ -78,9 +78,8 @@ func (r *redshiftGroupResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	g := redshift.Group{Name: plan.Name.ValueString()}
@@ -100,9 +99,8 @@ func (r *redshiftGroupResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.Group(ctx, state.Name.ValueString())
@@ -126,9 +124,8 @@ func (r *redshiftGroupResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	cur := &redshift.RoleState{Name: state.Name.ValueString()}
@@ -153,9 +150,8 @@ func (r *redshiftGroupResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if err := cat.DropGroup(ctx, state.Name.ValueString()); err != nil {

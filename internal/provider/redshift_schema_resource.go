@@ -118,9 +118,8 @@ func (r *redshiftSchemaResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if quota.IsUnknown() || quota.ValueInt64() == 0 {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if cat.Dialect() != redshift.Redshift {
@@ -135,9 +134,8 @@ func (r *redshiftSchemaResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.CreateSchema(ctx, schemaFromModel(plan))
@@ -155,9 +153,8 @@ func (r *redshiftSchemaResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.Schema(ctx, state.Name.ValueString())
@@ -185,9 +182,8 @@ func (r *redshiftSchemaResource) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.UpdateSchema(ctx, schemaFromModel(state), schemaFromModel(plan))
@@ -206,9 +202,8 @@ func (r *redshiftSchemaResource) Delete(ctx context.Context, req resource.Delete
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if err := cat.DropSchema(ctx, state.Name.ValueString(), state.DropCascade.ValueBool()); err != nil {

@@ -58,9 +58,8 @@ func (d *redshiftSchemasDataSource) Configure(_ context.Context, req datasource.
 }
 
 func (d *redshiftSchemasDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	cat, err := d.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := d.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	snap, err := cat.Snapshot(ctx)

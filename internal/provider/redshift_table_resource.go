@@ -295,9 +295,8 @@ func (r *redshiftTableResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if !known || resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	d := cat.Dialect()
@@ -371,9 +370,8 @@ func (r *redshiftTableResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	want, _ := tableFromModel(ctx, plan, &resp.Diagnostics)
@@ -412,9 +410,8 @@ func (r *redshiftTableResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	declared, _ := tableFromModel(ctx, state, &resp.Diagnostics)
@@ -451,9 +448,8 @@ func (r *redshiftTableResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	cur, _ := tableFromModel(ctx, state, &resp.Diagnostics)
@@ -474,9 +470,8 @@ func (r *redshiftTableResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	// A replacement's plan carries its own allow_data_loss (checked at plan time); a destroy

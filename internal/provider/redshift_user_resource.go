@@ -104,9 +104,8 @@ func (r *redshiftUserResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.CreateUser(ctx, userFromModel(plan))
@@ -124,9 +123,8 @@ func (r *redshiftUserResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	st, err := cat.User(ctx, state.Name.ValueString())
@@ -150,9 +148,8 @@ func (r *redshiftUserResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	setPassword := !plan.Password.Equal(state.Password)
@@ -171,9 +168,8 @@ func (r *redshiftUserResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat, err := r.data.redshift.catalog(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to the database", err.Error())
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
 		return
 	}
 	if err := cat.DropUser(ctx, state.Name.ValueString()); err != nil {

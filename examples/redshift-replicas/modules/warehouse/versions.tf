@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    sluice = {
+      source = "sluice-data/sluice"
+    }
+  }
+}
