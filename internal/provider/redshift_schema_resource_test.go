@@ -309,3 +309,29 @@ data "sluice_redshift_schemas" "all" {
 		},
 	})
 }
+
+// TestAccRedshift_NoRedshiftResourceNeverConnects points the redshift block at a closed port: a
+// configuration without Redshift resources plans and applies without touching it.
+func TestAccRedshift_NoRedshiftResourceNeverConnects(t *testing.T) {
+	stack := acctest.Current(t)
+	port, err := acctest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := stack.ProviderConfig(fmt.Sprintf(`  redshift {
+    host     = "127.0.0.1"
+    port     = %d
+    database = "nowhere"
+    username = "nobody"
+    password = "never-used-1"
+    sslmode  = "disable"
+  }`, port)) + fmt.Sprintf(`resource "sluice_kinesis_stream" "test" {
+  name        = %q
+  shard_count = 1
+}`, randomName("acc-noredshift"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		// Plan, apply, refresh and destroy all succeed: nothing tried the closed port.
+		Steps: []resource.TestStep{{Config: config}},
+	})
+}
