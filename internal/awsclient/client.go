@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -186,6 +187,18 @@ func (c *Client) RedshiftData() *redshiftdata.Client {
 	return redshiftdata.NewFromConfig(c.cfg, func(o *redshiftdata.Options) {
 		if ep := c.baseEndpoint(RedshiftData); ep != nil {
 			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// S3 returns an S3 client. With an endpoint override it uses path-style addressing
+// (http://host/bucket/key): local stand-ins such as gofakes3 have no per-bucket host names.
+// Without one it keeps the SDK's default, virtual-hosted style, as AWS recommends.
+func (c *Client) S3() *s3.Client {
+	return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+		if ep := c.baseEndpoint(S3); ep != nil {
+			o.BaseEndpoint = ep
+			o.UsePathStyle = true
 		}
 	})
 }

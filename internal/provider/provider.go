@@ -51,6 +51,7 @@ type providerModel struct {
 	Endpoints                 types.Object `tfsdk:"endpoints"`
 	DefaultTags               types.Object `tfsdk:"default_tags"`
 	Redshift                  types.Object `tfsdk:"redshift"`
+	Registry                  types.String `tfsdk:"registry"`
 }
 
 type redshiftModel struct {
@@ -91,6 +92,8 @@ type providerData struct {
 	defaultTags map[string]string
 	// redshift is nil when the provider has no redshift block.
 	redshift *redshiftConn
+	// registryConn is nil when the provider has no registry attribute; see registry().
+	registryConn *registryConn
 }
 
 func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -139,6 +142,11 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("How many times a throttled or transient AWS error is retried, with exponential backoff. Default `%d`. "+
 					"A `LimitExceededException` that reports an exhausted quota is never retried.", awsclient.DefaultMaxRetries),
+			},
+			"registry": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: registryDescription,
+				Validators:          []validator.String{validate.RegistryURL()},
 			},
 			"skip_credentials_validation": schema.BoolAttribute{
 				Optional:            true,
@@ -232,7 +240,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	for name, v := range map[string]attr.Value{
 		"region": cfg.Region, "profile": cfg.Profile, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey,
 		"token": cfg.Token, "endpoints": cfg.Endpoints, "assume_role": cfg.AssumeRole, "default_tags": cfg.DefaultTags,
-		"redshift": cfg.Redshift,
+		"redshift": cfg.Redshift, "registry": cfg.Registry,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Provider configuration not known at plan time",
@@ -298,7 +306,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	}
 	tflog.Debug(ctx, "configured sluice provider", map[string]any{"region": client.Region(), "account": account})
 
-	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs}
+	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -311,6 +319,7 @@ func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 		NewRedshiftGrantResource,
 		NewRedshiftUserResource,
 		NewRedshiftGroupResource,
+		NewEMRTemplateResource,
 	}
 }
 
