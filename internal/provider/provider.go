@@ -320,6 +320,7 @@ func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 		NewRedshiftUserResource,
 		NewRedshiftGroupResource,
 		NewEMRTemplateResource,
+		NewPipelineResource,
 	}
 }
 
@@ -327,6 +328,8 @@ func (p *sluiceProvider) DataSources(context.Context) []func() datasource.DataSo
 	return []func() datasource.DataSource{
 		NewKinesisStreamDataSource,
 		NewRedshiftSchemasDataSource,
+		NewPipelineDataSource,
+		NewPipelineScheduleDataSource,
 	}
 }
 
