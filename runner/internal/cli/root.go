@@ -1,0 +1,198 @@
+// Package cli is sluice-runner's command line: the root command with the global flags, and one
+// file per subcommand.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitInvalid = 1 // a document is invalid, or the command failed
+	ExitUsage   = 2 // bad flags or arguments, or an I/O error (unreadable registry or file)
+)
+
+// EnvRegistry is the environment variable that sets --registry.
+const EnvRegistry = "SLUICE_REGISTRY"
+
+// Output formats of --output.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+)
+
+// IO is what the commands read from and write to the process: tests give their own.
+type IO struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment (SLUICE_REGISTRY and, through awsclient, AWS_ENDPOINT_URL_*).
+	Getenv func(string) string
+}
+
+// exitError carries an exit code; its message, when not empty, is printed to stderr.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func ioError(err error) error { return &exitError{code: ExitUsage, err: err} }
+
+// errInvalid is returned when the output already said what is wrong: exit 1, nothing more printed.
+var errInvalid = &exitError{code: ExitInvalid}
+
+// globals are the root command's flags.
+type globals struct {
+	io         IO
+	registry   string
+	region     string
+	s3Endpoint string
+	output     string
+	logLevel   string
+	log        *slog.Logger
+}
+
+// Execute runs sluice-runner with args (without the program name) and returns the exit code.
+func Execute(ctx context.Context, args []string, sys IO) int {
+	cmd := NewRootCommand(sys)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(sys.Stderr, "sluice-runner: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(sys.Stderr, "sluice-runner: %v\n", err)
+	return ExitInvalid
+}
+
+// NewRootCommand builds the sluice-runner command tree. Run it with ExecuteContext; errors
+// carry their exit code (see Execute).
+func NewRootCommand(sys IO) *cobra.Command {
+	if sys.Getenv == nil {
+		sys.Getenv = func(string) string { return "" }
+	}
+	if sys.Stdout == nil {
+		sys.Stdout = io.Discard
+	}
+	if sys.Stderr == nil {
+		sys.Stderr = io.Discard
+	}
+	g := &globals{io: sys}
+	root := &cobra.Command{
+		Use:   "sluice-runner",
+		Short: "Check and run the pipelines that the sluice Terraform provider publishes",
+		Long: `sluice-runner reads the definitions the sluice Terraform provider publishes to a registry
+(pipelines/<name>.json, emr-templates/<name>.json under an s3:// or file:// URL).
+
+Exit codes: 0 success, 1 invalid documents or a failed command, 2 usage or I/O errors.
+Logs are JSON lines on stderr; results go to stdout.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q: run 'sluice-runner --help' for the commands", args[0])
+			}
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setup(cmd)
+		},
+	}
+	root.SetOut(sys.Stdout)
+	root.SetErr(sys.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: err}
+	})
+	f := root.PersistentFlags()
+	f.StringVar(&g.registry, "registry", "", "registry URL: "+strings.Join(registry.URLForms, ", ")+" (default: $"+EnvRegistry+")")
+	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry (default: the AWS SDK chain, e.g. $AWS_REGION)")
+	f.StringVar(&g.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. a local stand-in; takes precedence over $AWS_ENDPOINT_URL_S3, then $AWS_ENDPOINT_URL")
+	f.StringVar(&g.output, "output", OutputText, "output format: text or json")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level of the JSON logs on stderr: debug, info, warn or error")
+
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g))
+	return root
+}
+
+// setup checks the global flags and builds the logger.
+func (g *globals) setup(cmd *cobra.Command) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usageErrorf("--log-level %q is not a level: use debug, info, warn or error", g.logLevel)
+	}
+	g.log = slog.New(slog.NewJSONHandler(g.io.Stderr, &slog.HandlerOptions{Level: level})).With("command", cmd.Name())
+	if g.output != OutputText && g.output != OutputJSON {
+		return usageErrorf("--output %q is not supported: use %s or %s", g.output, OutputText, OutputJSON)
+	}
+	if !cmd.Flags().Changed("registry") {
+		g.registry = g.io.Getenv(EnvRegistry)
+	}
+	return nil
+}
+
+// openRegistry opens rawURL, building an S3 client only for an s3:// registry.
+func (g *globals) openRegistry(ctx context.Context, rawURL string) (registry.Registry, error) {
+	loc, err := registry.ParseURL(rawURL)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	var s3 registry.S3API
+	if loc.Scheme == registry.SchemeS3 {
+		// No logger for awsclient: it logs endpoint URLs unredacted; ours below redacts them.
+		settings := awsclient.Settings{Region: g.region, Getenv: g.io.Getenv}
+		if g.s3Endpoint != "" {
+			settings.Endpoints = map[awsclient.Service]string{awsclient.S3: g.s3Endpoint}
+		}
+		client, err := awsclient.New(ctx, settings)
+		if err != nil {
+			return nil, ioError(fmt.Errorf("registry %s: %w", rawURL, err))
+		}
+		s3 = client.S3()
+		g.log.Debug("S3 client", "region", client.Region(), "endpoint", redactURL(client.Endpoint(awsclient.S3)))
+	}
+	reg, err := registry.Open(ctx, rawURL, s3)
+	if err != nil {
+		return nil, ioError(err)
+	}
+	return reg, nil
+}
+
+// redactURL hides a password in a URL's user info, so that logs never carry one.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
