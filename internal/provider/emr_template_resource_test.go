@@ -3,7 +3,6 @@ package provider_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -222,26 +221,7 @@ func TestAccEMRTemplate_Drift(t *testing.T) {
 	name := "drift"
 	doc := emrDocPath(dir, name)
 	config := emrFileConfig(t, dir, emrBody(name, 2, "1h", emrConfigurationsHCL))
-	edit := func(change func(map[string]any)) func() {
-		return func() {
-			data, err := os.ReadFile(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			change(m)
-			out, err := json.MarshalIndent(m, "", "    ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(doc, out, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	edit := func(change func(map[string]any)) func() { return editDocument(t, doc, change) }
 	republished := checkEMRDoc(dir, name, func(tpl *definition.EMRTemplate) error {
 		if tpl.InstanceGroups.Master.InstanceType != "m5.xlarge" || tpl.IdleTimeout != "1h" {
 			return fmt.Errorf("master %q idle %q: not republished", tpl.InstanceGroups.Master.InstanceType, tpl.IdleTimeout)

@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -260,26 +259,7 @@ func TestAccPipeline_Drift(t *testing.T) {
 	const name = "drift"
 	doc := pipelineDocPath(dir, name)
 	config := pipelineFileConfig(t, dir, pipelineBody(name, "Daily clicks", ""))
-	edit := func(change func(map[string]any)) func() {
-		return func() {
-			data, err := os.ReadFile(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			change(m)
-			out, err := json.MarshalIndent(m, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(doc, out, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	edit := func(change func(map[string]any)) func() { return editDocument(t, doc, change) }
 	republished := checkPipelineDoc(dir, name, func(p *definition.Pipeline) error {
 		if p.Owner != "data-team@acme.example" || p.Activities["load"].RedshiftCopy.InsertMode != "OVERWRITE_EXISTING" || !p.Enabled {
 			return fmt.Errorf("not republished: owner %q", p.Owner)
