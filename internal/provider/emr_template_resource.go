@@ -458,7 +458,7 @@ func (r *emrTemplateResource) Update(ctx context.Context, req resource.UpdateReq
 	if newName != oldName {
 		// Renamed: the new document is in place, so pipelines never see neither; now retire the old one.
 		oldKey := registry.EMRTemplateKey(oldName)
-		if err := reg.Delete(ctx, oldKey); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		if err := reg.Delete(ctx, oldKey); err != nil {
 			resp.Diagnostics.AddWarning("Old EMR template not deleted",
 				fmt.Sprintf("The template was published as %s, but deleting the old %s from registry %s failed: %v. Delete it by hand.", key, oldKey, reg.URL(), err))
 		}
@@ -473,7 +473,7 @@ func (r *emrTemplateResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	key := registry.EMRTemplateKey(state.Name.ValueString())
-	if err := reg.Delete(ctx, key); err != nil && !errors.Is(err, registry.ErrNotFound) {
+	if err := reg.Delete(ctx, key); err != nil {
 		resp.Diagnostics.AddError("Deleting EMR template failed", fmt.Sprintf("Deleting %s from registry %s: %v", key, reg.URL(), err))
 	}
 }

@@ -656,7 +656,7 @@ func (r *pipelineResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	key := registry.PipelineKey(name.ValueString())
-	if err := reg.Delete(ctx, key); err != nil && !errors.Is(err, registry.ErrNotFound) {
+	if err := reg.Delete(ctx, key); err != nil {
 		resp.Diagnostics.AddError("Deleting pipeline failed", fmt.Sprintf("Deleting %s from registry %s: %v", key, reg.URL(), err))
 	}
 }

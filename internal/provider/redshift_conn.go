@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
@@ -83,4 +85,21 @@ func (d *providerData) catalog(ctx context.Context, diags *diag.Diagnostics) *re
 		return nil
 	}
 	return cat
+}
+
+// readFound does what every Redshift Read does with a catalog lookup's error: an object that is
+// gone from the database leaves state (so the plan creates it again), any other error is a
+// diagnostic. It reports whether the read can go on.
+func readFound(ctx context.Context, resp *resource.ReadResponse, what string, err error) bool {
+	switch {
+	case errors.Is(err, redshift.ErrNotFound):
+		resp.Diagnostics.AddWarning(what+" is gone",
+			fmt.Sprintf("%s; it is removed from state and the plan will create it again.", err))
+		resp.State.RemoveResource(ctx)
+		return false
+	case err != nil:
+		resp.Diagnostics.AddError("Reading "+strings.ToLower(what)+" failed", err.Error())
+		return false
+	}
+	return true
 }

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -104,13 +102,7 @@ func (r *redshiftGroupResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	st, err := cat.Group(ctx, state.Name.ValueString())
-	if errors.Is(err, redshift.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Group is gone", fmt.Sprintf("Group %s no longer exists; the plan will create it again.", redshift.QuoteIdent(state.Name.ValueString())))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading group failed", err.Error())
+	if !readFound(ctx, resp, "Group", err) {
 		return
 	}
 	groupToModel(&state, st)

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -158,14 +157,7 @@ func (r *redshiftSchemaResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	st, err := cat.Schema(ctx, state.Name.ValueString())
-	if errors.Is(err, redshift.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Schema is gone",
-			fmt.Sprintf("Schema %q no longer exists; it is removed from state and the plan will create it again.", state.Name.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading schema failed", err.Error())
+	if !readFound(ctx, resp, "Schema", err) {
 		return
 	}
 	if state.DropCascade.IsNull() {

@@ -416,14 +416,7 @@ func (r *redshiftTableResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	declared, _ := tableFromModel(ctx, state, &resp.Diagnostics)
 	st, err := cat.Table(ctx, declared.Key())
-	if errors.Is(err, redshift.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Table is gone",
-			fmt.Sprintf("Table %s no longer exists; it is removed from state and the plan will create it again.", declared.Key()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading table failed", err.Error())
+	if !readFound(ctx, resp, "Table", err) {
 		return
 	}
 	var forms redshift.DefaultForms

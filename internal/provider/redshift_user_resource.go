@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -128,13 +126,7 @@ func (r *redshiftUserResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	st, err := cat.User(ctx, state.Name.ValueString())
-	if errors.Is(err, redshift.ErrNotFound) {
-		resp.Diagnostics.AddWarning("User is gone", fmt.Sprintf("User %s no longer exists; the plan will create it again.", redshift.QuoteIdent(state.Name.ValueString())))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading user failed", err.Error())
+	if !readFound(ctx, resp, "User", err) {
 		return
 	}
 	userToModel(&state, st)
