@@ -14,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/emr"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -199,6 +201,24 @@ func (c *Client) S3() *s3.Client {
 		if ep := c.baseEndpoint(S3); ep != nil {
 			o.BaseEndpoint = ep
 			o.UsePathStyle = true
+		}
+	})
+}
+
+// EMR returns an EMR client.
+func (c *Client) EMR() *emr.Client {
+	return emr.NewFromConfig(c.cfg, func(o *emr.Options) {
+		if ep := c.baseEndpoint(EMR); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// SNS returns an SNS client.
+func (c *Client) SNS() *sns.Client {
+	return sns.NewFromConfig(c.cfg, func(o *sns.Options) {
+		if ep := c.baseEndpoint(SNS); ep != nil {
+			o.BaseEndpoint = ep
 		}
 	})
 }

@@ -129,6 +129,10 @@ func (e *PgxExecutor) Queries() int64 { return e.queries.Load() }
 // Close implements Executor.
 func (e *PgxExecutor) Close() { e.pool.Close() }
 
+// Pool is the connection pool, for work the Executor interface does not cover (COPY FROM
+// STDIN, explicit transactions). Its connections use the simple protocol (see OpenPgx).
+func (e *PgxExecutor) Pool() *pgxpool.Pool { return e.pool }
+
 // Query implements Executor.
 func (e *PgxExecutor) Query(ctx context.Context, q string) ([]Row, error) {
 	var out []Row

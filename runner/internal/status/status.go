@@ -1,0 +1,108 @@
+// Package status holds the runner's read model: what `sluice-runner status`, the status page
+// and the metrics show about pipelines, runs and activities. Plain data, filled by the state
+// package and rendered by the cli and web packages.
+package status
+
+import "time"
+
+// Run states.
+const (
+	RunScheduled = "scheduled" // planned, waiting for a free slot (max_active_runs)
+	RunRunning   = "running"
+	RunSuccess   = "success"
+	RunFailed    = "failed"
+)
+
+// RunStates lists the run states.
+func RunStates() []string { return []string{RunScheduled, RunRunning, RunSuccess, RunFailed} }
+
+// Activity instance states.
+const (
+	ActivityPending        = "pending"         // dependencies not done yet
+	ActivityQueued         = "queued"          // a job exists, waiting for a worker
+	ActivityRunning        = "running"         // an attempt is running
+	ActivityWaiting        = "waiting"         // wait_for: the precondition does not hold yet
+	ActivityRetrying       = "retrying"        // an attempt failed, another is scheduled
+	ActivitySuccess        = "success"         // done
+	ActivityFailed         = "failed"          // failed after its retries
+	ActivityUpstreamFailed = "upstream_failed" // a dependency failed
+)
+
+// ActivityStates lists the activity instance states.
+func ActivityStates() []string {
+	return []string{
+		ActivityPending, ActivityQueued, ActivityRunning, ActivityWaiting, ActivityRetrying,
+		ActivitySuccess, ActivityFailed, ActivityUpstreamFailed,
+	}
+}
+
+// Pipeline is one pipeline as the runner sees it.
+type Pipeline struct {
+	Name        string `json:"name"`
+	Owner       string `json:"owner,omitempty"`
+	Description string `json:"description,omitempty"`
+	Enabled     bool   `json:"enabled"`
+	// Version is the newest version the runner has seen published.
+	Version  string `json:"version,omitempty"`
+	Schedule string `json:"schedule,omitempty"` // "every 1d from 2026-11-18T00:00:00Z" or "cron 0 * * * *"
+	// LastRun is the newest run by interval; nil when none ran yet.
+	LastRun *Run `json:"last_run,omitempty"`
+	// NextRun is when the next interval's run is due; nil when the schedule ended.
+	NextRun *time.Time `json:"next_run,omitempty"`
+	// Counts of runs by state.
+	Counts map[string]int `json:"counts"`
+	// Freshness: the newest data per subject ("pipeline" = end of the newest successful
+	// interval; a table name = newest value a freshness check saw).
+	Freshness []Freshness `json:"freshness,omitempty"`
+	// Runs are the most recent runs, newest interval first.
+	Runs []Run `json:"runs,omitempty"`
+	// RecentFailures are failed activity attempts, newest first.
+	RecentFailures []Failure `json:"recent_failures,omitempty"`
+}
+
+// Run is one run of a pipeline for one interval.
+type Run struct {
+	ID            int64     `json:"id"`
+	Pipeline      string    `json:"pipeline"`
+	IntervalStart time.Time `json:"interval_start"`
+	IntervalEnd   time.Time `json:"interval_end"`
+	// Seq is 0 for the first run of an interval; reprocessing adds 1.
+	Seq        int        `json:"seq"`
+	Version    string     `json:"version"`
+	Trigger    string     `json:"trigger"` // schedule, backfill, manual
+	State      string     `json:"state"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Activities []Activity `json:"activities,omitempty"`
+}
+
+// Activity is one activity instance of a run.
+type Activity struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Summary and Warnings come from the last successful attempt's result.
+	Summary  string         `json:"summary,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+	Details  map[string]any `json:"details,omitempty"`
+	Error    string         `json:"error,omitempty"`
+}
+
+// Freshness is the newest data seen for a subject.
+type Freshness struct {
+	Subject    string    `json:"subject"`
+	Value      time.Time `json:"value"`
+	ObservedAt time.Time `json:"observed_at"`
+}
+
+// Failure is one failed attempt.
+type Failure struct {
+	RunID         int64     `json:"run_id"`
+	IntervalStart time.Time `json:"interval_start"`
+	Activity      string    `json:"activity"`
+	Attempt       int       `json:"attempt"`
+	At            time.Time `json:"at"`
+	Error         string    `json:"error"`
+}
