@@ -11,6 +11,7 @@ TERRAFORM_VERSION="${TERRAFORM_VERSION:-1.5.7}"
 TFPLUGINDOCS_VERSION="v0.25.0"
 GOLANGCI_LINT_VERSION="v2.15.0"
 KINESIS_LOCAL_VERSION="0.6.2"
+GOAWS_VERSION="v0.5.4" # pinned: older versions break the SQS JSON protocol
 
 mkdir -p "$BIN" "$TOOLS"
 log() { printf 'tools: %s\n' "$*"; }
@@ -34,6 +35,21 @@ go_tool() {
   fi
   log "installing $name $version"
   GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+}
+
+# goaws (SNS/SQS stand-in): its main package is app/cmd, so `go install` names the binary "cmd";
+# install into a scratch GOBIN and move it to bin/goaws. Its go.mod has no replace directives, so
+# `go install pkg@version` works.
+install_goaws() {
+  if [ -x "$BIN/goaws" ] && go version -m "$BIN/goaws" 2>/dev/null | grep -qE "^\s+mod\s+github.com/Admiral-Piett/goaws\s+$GOAWS_VERSION\b"; then
+    return
+  fi
+  log "installing goaws $GOAWS_VERSION"
+  local tmp
+  tmp="$(mktemp -d)"
+  GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "github.com/Admiral-Piett/goaws/app/cmd@$GOAWS_VERSION"
+  mv -f "$tmp/cmd" "$BIN/goaws"
+  rm -rf "$tmp"
 }
 
 # Terraform >= 1.5: bin/terraform is either a link to a suitable terraform on PATH or Terraform
@@ -93,5 +109,6 @@ go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs \
   github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
 go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
   github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+install_goaws
 install_postgres
-log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"
+log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"

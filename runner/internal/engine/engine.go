@@ -1,0 +1,279 @@
+// Package engine runs pipelines on River: it turns schedules and backfills into runs, each
+// activity instance into a River job once its dependencies succeeded, and records every step
+// in the runner's tables in the same transaction as the job change that causes it (see
+// package state).
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+)
+
+// Notifier delivers a notification to one target (an SNS topic ARN or a webhook URL).
+type Notifier interface {
+	Notify(ctx context.Context, target string, n Notification) error
+}
+
+// Metrics receives what the engine measures; nil means none.
+type Metrics interface {
+	RunStarted(pipeline string)
+	RunFinished(pipeline, state string, d time.Duration)
+	AttemptFinished(pipeline, activity, kind, outcome string, d time.Duration)
+}
+
+// Options configure an Engine.
+type Options struct {
+	DB *state.DB
+	// Registry is where published pipelines are read (serve). May be nil for commands that
+	// only work runs already planned.
+	Registry registry.Registry
+	// Executors by activity kind (definition.Kind*; activity.KindNoop for tests/benchmarks).
+	Executors map[string]activity.Executor
+	// Poker checks wait_for preconditions.
+	Poker activity.Poker
+	// Notifier sends notifications; nil drops them with a log line.
+	Notifier Notifier
+	// NotifyPermanent tells a notification error that retrying cannot fix.
+	NotifyPermanent func(error) bool
+	Metrics         Metrics
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Workers is how many activities run at once in this process (River MaxWorkers).
+	Workers int
+	// FetchCooldown is River's minimum time between fetches: lower is lower latency and more
+	// database load (River's default, 100ms, caps a runner at Workers×10 jobs/s).
+	FetchCooldown time.Duration
+	// FetchPollInterval is how often River polls for jobs when not notified (SQLite has no
+	// LISTEN/NOTIFY).
+	FetchPollInterval time.Duration
+	// RescueAfter is how long a job may stay running before River assumes its runner died and
+	// runs it again elsewhere (PostgreSQL). It must exceed the longest activity timeout.
+	RescueAfter time.Duration
+	// Tick is how often the loop schedules, promotes and checks lateness.
+	Tick time.Duration
+	// Schedule makes the loop read the registry and create runs from schedules (serve).
+	Schedule bool
+	// LogLimit bounds each attempt's stored log.
+	LogLimit int
+	Logger   *slog.Logger
+	// RunnerID names this runner in attempts; default host-pid.
+	RunnerID string
+}
+
+// Engine schedules and executes runs.
+type Engine struct {
+	opts   Options
+	db     *state.DB
+	client client
+	log    *slog.Logger
+
+	defsMu sync.Mutex
+	defs   map[string]*definition.Pipeline // by version
+
+	lastTick   time.Time
+	lastTickMu sync.Mutex
+	loopDone   chan struct{}
+	cancelLoop context.CancelFunc
+}
+
+// New builds an Engine on opts.DB. Call Start to work jobs.
+func New(opts Options) (*Engine, error) {
+	if opts.DB == nil {
+		return nil, errors.New("engine: no state database")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 10
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 15 * time.Second
+	}
+	if opts.FetchCooldown <= 0 {
+		opts.FetchCooldown = 100 * time.Millisecond
+	}
+	if opts.FetchPollInterval <= 0 {
+		opts.FetchPollInterval = time.Second
+	}
+	if opts.FetchPollInterval < opts.FetchCooldown {
+		opts.FetchPollInterval = opts.FetchCooldown
+	}
+	if opts.RescueAfter <= 0 {
+		opts.RescueAfter = time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RunnerID == "" {
+		host, _ := os.Hostname()
+		opts.RunnerID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{}}
+	workers := river.NewWorkers()
+	cfg := &river.Config{
+		FetchCooldown:        opts.FetchCooldown,
+		FetchPollInterval:    opts.FetchPollInterval,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Workers:              workers,
+		Logger:               opts.Logger.With("component", "river"),
+		ID:                   opts.RunnerID,
+		// Completed jobs are kept a week: long enough that the unique-args check still sees a
+		// finished instance, and the runner's tables keep the history anyway.
+		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,
+	}
+	if opts.DB.Dialect == state.Postgres {
+		var b *backend[pgx.Tx]
+		river.AddWorker(workers, &activityWorker[pgx.Tx]{e: e, b: &b})
+		river.AddWorker(workers, &notifyWorker{e: e})
+		nb, err := newPgxBackend(opts.DB, cfg)
+		if err != nil {
+			return nil, err
+		}
+		b = nb
+		e.client = nb
+	} else {
+		cfg.PollOnly = true // SQLite has no LISTEN/NOTIFY
+		var b *backend[*sql.Tx]
+		river.AddWorker(workers, &activityWorker[*sql.Tx]{e: e, b: &b})
+		river.AddWorker(workers, &notifyWorker{e: e})
+		nb, err := newSQLiteBackend(opts.DB, cfg)
+		if err != nil {
+			return nil, err
+		}
+		b = nb
+		e.client = nb
+	}
+	return e, nil
+}
+
+// Start releases jobs a dead process of this runner left running (SQLite only: the file lock
+// proves that process is gone), starts River's workers, and the loop.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.db.Dialect == state.SQLite {
+		n, err := e.db.Reader().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = CURRENT_TIMESTAMP WHERE state = 'running'`)
+		if err != nil {
+			return fmt.Errorf("releasing jobs of a previous runner: %w", err)
+		}
+		if n > 0 {
+			e.log.Warn("released jobs a previous runner process left running", "jobs", n)
+		}
+	}
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("starting River: %w", err)
+	}
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancelLoop = cancel
+	e.loopDone = make(chan struct{})
+	go e.loop(loopCtx)
+	return nil
+}
+
+// Stop stops the loop and River, letting running activities finish within ctx; when ctx ends
+// first, they are cancelled (and retried by the next runner).
+func (e *Engine) Stop(ctx context.Context) error {
+	if e.cancelLoop != nil {
+		e.cancelLoop()
+		<-e.loopDone
+	}
+	if err := e.client.Stop(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return e.client.StopAndCancel(context.WithoutCancel(ctx))
+		}
+		return fmt.Errorf("stopping River: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+
+// LastTick is when the loop last completed a tick (for /healthz).
+func (e *Engine) LastTick() time.Time {
+	e.lastTickMu.Lock()
+	defer e.lastTickMu.Unlock()
+	return e.lastTick
+}
+
+func (e *Engine) loop(ctx context.Context) {
+	defer close(e.loopDone)
+	t := time.NewTicker(e.opts.Tick)
+	defer t.Stop()
+	for {
+		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("tick failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick does one round of the loop: read the registry and create due runs (when scheduling),
+// start scheduled runs within their max_active_runs, and notify lateness.
+func (e *Engine) Tick(ctx context.Context) error {
+	var errs []error
+	if e.opts.Schedule {
+		if err := e.scheduleDue(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := e.promote(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := e.checkLate(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	e.lastTickMu.Lock()
+	e.lastTick = e.now()
+	e.lastTickMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// pipeline returns the definition of a pipeline version, decoding it once.
+func (e *Engine) pipeline(ctx context.Context, q state.Q, name, version string) (*definition.Pipeline, error) {
+	e.defsMu.Lock()
+	p := e.defs[version]
+	e.defsMu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	doc, err := state.Definition(ctx, q, name, version)
+	if err != nil {
+		return nil, err
+	}
+	p, err = decodeStored(doc)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s version %s: %w", name, version, err)
+	}
+	e.defsMu.Lock()
+	e.defs[version] = p
+	e.defsMu.Unlock()
+	return p, nil
+}
+
+// decodeStored decodes a stored definition: what the registry held when a run was planned,
+// or what a test or benchmark stored through PutPipeline.
+func decodeStored(doc []byte) (*definition.Pipeline, error) {
+	p, err := definition.DecodePipeline(doc)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the stored definition: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,455 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// MaxPlanPerTick bounds how many runs one tick creates for one pipeline: a schedule published
+// with a start years ago plans its catch-up over a few ticks instead of one huge transaction.
+const MaxPlanPerTick = 10000
+
+// Due returns the intervals the scheduler creates runs for at now, oldest first. last is the
+// start of the newest interval it created a run for before (hasLast false when none).
+//
+// With catchup, that is every interval after last that has ended by now (from the schedule's
+// start when there is no last). Without catchup, only the newest interval that has ended, if
+// it is after last: the past is not run unless a backfill asks for it, and a runner that was
+// down for three days runs the latest day only (as Airflow does with catchup=False).
+func Due(s *definition.CompiledSchedule, now, last time.Time, hasLast bool, limit int) []definition.Interval {
+	if !s.Catchup() {
+		due := s.DueAt(now)
+		if len(due) == 0 {
+			return nil
+		}
+		iv := due[len(due)-1]
+		if hasLast && !iv.Start.After(last) {
+			return nil
+		}
+		return []definition.Interval{iv}
+	}
+	from := s.Start()
+	if hasLast {
+		from = last.Add(time.Nanosecond)
+	}
+	var out []definition.Interval
+	for iv, ok := s.Next(from); ok && !iv.End.After(now) && len(out) < limit; iv, ok = s.Next(iv.End) {
+		out = append(out, iv)
+	}
+	return out
+}
+
+// scheduleDue reads the registry, records every valid pipeline's newest version, and creates
+// the due runs of the enabled ones. A document that cannot be read or is invalid is logged and
+// skipped: the others keep running.
+func (e *Engine) scheduleDue(ctx context.Context) error {
+	if e.opts.Registry == nil {
+		return errors.New("no registry configured: pass --registry or set SLUICE_REGISTRY")
+	}
+	keys, err := e.opts.Registry.List(ctx, registry.PipelinesPrefix)
+	if err != nil {
+		return fmt.Errorf("listing pipelines in %s: %w", e.opts.Registry.URL(), err)
+	}
+	present := map[string]bool{}
+	now := e.now()
+	for _, key := range keys {
+		if !strings.HasSuffix(key, ".json") {
+			continue
+		}
+		p, doc, err := e.readPublished(ctx, key)
+		if err != nil {
+			e.log.Error("skipping a pipeline document", "key", key, "error", err)
+			continue
+		}
+		present[p.Name] = true
+		if err := e.db.InTx(ctx, func(q state.Q) error {
+			if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
+				return err
+			}
+			return state.PutPipeline(ctx, q, state.PipelineRow{Name: p.Name, Version: p.Version, Enabled: p.Enabled, Owner: p.Owner}, now)
+		}); err != nil {
+			return err
+		}
+		if !p.Enabled {
+			continue
+		}
+		if err := e.scheduleOne(ctx, p, now); err != nil {
+			e.log.Error("scheduling failed", "pipeline", p.Name, "error", err)
+		}
+	}
+	return e.db.InTx(ctx, func(q state.Q) error { return state.MarkRemoved(ctx, q, present) })
+}
+
+// readPublished reads and checks one published pipeline.
+func (e *Engine) readPublished(ctx context.Context, key string) (*definition.Pipeline, []byte, error) {
+	doc, err := e.opts.Registry.Get(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	p, err := definition.DecodePipeline(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
+	}
+	if probs := definition.ValidatePipeline(p); len(probs) > 0 {
+		return nil, nil, fmt.Errorf("%s: pipeline %s is invalid: %w", key, p.Name, definition.Problems(probs))
+	}
+	if registry.PipelineKey(p.Name) != key {
+		return nil, nil, fmt.Errorf("%s holds pipeline %q: the key must be %s", key, p.Name, registry.PipelineKey(p.Name))
+	}
+	return p, doc, nil
+}
+
+func (e *Engine) scheduleOne(ctx context.Context, p *definition.Pipeline, now time.Time) error {
+	sched, err := p.Schedule.Compile()
+	if err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	var last time.Time
+	var hasLast bool
+	if err := e.db.InTx(ctx, func(q state.Q) error {
+		last, hasLast, err = state.LastScheduled(ctx, q, p.Name)
+		return err
+	}); err != nil {
+		return err
+	}
+	due := Due(sched, now, last, hasLast, MaxPlanPerTick)
+	if len(due) == 0 {
+		return nil
+	}
+	created, err := e.createRuns(ctx, p, due, state.TriggerSchedule, sched.MaxActiveRuns(), reprocessNone)
+	if err != nil {
+		return err
+	}
+	if len(created) > 0 {
+		e.log.Info("scheduled runs", "pipeline", p.Name, "runs", len(created), "first", due[0].Start, "last", due[len(due)-1].Start)
+	}
+	return nil
+}
+
+// Reprocess modes of a backfill.
+const (
+	ReprocessNone   = "none"   // only intervals without a run
+	ReprocessFailed = "failed" // also intervals whose newest run failed
+	ReprocessAll    = "all"    // every interval, again
+)
+
+// ReprocessModes lists the reprocess modes.
+func ReprocessModes() []string { return []string{ReprocessNone, ReprocessFailed, ReprocessAll} }
+
+const reprocessNone = ReprocessNone
+
+// createRuns creates scheduled runs for the intervals, in one transaction, oldest first, and
+// returns the ids it created. An interval that has a run gets a new one (seq+1) only when
+// reprocess asks for it; otherwise the unique (pipeline, interval, seq) key keeps it at one
+// even when several runners plan the same interval at once.
+func (e *Engine) createRuns(ctx context.Context, p *definition.Pipeline, ivs []definition.Interval, trigger string, maxActive int, reprocess string) ([]int64, error) {
+	if len(ivs) == 0 {
+		return nil, nil
+	}
+	kinds, err := e.activityKinds(p)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := definition.Encode(p)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	now := e.now()
+	var ids []int64
+	err = e.db.InTx(ctx, func(q state.Q) error {
+		ids = ids[:0]
+		if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
+			return err
+		}
+		existing, err := state.LatestRuns(ctx, q, p.Name, ivs[0].Start, ivs[len(ivs)-1].Start.Add(time.Microsecond))
+		if err != nil {
+			return err
+		}
+		for _, iv := range ivs {
+			seq := 0
+			if prev, ok := existing[state.Micros(iv.Start)]; ok {
+				switch {
+				case reprocess == ReprocessAll && prev.State != status.RunScheduled && prev.State != status.RunRunning,
+					reprocess == ReprocessFailed && prev.State == status.RunFailed:
+					seq = prev.Seq + 1
+				default:
+					continue
+				}
+			}
+			id, created, err := state.InsertRun(ctx, q, state.NewRun{
+				Pipeline: p.Name, IntervalStart: iv.Start, IntervalEnd: iv.End, Seq: seq,
+				Version: p.Version, Trigger: trigger, MaxActive: maxActive, Activities: kinds,
+			}, now)
+			if err != nil {
+				return err
+			}
+			if created {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// activityKinds maps each activity id to its kind, refusing an activity the runner cannot run.
+func (e *Engine) activityKinds(p *definition.Pipeline) (map[string]string, error) {
+	out := make(map[string]string, len(p.Activities))
+	for id, a := range p.Activities {
+		kind, err := e.kindOf(p.Name, id, a)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = kind
+	}
+	return out, nil
+}
+
+func (e *Engine) kindOf(pipeline, id string, a *definition.Activity) (string, error) {
+	kinds := a.Kinds()
+	kind := activity.KindNoop
+	switch len(kinds) {
+	case 0:
+	case 1:
+		kind = kinds[0]
+	default:
+		return "", fmt.Errorf("pipeline %s activity %s has several kinds (%s): exactly one is allowed", pipeline, id, strings.Join(kinds, ", "))
+	}
+	if _, ok := e.opts.Executors[kind]; !ok {
+		if kind == activity.KindNoop {
+			return "", fmt.Errorf("pipeline %s activity %s has no kind: set one of %s", pipeline, id, strings.Join(definition.ActivityKinds(), ", "))
+		}
+		return "", fmt.Errorf("pipeline %s activity %s: this runner has no executor for %s", pipeline, id, kind)
+	}
+	return kind, nil
+}
+
+// promote starts scheduled runs, oldest interval first per pipeline, while the pipeline has
+// fewer running runs than the run's max_active. Starting a run queues its root activities.
+func (e *Engine) promote(ctx context.Context) error {
+	var runs []state.RunRow
+	if err := e.db.InTx(ctx, func(q state.Q) error {
+		var err error
+		runs, err = state.ScheduledRuns(ctx, q, 5000)
+		return err
+	}); err != nil {
+		return err
+	}
+	byPipeline := map[string][]state.RunRow{}
+	var names []string
+	for _, r := range runs {
+		if byPipeline[r.Pipeline] == nil {
+			names = append(names, r.Pipeline)
+		}
+		byPipeline[r.Pipeline] = append(byPipeline[r.Pipeline], r)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		if err := e.promotePipeline(ctx, name, byPipeline[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.RunRow) error {
+	return e.client.inTx(ctx, nil, func(t txn) error {
+		q := t.Q()
+		if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
+			return err
+		}
+		running, err := state.CountRunning(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		for _, r := range runs {
+			if running >= r.MaxActive {
+				break
+			}
+			ok, err := state.StartRun(ctx, q, r.ID, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue // another runner started it
+			}
+			running++
+			p, err := e.pipeline(ctx, q, r.Pipeline, r.Version)
+			if err != nil {
+				return err
+			}
+			if err := e.queueReady(ctx, t, r, p, nil); err != nil {
+				return err
+			}
+			if e.opts.Metrics != nil {
+				e.opts.Metrics.RunStarted(r.Pipeline)
+			}
+			e.log.Info("run started", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "version", r.Version)
+		}
+		return nil
+	})
+}
+
+// queueReady queues every pending activity of the run whose dependencies all succeeded.
+// states are the current activity states (read when nil).
+func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *definition.Pipeline, states map[string]string) error {
+	q := t.Q()
+	if states == nil {
+		acts, err := state.Activities(ctx, q, r.ID)
+		if err != nil {
+			return err
+		}
+		states = make(map[string]string, len(acts))
+		for _, a := range acts {
+			states[a.Activity] = a.State
+		}
+	}
+	order, err := definition.TopoOrder(p.Activities)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	for _, id := range order {
+		if states[id] != status.ActivityPending {
+			continue
+		}
+		ready := true
+		for _, dep := range p.Activities[id].DependsOn {
+			if states[dep] != status.ActivitySuccess {
+				ready = false
+				break
+			}
+		}
+		if !ready {
+			continue
+		}
+		args, opts, err := jobFor(r, p, id)
+		if err != nil {
+			return err
+		}
+		jobID, _, err := t.Insert(ctx, args, opts)
+		if err != nil {
+			return fmt.Errorf("pipeline %s run %d activity %s: %w", p.Name, r.ID, id, err)
+		}
+		if _, err := state.QueueActivity(ctx, q, r.ID, id, jobID); err != nil {
+			return err
+		}
+		states[id] = status.ActivityQueued
+	}
+	return nil
+}
+
+// crashAllowance is how many more River attempts a job gets than the activity's retries: an
+// attempt cut short by a dying runner is counted by River but decided on by the engine, which
+// fails the activity once its own attempt count is used up.
+const crashAllowance = 10
+
+func jobFor(r state.RunRow, p *definition.Pipeline, id string) (ActivityArgs, *river.InsertOpts, error) {
+	a := p.Activities[id]
+	retries := p.Defaults.Retries
+	if a.Retries != nil {
+		retries = *a.Retries
+	}
+	timeout := a.Timeout
+	if timeout == "" {
+		timeout = p.Defaults.Timeout
+	}
+	args := ActivityArgs{RunID: r.ID, Activity: id, Pipeline: r.Pipeline}
+	if timeout != "" {
+		d, err := definition.ParseDuration(timeout)
+		if err != nil {
+			return args, nil, fmt.Errorf("pipeline %s activity %s timeout: %w", p.Name, id, err)
+		}
+		args.Timeout = d
+	}
+	args.RetryDelay = time.Minute
+	if p.Defaults.RetryDelay != "" {
+		d, err := definition.ParseDuration(p.Defaults.RetryDelay)
+		if err != nil {
+			return args, nil, fmt.Errorf("pipeline %s defaults.retry_delay: %w", p.Name, err)
+		}
+		args.RetryDelay = d
+	}
+	return args, &river.InsertOpts{
+		MaxAttempts: retries + 1 + crashAllowance,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true},
+	}, nil
+}
+
+// checkLate notifies on_late targets of runs that have not succeeded `after` their interval
+// ended, once per run.
+func (e *Engine) checkLate(ctx context.Context) error {
+	var runs []state.RunRow
+	if err := e.db.InTx(ctx, func(q state.Q) error {
+		var err error
+		runs, err = state.UnfinishedRuns(ctx, q)
+		return err
+	}); err != nil {
+		return err
+	}
+	now := e.now()
+	for _, r := range runs {
+		if r.LateNotified {
+			continue
+		}
+		var p *definition.Pipeline
+		if err := e.db.InTx(ctx, func(q state.Q) error {
+			var err error
+			p, err = e.pipeline(ctx, q, r.Pipeline, r.Version)
+			return err
+		}); err != nil {
+			return err
+		}
+		if p.Notify == nil || p.Notify.OnLate == nil {
+			continue
+		}
+		after, err := definition.ParseDuration(p.Notify.OnLate.After)
+		if err != nil {
+			continue // refused at plan time; nothing to do here
+		}
+		if now.Sub(r.IntervalEnd) < after {
+			continue
+		}
+		if err := e.client.inTx(ctx, nil, func(t txn) error {
+			ok, err := state.MarkLateNotified(ctx, t.Q(), r.ID)
+			if err != nil || !ok {
+				return err
+			}
+			n := e.notification(EventLate, p, r, "", "")
+			n.Late = now.Sub(r.IntervalEnd)
+			return e.queueNotifications(ctx, t, p.Notify.OnLate.Targets, n)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) notification(event string, p *definition.Pipeline, r state.RunRow, act, errText string) Notification {
+	return Notification{
+		Event: event, Pipeline: p.Name, Owner: p.Owner, RunID: r.ID,
+		IntervalStart: r.IntervalStart, IntervalEnd: r.IntervalEnd, Activity: act, Error: errText,
+	}
+}
+
+func (e *Engine) queueNotifications(ctx context.Context, t txn, targets []string, n Notification) error {
+	for _, target := range targets {
+		if _, _, err := t.Insert(ctx, NotifyArgs{Target: target, Message: n}, &river.InsertOpts{MaxAttempts: 8}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

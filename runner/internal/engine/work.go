@@ -1,0 +1,452 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// activityWorker works activity jobs for one driver. b points at the backend, which is built
+// after the workers are registered.
+type activityWorker[TTx any] struct {
+	river.WorkerDefaults[ActivityArgs]
+	e *Engine
+	b **backend[TTx]
+}
+
+func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityArgs]) error {
+	return w.e.workActivity(ctx, job.Args, func(ctx context.Context, fn func(txn) error) error {
+		return (*w.b).inTx(ctx, job, fn)
+	})
+}
+
+// Timeout is River's hard limit on one Work call: the activity's own timeout (enforced, with a
+// clear error, by workActivity) plus a margin to record the outcome. No timeout → none.
+func (w *activityWorker[TTx]) Timeout(job *river.Job[ActivityArgs]) time.Duration {
+	if job.Args.Timeout <= 0 {
+		return -1
+	}
+	return job.Args.Timeout + time.Minute
+}
+
+// NextRetry backs off exponentially from the pipeline's retry_delay with ±25% jitter, capped
+// at 64× the delay or 6 hours, whichever is less.
+func (w *activityWorker[TTx]) NextRetry(job *river.Job[ActivityArgs]) time.Time {
+	// River compares with the wall clock, not the engine's (possibly injected) schedule clock.
+	return time.Now().Add(Backoff(job.Args.RetryDelay, job.Attempt, rand.Float64()))
+}
+
+// Backoff is the delay before retry number attempt (1 = the first retry) for a first delay
+// of base; jitter in [0, 1) spreads it ±25%.
+func Backoff(base time.Duration, attempt int, jitter float64) time.Duration {
+	if base <= 0 {
+		base = time.Minute
+	}
+	limit := min(64*base, 6*time.Hour)
+	d := base
+	for i := 1; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
+}
+
+type inTxFunc func(ctx context.Context, fn func(txn) error) error
+
+// workActivity runs one attempt of one activity instance. Its outcome is recorded in the same
+// transaction that completes the job (success, or failure after the retries) and queues what
+// comes next, so a runner killed at any point leaves either the old or the new state.
+func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxFunc) error {
+	log := e.log.With("pipeline", args.Pipeline, "run", args.RunID, "activity", args.Activity)
+	var (
+		run  state.RunRow
+		inst state.ActivityRow
+		p    *definition.Pipeline
+	)
+	// Load, and settle jobs with nothing left to do (a duplicate or a job of a finished
+	// instance).
+	done := false
+	if err := inTx(ctx, func(t txn) error {
+		var err error
+		if run, err = state.GetRun(ctx, t.Q(), args.RunID); err != nil {
+			return err
+		}
+		if inst, err = state.GetActivity(ctx, t.Q(), args.RunID, args.Activity); err != nil {
+			return err
+		}
+		if p, err = e.pipeline(ctx, t.Q(), run.Pipeline, run.Version); err != nil {
+			return err
+		}
+		if isFinal(inst.State) {
+			done = true
+			return t.CompleteJob(ctx)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+	}
+	if done {
+		log.Info("activity already finished; job completed without running it again", "state", inst.State)
+		return nil
+	}
+	def := p.Activities[args.Activity]
+	if def == nil {
+		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("pipeline %s version %s has no activity %s", p.Name, p.Version, args.Activity), "")
+	}
+	data := definition.TemplateData{Start: run.IntervalStart, End: run.IntervalEnd, Params: p.Parameters, Pipeline: p.Name, RunID: activity.RunIDString(run.ID)}
+	if p.Schedule.Timezone != "" {
+		if loc, err := definition.LoadTimezone(p.Schedule.Timezone); err == nil {
+			data.Start, data.End = data.Start.In(loc), data.End.In(loc)
+		}
+	}
+	rendered, err := activity.Render(def, data)
+	if err != nil {
+		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", err)), "")
+	}
+
+	// wait_for: poke once per job execution; snooze (which frees the worker and costs no
+	// attempt) until the precondition holds or its timeout passes.
+	if rendered.WaitFor != nil && inst.State != status.ActivityRunning && inst.State != status.ActivityRetrying {
+		wait, err := e.poke(ctx, inTx, run, p, args, inst, rendered.WaitFor, log)
+		if err != nil || wait > 0 {
+			if wait > 0 {
+				return river.JobSnooze(wait)
+			}
+			return err
+		}
+	}
+
+	kind := inst.Kind
+	exec := e.opts.Executors[kind]
+	var attempt int
+	if err := inTx(ctx, func(t txn) error {
+		var err error
+		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
+		return err
+	}); err != nil {
+		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+	}
+	maxAttempts := p.Defaults.Retries + 1
+	if def.Retries != nil {
+		maxAttempts = *def.Retries + 1
+	}
+	logBuf := activity.NewLogBuffer(e.opts.LogLimit)
+	started := time.Now()
+	var res *activity.Result
+	switch {
+	case attempt > maxAttempts:
+		// Every attempt was used up by runners that died mid-attempt.
+		err = activity.Permanent(fmt.Errorf("%d attempts started and none finished (the runner stopped during each)", attempt-1))
+	case exec == nil:
+		err = activity.Permanent(fmt.Errorf("this runner has no executor for %s activities", kind))
+	default:
+		log.Info("attempt started", "attempt", attempt, "of", maxAttempts, "kind", kind)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if args.Timeout > 0 {
+			actx, cancel = context.WithTimeoutCause(ctx, args.Timeout, fmt.Errorf("timed out after %s", args.Timeout))
+		}
+		res, err = exec.Execute(actx, &activity.Task{
+			Pipeline: p.Name, RunID: run.ID, ActivityID: args.Activity, Attempt: attempt,
+			Interval: definition.Interval{Start: data.Start, End: data.End}, Activity: rendered,
+			Params: p.Parameters, Log: logBuf, Logger: log,
+		})
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", context.Cause(actx), err)
+		}
+		cancel()
+	}
+	elapsed := time.Since(started)
+	if err == nil {
+		if e.opts.Metrics != nil {
+			e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, "success", elapsed)
+		}
+		return e.succeed(ctx, inTx, run, p, args.Activity, attempt, res, logBuf.String(), log)
+	}
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		// The runner is stopping: leave the attempt unfinished for the next runner, and
+		// snooze without counting it.
+		log.Warn("attempt interrupted by shutdown", "attempt", attempt)
+		return river.JobSnooze(0)
+	}
+	if e.opts.Metrics != nil {
+		e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, "failure", elapsed)
+	}
+	if activity.IsPermanent(err) || attempt >= maxAttempts {
+		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logBuf.String(), err, "")
+	}
+	log.Warn("attempt failed; will retry", "attempt", attempt, "of", maxAttempts, "error", err)
+	if terr := inTx(ctx, func(t txn) error {
+		if err := state.FinishAttempt(ctx, t.Q(), run.ID, args.Activity, attempt, status.ActivityFailed, err.Error(), logBuf.String(), e.now()); err != nil {
+			return err
+		}
+		return state.SetActivityState(ctx, t.Q(), run.ID, args.Activity, status.ActivityRetrying, "", err.Error(), e.now())
+	}); terr != nil {
+		return errors.Join(err, terr)
+	}
+	return fmt.Errorf("pipeline %s run %d activity %s attempt %d: %w", p.Name, run.ID, args.Activity, attempt, err)
+}
+
+// poke checks a wait_for precondition. It returns how long to snooze (0 when the condition
+// holds and the activity may run), or an error after failing the activity on timeout.
+func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, args ActivityArgs, inst state.ActivityRow, w *definition.WaitFor, log interface {
+	Info(string, ...any)
+},
+) (time.Duration, error) {
+	if e.opts.Poker == nil {
+		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(errors.New("wait_for: this runner has no precondition checker")), "")
+	}
+	ok, err := e.opts.Poker.Poke(ctx, w)
+	if err != nil && activity.IsPermanent(err) {
+		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("wait_for: %w", err), "")
+	}
+	if ok {
+		return 0, nil
+	}
+	now := e.now()
+	waitStarted := now
+	if inst.WaitStarted != nil {
+		waitStarted = *inst.WaitStarted
+	}
+	timeout := 24 * time.Hour
+	if w.Timeout != "" {
+		if d, perr := definition.ParseDuration(w.Timeout); perr == nil {
+			timeout = d
+		}
+	}
+	if now.Sub(waitStarted) >= timeout {
+		why := "the precondition still does not hold"
+		if err != nil {
+			why = "the last check failed: " + err.Error()
+		}
+		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("wait_for timed out after %s: %s", timeout, why)), "")
+	}
+	interval := time.Minute
+	if w.PokeInterval != "" {
+		if d, perr := definition.ParseDuration(w.PokeInterval); perr == nil && d > 0 {
+			interval = d
+		}
+	}
+	// Back off: the poke interval, doubling per poke, capped at 8× and at the time left.
+	wait := interval
+	for i := 0; i < inst.Pokes && wait < 8*interval; i++ {
+		wait *= 2
+	}
+	wait = min(wait, 8*interval, timeout-now.Sub(waitStarted))
+	if err := inTx(ctx, func(t txn) error {
+		return state.SetWaiting(ctx, t.Q(), run.ID, args.Activity, waitStarted)
+	}); err != nil {
+		return 0, err
+	}
+	log.Info("waiting for a precondition", "next_poke_in", wait.String(), "pokes", inst.Pokes+1, "check_error", errString(err))
+	return max(wait, time.Millisecond), nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func isFinal(s string) bool {
+	return s == status.ActivitySuccess || s == status.ActivityFailed || s == status.ActivityUpstreamFailed
+}
+
+// succeed records a successful attempt, completes the job, queues the activities this one
+// unblocked and finishes the run when nothing is left, in one transaction.
+func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, res *activity.Result, logText string, log interface {
+	Info(string, ...any)
+},
+) error {
+	if res == nil {
+		res = &activity.Result{}
+	}
+	resJSON, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("activity %s: encoding the result: %w", act, err)
+	}
+	err = inTx(ctx, func(t txn) error {
+		q := t.Q()
+		if err := state.LockRun(ctx, q, e.db.Dialect, run.ID); err != nil {
+			return err
+		}
+		now := e.now()
+		if err := state.FinishAttempt(ctx, q, run.ID, act, attempt, status.ActivitySuccess, "", logText, now); err != nil {
+			return err
+		}
+		if err := state.SetActivityState(ctx, q, run.ID, act, status.ActivitySuccess, string(resJSON), "", now); err != nil {
+			return err
+		}
+		for subject, v := range res.Freshness {
+			if err := state.PutFreshness(ctx, q, p.Name, subject, v, now); err != nil {
+				return err
+			}
+		}
+		if err := t.CompleteJob(ctx); err != nil {
+			return err
+		}
+		return e.advance(ctx, t, run, p, now)
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline %s run %d activity %s: recording success: %w", p.Name, run.ID, act, err)
+	}
+	log.Info("activity succeeded", "attempt", attempt, "summary", res.Summary)
+	return nil
+}
+
+// fail records a failed activity for good: dependents become upstream_failed, the job is
+// completed (the engine, not River, decided), and the run finishes when nothing is left.
+func (e *Engine) fail(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, logText string, cause error, _ string) error {
+	msg := cause.Error()
+	err := inTx(ctx, func(t txn) error {
+		q := t.Q()
+		if err := state.LockRun(ctx, q, e.db.Dialect, run.ID); err != nil {
+			return err
+		}
+		now := e.now()
+		if attempt > 0 {
+			if err := state.FinishAttempt(ctx, q, run.ID, act, attempt, status.ActivityFailed, msg, logText, now); err != nil {
+				return err
+			}
+		}
+		if err := state.SetActivityState(ctx, q, run.ID, act, status.ActivityFailed, "", msg, now); err != nil {
+			return err
+		}
+		acts, err := state.Activities(ctx, q, run.ID)
+		if err != nil {
+			return err
+		}
+		states := map[string]string{}
+		for _, a := range acts {
+			states[a.Activity] = a.State
+		}
+		for _, dep := range downstream(p, act) {
+			if states[dep] == status.ActivityPending {
+				if err := state.SetActivityState(ctx, q, run.ID, dep, status.ActivityUpstreamFailed, "", "upstream activity "+act+" failed", now); err != nil {
+					return err
+				}
+			}
+		}
+		if err := t.CompleteJob(ctx); err != nil {
+			return err
+		}
+		return e.advance(ctx, t, run, p, now)
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline %s run %d activity %s: recording failure (%s): %w", p.Name, run.ID, act, msg, err)
+	}
+	e.log.Error("activity failed", "pipeline", p.Name, "run", run.ID, "activity", act, "attempt", attempt, "error", msg)
+	return nil
+}
+
+// downstream lists every activity that depends on act, directly or not.
+func downstream(p *definition.Pipeline, act string) []string {
+	seen := map[string]bool{}
+	var out []string
+	var visit func(string)
+	visit = func(id string) {
+		for other, a := range p.Activities {
+			if seen[other] {
+				continue
+			}
+			for _, d := range a.DependsOn {
+				if d == id {
+					seen[other] = true
+					out = append(out, other)
+					visit(other)
+					break
+				}
+			}
+		}
+	}
+	visit(act)
+	return out
+}
+
+// advance queues newly ready activities, or finishes the run when every activity is final.
+func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *definition.Pipeline, now time.Time) error {
+	acts, err := state.Activities(ctx, t.Q(), run.ID)
+	if err != nil {
+		return err
+	}
+	states := map[string]string{}
+	allFinal, anyFailed := true, false
+	var failed []string
+	var firstErr string
+	for _, a := range acts {
+		states[a.Activity] = a.State
+		if !isFinal(a.State) {
+			allFinal = false
+		}
+		if a.State == status.ActivityFailed {
+			anyFailed = true
+			failed = append(failed, a.Activity)
+			if firstErr == "" {
+				firstErr = a.Error
+			}
+		}
+	}
+	if !allFinal {
+		return e.queueReady(ctx, t, run, p, states)
+	}
+	final := status.RunSuccess
+	if anyFailed {
+		final = status.RunFailed
+	}
+	if err := state.FinishRun(ctx, t.Q(), run.ID, final, now); err != nil {
+		return err
+	}
+	if final == status.RunSuccess {
+		if err := state.PutFreshness(ctx, t.Q(), p.Name, state.FreshnessPipeline, run.IntervalEnd, now); err != nil {
+			return err
+		}
+	}
+	if e.opts.Metrics != nil {
+		started := run.CreatedAt
+		if run.StartedAt != nil {
+			started = *run.StartedAt
+		}
+		e.opts.Metrics.RunFinished(p.Name, final, now.Sub(started))
+	}
+	e.log.Info("run finished", "pipeline", p.Name, "run", run.ID, "interval", run.IntervalStart, "state", final)
+	if p.Notify == nil {
+		return nil
+	}
+	if final == status.RunFailed {
+		return e.queueNotifications(ctx, t, p.Notify.OnFailure, e.notification(EventFailure, p, run, strings.Join(failed, ", "), firstErr))
+	}
+	return e.queueNotifications(ctx, t, p.Notify.OnSuccess, e.notification(EventSuccess, p, run, "", ""))
+}
+
+// notifyWorker sends one notification.
+type notifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	e *Engine
+}
+
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	n := w.e.opts.Notifier
+	if n == nil {
+		w.e.log.Warn("no notifier configured; dropping a notification", "target", job.Args.Target, "event", job.Args.Message.Event)
+		return nil
+	}
+	if err := n.Notify(ctx, job.Args.Target, job.Args.Message); err != nil {
+		if w.e.opts.NotifyPermanent != nil && w.e.opts.NotifyPermanent(err) {
+			w.e.log.Error("notification failed; not retrying", "pipeline", job.Args.Message.Pipeline, "event", job.Args.Message.Event, "error", err)
+			return river.JobCancel(err)
+		}
+		return fmt.Errorf("notifying %s of %s: %w", job.Args.Message.Pipeline, job.Args.Message.Event, err)
+	}
+	return nil
+}
