@@ -39,6 +39,8 @@ type IO struct {
 	Stderr io.Writer
 	// Getenv reads the environment (SLUICE_REGISTRY and, through awsclient, AWS_ENDPOINT_URL_*).
 	Getenv func(string) string
+	// Environ lists the environment ("K=V"), for the SLUICE_CONN_* connections.
+	Environ func() []string
 }
 
 // exitError carries an exit code; its message, when not empty, is printed to stderr.
@@ -101,6 +103,9 @@ func NewRootCommand(sys IO) *cobra.Command {
 	if sys.Getenv == nil {
 		sys.Getenv = func(string) string { return "" }
 	}
+	if sys.Environ == nil {
+		sys.Environ = func() []string { return nil }
+	}
 	if sys.Stdout == nil {
 		sys.Stdout = io.Discard
 	}
@@ -141,7 +146,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f.StringVar(&g.output, "output", OutputText, "output format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level of the JSON logs on stderr: debug, info, warn or error")
 
-	root.AddCommand(newValidateCommand(g), newGraphCommand(g))
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g))
 	return root
 }
 

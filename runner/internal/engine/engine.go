@@ -277,3 +277,6 @@ func decodeStored(doc []byte) (*definition.Pipeline, error) {
 	}
 	return p, nil
 }
+
+// SetMetrics sets where the engine reports runs and attempts; call it before Start.
+func (e *Engine) SetMetrics(m Metrics) { e.opts.Metrics = m }

@@ -179,10 +179,15 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		log.Warn("attempt interrupted by shutdown", "attempt", attempt)
 		return river.JobSnooze(0)
 	}
+	final := activity.IsPermanent(err) || attempt >= maxAttempts
 	if e.opts.Metrics != nil {
-		e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, "failure", elapsed)
+		outcome := "retry"
+		if final {
+			outcome = "failed"
+		}
+		e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, outcome, elapsed)
 	}
-	if activity.IsPermanent(err) || attempt >= maxAttempts {
+	if final {
 		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logBuf.String(), err, "")
 	}
 	log.Warn("attempt failed; will retry", "attempt", attempt, "of", maxAttempts, "error", err)

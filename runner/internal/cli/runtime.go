@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/emrstep"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/load"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/notify"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/precond"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/s3copy"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/shell"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/sqlrun"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+)
+
+// engineFlags are the flags of the commands that execute (serve, run, backfill).
+type engineFlags struct {
+	configFile    string
+	database      string
+	emrMode       string
+	listen        string
+	workers       int
+	fetchCooldown time.Duration
+	tick          time.Duration
+	rescueAfter   time.Duration
+	workDir       string
+}
+
+func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.configFile, "config", "", "YAML config file (default: $"+config.EnvConfig+"); flags and SLUICE_* variables override it")
+	fl.StringVar(&f.database, "database", "", "state database: sqlite://FILE (one runner; default "+state.DefaultURL+") or postgres://… (several runners) (default: $"+config.EnvDatabase+")")
+	fl.StringVar(&f.emrMode, "emr-mode", "", "emr_step activities: aws (transient clusters) or local (steps as local processes) (default: $"+config.EnvEMRMode+", else aws)")
+	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("activities run at once by this runner (default: $%s, else %d)", config.EnvWorkers, config.DefaultWorkers))
+	fl.DurationVar(&f.fetchCooldown, "fetch-cooldown", 0, fmt.Sprintf("minimum time between job fetches: lower is lower latency and more database load (default %s)", config.DefaultFetchCooldown))
+	fl.DurationVar(&f.tick, "tick", 0, fmt.Sprintf("how often the registry is read and runs are scheduled and started (default %s)", config.DefaultTick))
+	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("how long a job may run before another runner assumes its runner died and runs it again; keep it above the longest activity timeout (default %s)", config.DefaultRescueAfter))
+	fl.StringVar(&f.workDir, "work-dir", "", "scratch directory of shell and local EMR steps (default: $"+config.EnvWorkDir+", else the system temp dir)")
+	if withListen {
+		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
+	}
+}
+
+// loadConfig merges defaults, the config file, the environment and the flags.
+func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config, error) {
+	c := config.Default()
+	path := f.configFile
+	if path == "" {
+		path = g.io.Getenv(config.EnvConfig)
+	}
+	if path != "" {
+		if err := c.LoadFile(path); err != nil {
+			return c, usageErrorf("%v", err)
+		}
+	}
+	if err := c.LoadEnv(g.io.Environ()); err != nil {
+		return c, usageErrorf("%v", err)
+	}
+	fl := cmd.Flags()
+	if cmd.Flags().Changed("registry") || cmd.InheritedFlags().Changed("registry") || c.Registry == "" {
+		if g.registry != "" {
+			c.Registry = g.registry
+		}
+	}
+	if g.region != "" {
+		c.Region = g.region
+	}
+	if g.s3Endpoint != "" {
+		c.Endpoints[string(awsclient.S3)] = g.s3Endpoint
+	}
+	set := func(name string, apply func()) {
+		if fl.Lookup(name) != nil && fl.Changed(name) {
+			apply()
+		}
+	}
+	set("database", func() { c.Database = f.database })
+	set("emr-mode", func() { c.EMRMode = f.emrMode })
+	set("listen", func() { c.Listen = f.listen })
+	set("workers", func() { c.Workers = f.workers })
+	set("fetch-cooldown", func() { c.FetchCooldown = config.Duration(f.fetchCooldown) })
+	set("tick", func() { c.Tick = config.Duration(f.tick) })
+	set("rescue-after", func() { c.RescueAfter = config.Duration(f.rescueAfter) })
+	set("work-dir", func() { c.WorkDir = f.workDir })
+	if err := c.Validate(); err != nil {
+		return c, usageErrorf("%v", err)
+	}
+	g.log.Debug("configuration", "config", c.Redacted())
+	return c, nil
+}
+
+// runtime is everything an executing command needs, built from the configuration.
+type runtime struct {
+	cfg    config.Config
+	db     *state.DB
+	reg    registry.Registry
+	conns  *conn.Resolver
+	eng    *engine.Engine
+	aws    *awsclient.Client
+	awsErr error
+}
+
+// newRuntime opens the state database and builds the engine with every executor.
+func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bool) (*runtime, error) {
+	rt := &runtime{cfg: cfg}
+	endpoints := map[awsclient.Service]string{}
+	for k, v := range cfg.Endpoints {
+		endpoints[awsclient.Service(k)] = v
+	}
+	// AWS is optional: a runner with a file:// registry, PostgreSQL connections and local EMR
+	// needs none. Without it, the activities that need AWS fail naming the reason.
+	rt.aws, rt.awsErr = awsclient.New(ctx, awsclient.Settings{Region: cfg.Region, Endpoints: endpoints, Getenv: g.io.Getenv})
+	if rt.awsErr != nil {
+		g.log.Debug("no AWS client; S3, EMR, SNS and IAM logins are unavailable", "error", rt.awsErr.Error())
+	}
+	if cfg.Registry != "" {
+		reg, err := g.openRegistryWith(ctx, cfg.Registry, rt)
+		if err != nil {
+			return nil, err
+		}
+		rt.reg = reg
+	} else if schedule {
+		return nil, usageErrorf("no registry: set --registry, $%s or registry in the config file", config.EnvRegistry)
+	}
+	var err error
+	rt.conns, err = conn.NewResolver(cfg.Connections, conn.Options{
+		AWS: func(context.Context) (*awsclient.Client, error) {
+			if rt.awsErr != nil {
+				return nil, fmt.Errorf("AWS is not configured: %w", rt.awsErr)
+			}
+			return rt.aws, nil
+		},
+		Logger: g.log,
+	})
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	rt.db, err = state.Open(ctx, cfg.Database)
+	if err != nil {
+		rt.conns.Close()
+		return nil, ioError(err)
+	}
+	var s3api storage.S3API
+	if rt.aws != nil {
+		s3api = rt.aws.S3()
+	}
+	store := storage.New(s3api)
+	execs := map[string]activity.Executor{
+		definition.KindShell:        shell.New(shell.Options{WorkDir: cfg.WorkDir}),
+		definition.KindS3Copy:       s3copy.New(store),
+		definition.KindSQL:          sqlrun.NewSQL(rt.conns),
+		definition.KindCheck:        sqlrun.NewCheck(rt.conns, time.Now),
+		definition.KindRedshiftCopy: load.New(store, rt.conns),
+	}
+	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log}
+	if rt.aws != nil {
+		emrOpts.EMR = rt.aws.EMR()
+	}
+	if ex, err := emrstep.New(emrOpts); err == nil {
+		execs[definition.KindEMRStep] = ex
+	} else {
+		why := err
+		if rt.awsErr != nil {
+			why = fmt.Errorf("%w (AWS: %w)", err, rt.awsErr)
+		}
+		execs[definition.KindEMRStep] = activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
+			return nil, activity.Permanent(why)
+		})
+	}
+	notifyOpts := notify.Options{Logger: g.log}
+	if rt.aws != nil {
+		notifyOpts.SNS = rt.aws.SNS()
+	}
+	sender := notify.New(notifyOpts)
+	rt.eng, err = engine.New(engine.Options{
+		DB: rt.db, Registry: rt.reg, Executors: execs,
+		Poker:    precond.New(store, rt.conns),
+		Notifier: notifier{sender}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
+		Workers: cfg.Workers, FetchCooldown: time.Duration(cfg.FetchCooldown), Tick: time.Duration(cfg.Tick),
+		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule,
+		Logger: g.log,
+	})
+	if err != nil {
+		rt.close()
+		return nil, ioError(err)
+	}
+	return rt, nil
+}
+
+func (rt *runtime) close() {
+	if rt.conns != nil {
+		rt.conns.Close()
+	}
+	if rt.db != nil {
+		rt.db.Close()
+	}
+}
+
+// notifier adapts notify.Sender to the engine.
+type notifier struct{ s *notify.Sender }
+
+func (n notifier) Notify(ctx context.Context, target string, m engine.Notification) error {
+	return n.s.Send(ctx, target, notify.Message{
+		Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
+		IntervalStart: m.IntervalStart, IntervalEnd: m.IntervalEnd, Activity: m.Activity, Error: m.Error, Late: m.Late,
+	})
+}
+
+// readPipeline reads and checks a published pipeline.
+func readPipeline(ctx context.Context, reg registry.Registry, name string) (*definition.Pipeline, error) {
+	key := registry.PipelineKey(name)
+	data, err := reg.Get(ctx, key)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, fmt.Errorf("pipeline %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key)
+	case err != nil:
+		return nil, ioError(err)
+	}
+	p, err := definition.DecodePipeline(data)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s, key %s: %w", reg.URL(), key, err)
+	}
+	if probs := definition.ValidatePipeline(p); len(probs) > 0 {
+		return nil, fmt.Errorf("registry %s, pipeline %s is invalid: %w", reg.URL(), name, definition.Problems(probs))
+	}
+	return p, nil
+}
+
+// runEngine starts the engine, runs fn, and stops the engine (letting running attempts end
+// within a grace period).
+func runEngine(ctx context.Context, log *slog.Logger, eng *engine.Engine, fn func(ctx context.Context) error) error {
+	if err := eng.Start(ctx); err != nil {
+		return ioError(err)
+	}
+	ferr := fn(ctx)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := eng.Stop(stopCtx); err != nil {
+		log.Error("stopping the engine", "error", err)
+	}
+	return ferr
+}
+
+// openRegistryWith opens the registry with the runtime's AWS client.
+func (g *globals) openRegistryWith(ctx context.Context, rawURL string, rt *runtime) (registry.Registry, error) {
+	loc, err := registry.ParseURL(rawURL)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	var s3 registry.S3API
+	if loc.Scheme == registry.SchemeS3 {
+		if rt.awsErr != nil {
+			return nil, ioError(fmt.Errorf("registry %s: %w", rawURL, rt.awsErr))
+		}
+		s3 = rt.aws.S3()
+	}
+	reg, err := registry.Open(ctx, rawURL, s3)
+	if err != nil {
+		return nil, ioError(err)
+	}
+	return reg, nil
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/metrics"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/web"
+)
+
+func newServeCommand(g *globals) *cobra.Command {
+	f := &engineFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run continuously: read the registry, schedule due intervals, execute activities",
+		Long: `serve runs until interrupted (SIGINT/SIGTERM). Every --tick it reads the pipelines published to
+the registry, creates the runs their schedules make due (catchup: every ended interval since
+start; otherwise the latest one), starts them oldest first within max_active_runs, and works
+the activities on River. It serves /metrics, /healthz and a status page on --listen.
+
+Several runners may serve the same PostgreSQL --database: each interval gets exactly one run,
+and each activity instance runs in one runner at a time. A SQLite database belongs to one
+runner (the file is locked).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig(cmd, f)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			rt, err := g.newRuntime(ctx, cfg, true)
+			if err != nil {
+				return err
+			}
+			defer rt.close()
+			m := metrics.New(metricsSource{rt.db}, time.Now, metrics.WithLogger(g.log))
+			rt.eng.SetMetrics(m)
+			var srv *http.Server
+			if cfg.Listen != "" {
+				l, err := net.Listen("tcp", cfg.Listen)
+				if err != nil {
+					return ioError(fmt.Errorf("listen %s: %w", cfg.Listen, err))
+				}
+				srv = &http.Server{
+					Handler: web.Handler(web.Options{
+						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick)},
+						Metrics: m.Handler(), Logger: g.log,
+					}),
+					ReadHeaderTimeout: 10 * time.Second,
+				}
+				go func() {
+					if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						g.log.Error("HTTP server stopped", "error", err)
+					}
+				}()
+				g.log.Info("serving HTTP", "address", l.Addr().String())
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice-runner: status page http://%s/\n", l.Addr().String())
+			}
+			g.log.Info("runner started", "database", rt.db.Where, "registry", cfg.Registry, "workers", cfg.Workers, "config", cfg.Redacted())
+			err = runEngine(ctx, g.log, rt.eng, func(ctx context.Context) error {
+				<-ctx.Done()
+				return nil
+			})
+			if srv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+			}
+			g.log.Info("runner stopped")
+			return err
+		},
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+// metricsSource reads the scrape-time metrics from the state database.
+type metricsSource struct{ db *state.DB }
+
+func (s metricsSource) QueueDepth(ctx context.Context) (map[string]int, error) {
+	n, err := state.QueueDepth(ctx, s.db.Reader())
+	if err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
+}
+
+func (s metricsSource) Freshness(ctx context.Context) ([]metrics.PipelineFreshness, error) {
+	all, err := state.Freshness(ctx, s.db.Reader(), "")
+	if err != nil {
+		return nil, fmt.Errorf("freshness: %w", err)
+	}
+	var out []metrics.PipelineFreshness
+	for p, fs := range all {
+		for _, f := range fs {
+			if f.Subject == state.FreshnessPipeline {
+				out = append(out, metrics.PipelineFreshness{Pipeline: p, Newest: f.Value})
+			}
+		}
+	}
+	return out, nil
+}
+
+// webSource serves the status page from the state database.
+type webSource struct {
+	db   *state.DB
+	eng  *engine.Engine
+	tick time.Duration
+}
+
+func (s webSource) Pipelines(ctx context.Context) ([]status.Pipeline, error) {
+	ps, err := engine.Status(ctx, s.db, time.Now(), engine.StatusOptions{Runs: 20, Failures: 10})
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return ps, nil
+}
+
+func (s webSource) Healthy(ctx context.Context) error {
+	if _, err := state.Pipelines(ctx, s.db.Reader()); err != nil {
+		return fmt.Errorf("state database: %w", err)
+	}
+	last := s.eng.LastTick()
+	if last.IsZero() {
+		return errors.New("the scheduler has not ticked yet")
+	}
+	if age := time.Since(last); age > 3*s.tick+time.Minute {
+		return fmt.Errorf("the scheduler last ticked %s ago (tick %s)", age.Round(time.Second), s.tick)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+func newStatusCommand(g *globals) *cobra.Command {
+	var database string
+	var runs int
+	cmd := &cobra.Command{
+		Use:   "status [PIPELINE]",
+		Short: "Show pipelines, their recent runs, activity states, freshness and owners",
+		Long: `status reads the state database (--database, $` + config.EnvDatabase + `) — also while a runner serves it
+— and shows each pipeline's owner, schedule, run counts, freshness, recent runs with their
+activities, and recent failures. --output json prints the same as JSON for scripts.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runs < 0 {
+				return usageErrorf("--runs %d: use 0 or more", runs)
+			}
+			if !cmd.Flags().Changed("database") {
+				database = g.io.Getenv(config.EnvDatabase)
+			}
+			ctx := cmd.Context()
+			db, err := state.OpenReadOnly(ctx, database)
+			if err != nil {
+				return ioError(err)
+			}
+			defer db.Close()
+			opts := engine.StatusOptions{Runs: runs, Failures: 5}
+			if len(args) == 1 {
+				opts.Pipeline = args[0]
+			}
+			ps, err := engine.Status(ctx, db, time.Now(), opts)
+			if errors.Is(err, state.ErrNotFound) {
+				return fmt.Errorf("pipeline %q has never been seen by a runner on %s", opts.Pipeline, db.Where)
+			}
+			if err != nil {
+				return ioError(err)
+			}
+			if g.output == OutputJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if ps == nil {
+					ps = []status.Pipeline{}
+				}
+				if err := enc.Encode(ps); err != nil {
+					return ioError(fmt.Errorf("writing status: %w", err))
+				}
+				return nil
+			}
+			writeStatus(cmd.OutOrStdout(), ps, time.Now())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&database, "database", "", "state database (default: $"+config.EnvDatabase+", else "+state.DefaultURL+")")
+	cmd.Flags().IntVar(&runs, "runs", 10, "recent runs to show per pipeline")
+	return cmd
+}
+
+func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
+	if len(ps) == 0 {
+		fmt.Fprintln(w, "no pipelines yet: serve, run or backfill one first")
+		return
+	}
+	for i, p := range ps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		en := "enabled"
+		if !p.Enabled {
+			en = "disabled"
+		}
+		fmt.Fprintf(w, "pipeline %s (%s)\n", p.Name, en)
+		fmt.Fprintf(w, "  owner:     %s\n", orNone(p.Owner))
+		if p.Schedule != "" {
+			fmt.Fprintf(w, "  schedule:  %s\n", p.Schedule)
+		}
+		if p.NextRun != nil {
+			fmt.Fprintf(w, "  next run:  %s\n", p.NextRun.Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "  runs:      %s\n", counts(p.Counts))
+		for _, f := range p.Freshness {
+			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), now.Sub(f.Value).Round(time.Minute))
+		}
+		for _, r := range p.Runs {
+			fmt.Fprintf(w, "  run %d  %s  %-9s %s", r.ID, r.IntervalStart.Format(time.RFC3339), r.State, r.Trigger)
+			if r.Seq > 0 {
+				fmt.Fprintf(w, " (reprocess %d)", r.Seq)
+			}
+			fmt.Fprintln(w)
+			for _, a := range r.Activities {
+				line := fmt.Sprintf("    %-20s %-15s attempts %d", a.ID, a.State, a.Attempts)
+				if a.Summary != "" {
+					line += "  " + a.Summary
+				}
+				if a.Error != "" {
+					line += "  error: " + firstLine(a.Error)
+				}
+				fmt.Fprintln(w, line)
+				for _, warn := range a.Warnings {
+					fmt.Fprintf(w, "      warning: %s\n", warn)
+				}
+			}
+		}
+		for _, f := range p.RecentFailures {
+			fmt.Fprintf(w, "  failure: run %d %s %s attempt %d: %s\n", f.RunID, f.IntervalStart.Format(time.RFC3339), f.Activity, f.Attempt, firstLine(f.Error))
+		}
+	}
+}
+
+func counts(c map[string]int) string {
+	if len(c) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

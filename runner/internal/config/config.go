@@ -1,0 +1,297 @@
+// Package config is sluice-runner's configuration: defaults, then an optional YAML file, then
+// SLUICE_* environment variables, then command-line flags — each overriding the one before.
+// Connection URIs carry passwords: they are never logged (see Redacted).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+)
+
+// Environment variables.
+const (
+	EnvConfig        = "SLUICE_CONFIG"
+	EnvRegistry      = "SLUICE_REGISTRY"
+	EnvDatabase      = "SLUICE_DATABASE"
+	EnvEMRMode       = "SLUICE_EMR_MODE"
+	EnvListen        = "SLUICE_LISTEN"
+	EnvWorkers       = "SLUICE_WORKERS"
+	EnvFetchCooldown = "SLUICE_FETCH_COOLDOWN"
+	EnvTick          = "SLUICE_TICK"
+	EnvRescueAfter   = "SLUICE_RESCUE_AFTER"
+	EnvWorkDir       = "SLUICE_WORK_DIR"
+	// EnvConnPrefix + NAME sets connection name (lower-cased): SLUICE_CONN_WAREHOUSE=postgres://…
+	EnvConnPrefix = "SLUICE_CONN_"
+)
+
+// EMR modes.
+const (
+	EMRModeAWS   = "aws"
+	EMRModeLocal = "local"
+)
+
+// EMRModes lists the EMR modes.
+func EMRModes() []string { return []string{EMRModeAWS, EMRModeLocal} }
+
+// Defaults.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultWorkers       = 10
+	DefaultFetchCooldown = 50 * time.Millisecond
+	DefaultTick          = 15 * time.Second
+	DefaultRescueAfter   = time.Hour
+)
+
+// Config is the runner's configuration.
+type Config struct {
+	// Registry is the URL the provider publishes to (s3://bucket/prefix or file://path).
+	Registry string `yaml:"registry"`
+	// Database is the state database: sqlite://file (one runner) or postgres://… (several).
+	Database string `yaml:"database"`
+	// Region is the AWS region (default: the SDK chain).
+	Region string `yaml:"region"`
+	// Endpoints override AWS service endpoints, by service name (s3, emr, sns, redshift, sts).
+	Endpoints map[string]string `yaml:"endpoints"`
+	// EMRMode is aws (real clusters) or local (steps as local processes).
+	EMRMode string `yaml:"emr_mode"`
+	// Listen is serve's HTTP address (/metrics, /healthz, status page); "" disables it.
+	Listen string `yaml:"listen"`
+	// Workers is how many activities run at once in this runner.
+	Workers int `yaml:"workers"`
+	// FetchCooldown is the minimum time between River's job fetches.
+	FetchCooldown Duration `yaml:"fetch_cooldown"`
+	// Tick is how often serve reads the registry and schedules.
+	Tick Duration `yaml:"tick"`
+	// RescueAfter is how long a job may run before another runner assumes its runner died.
+	RescueAfter Duration `yaml:"rescue_after"`
+	// WorkDir is scratch space for local EMR steps and shell activities.
+	WorkDir string `yaml:"work_dir"`
+	// Connections map connection names to URIs (postgres://, redshift://).
+	Connections map[string]string `yaml:"connections"`
+}
+
+// Duration is a time.Duration written as "50ms", "15s", "1h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 50ms, 15s, 1h)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		EMRMode: EMRModeAWS, Listen: DefaultListen, Workers: DefaultWorkers,
+		FetchCooldown: Duration(DefaultFetchCooldown), Tick: Duration(DefaultTick), RescueAfter: Duration(DefaultRescueAfter),
+		Connections: map[string]string{}, Endpoints: map[string]string{},
+	}
+}
+
+// LoadFile merges a YAML file into c. Unknown keys are errors (a typo must not be ignored).
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	var f Config
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	c.merge(f)
+	return nil
+}
+
+func (c *Config) merge(f Config) {
+	setS := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	setS(&c.Registry, f.Registry)
+	setS(&c.Database, f.Database)
+	setS(&c.Region, f.Region)
+	setS(&c.EMRMode, f.EMRMode)
+	setS(&c.Listen, f.Listen)
+	setS(&c.WorkDir, f.WorkDir)
+	if f.Workers != 0 {
+		c.Workers = f.Workers
+	}
+	if f.FetchCooldown != 0 {
+		c.FetchCooldown = f.FetchCooldown
+	}
+	if f.Tick != 0 {
+		c.Tick = f.Tick
+	}
+	if f.RescueAfter != 0 {
+		c.RescueAfter = f.RescueAfter
+	}
+	for k, v := range f.Endpoints {
+		c.Endpoints[k] = v
+	}
+	for k, v := range f.Connections {
+		c.Connections[strings.ToLower(k)] = v
+	}
+}
+
+// LoadEnv merges SLUICE_* variables from environ ("K=V" strings) into c.
+func (c *Config) LoadEnv(environ []string) error {
+	var errs []error
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, "SLUICE_") {
+			continue
+		}
+		switch {
+		case k == EnvRegistry:
+			c.Registry = v
+		case k == EnvDatabase:
+			c.Database = v
+		case k == EnvEMRMode:
+			c.EMRMode = v
+		case k == EnvListen:
+			c.Listen = v
+		case k == EnvWorkDir:
+			c.WorkDir = v
+		case k == EnvWorkers:
+			n, err := parseInt(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			}
+			c.Workers = n
+		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter:
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a duration (e.g. 50ms, 15s, 1h)", k, v))
+				continue
+			}
+			switch k {
+			case EnvFetchCooldown:
+				c.FetchCooldown = Duration(d)
+			case EnvTick:
+				c.Tick = Duration(d)
+			default:
+				c.RescueAfter = Duration(d)
+			}
+		case strings.HasPrefix(k, EnvConnPrefix):
+			name := strings.ToLower(strings.TrimPrefix(k, EnvConnPrefix))
+			if name == "" {
+				errs = append(errs, fmt.Errorf("%s names no connection: use %sWAREHOUSE=postgres://…", k, EnvConnPrefix))
+				continue
+			}
+			c.Connections[name] = v
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseInt(s string) (int, error) {
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return n, nil
+}
+
+// Validate checks the configuration; errors name the setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.EMRMode != EMRModeAWS && c.EMRMode != EMRModeLocal {
+		errs = append(errs, fmt.Errorf("emr mode %q: use %s", c.EMRMode, strings.Join(EMRModes(), " or ")))
+	}
+	if c.Workers < 1 || c.Workers > 10000 {
+		errs = append(errs, fmt.Errorf("workers %d: use 1 to 10000", c.Workers))
+	}
+	if c.FetchCooldown < Duration(time.Millisecond) {
+		errs = append(errs, fmt.Errorf("fetch cooldown %s: use at least 1ms", time.Duration(c.FetchCooldown)))
+	}
+	if c.Tick < Duration(10*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("tick %s: use at least 10ms", time.Duration(c.Tick)))
+	}
+	if c.RescueAfter < Duration(time.Second) {
+		errs = append(errs, fmt.Errorf("rescue after %s: use at least 1s (and more than the longest activity timeout)", time.Duration(c.RescueAfter)))
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("listen %q: want host:port, e.g. %s", c.Listen, DefaultListen))
+		}
+	}
+	known := map[string]bool{}
+	for _, s := range awsclient.ServiceNames() {
+		known[s] = true
+	}
+	for _, k := range sortedKeys(c.Endpoints) {
+		if !known[k] {
+			errs = append(errs, fmt.Errorf("endpoints.%s: unknown service; use %s", k, strings.Join(awsclient.ServiceNames(), ", ")))
+			continue
+		}
+		if err := awsclient.ValidateEndpoint(c.Endpoints[k]); err != nil {
+			errs = append(errs, fmt.Errorf("endpoints.%s: %w", k, err))
+		}
+	}
+	for _, name := range sortedKeys(c.Connections) {
+		if c.Connections[name] == "" {
+			errs = append(errs, fmt.Errorf("connection %s has an empty URI", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted is the configuration with passwords hidden, for logs.
+func (c *Config) Redacted() map[string]any {
+	conns := map[string]string{}
+	for k, v := range c.Connections {
+		conns[k] = RedactURI(v)
+	}
+	return map[string]any{
+		"registry": c.Registry, "database": RedactURI(c.Database), "region": c.Region, "emr_mode": c.EMRMode,
+		"listen": c.Listen, "workers": c.Workers, "fetch_cooldown": time.Duration(c.FetchCooldown).String(),
+		"tick": time.Duration(c.Tick).String(), "rescue_after": time.Duration(c.RescueAfter).String(),
+		"connections": conns, "endpoints": c.Endpoints,
+	}
+}
+
+// RedactURI hides the password of a URI; an unparseable one is hidden entirely.
+func RedactURI(s string) string {
+	if s == "" || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URI hidden)"
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedenceFileThenEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runner.yaml")
+	if err := os.WriteFile(path, []byte(`
+registry: file:///srv/registry
+database: postgres://runner:filesecret@db:5432/sluice
+workers: 4
+tick: 5s
+connections:
+  Warehouse: postgres://u:connsecret@wh:5432/dev
+  replica: redshift://r:5439/dev?iam=true&cluster_identifier=c&db_user=u
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadEnv([]string{"SLUICE_WORKERS=7", "SLUICE_CONN_WAREHOUSE=postgres://u:envsecret@wh2/dev", "SLUICE_TICK=250ms", "HOME=/root"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry != "file:///srv/registry" || c.Workers != 7 || time.Duration(c.Tick) != 250*time.Millisecond {
+		t.Errorf("config: %+v", c)
+	}
+	if got := c.Connections["warehouse"]; got != "postgres://u:envsecret@wh2/dev" {
+		t.Errorf("warehouse = %q: the environment overrides the file", got)
+	}
+	if c.EMRMode != EMRModeAWS || c.Listen != DefaultListen {
+		t.Errorf("defaults lost: %+v", c)
+	}
+	red := strings.ToLower(strings.Join([]string{c.Redacted()["database"].(string)}, ""))
+	for _, v := range c.Redacted()["connections"].(map[string]string) {
+		red += v
+	}
+	for _, secret := range []string{"filesecret", "connsecret", "envsecret"} {
+		if strings.Contains(red, secret) {
+			t.Errorf("redacted config shows %s: %s", secret, red)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		file, env, want string
+	}{
+		"unknown key":       {file: "registy: file:///x\n", want: "field registy not found"},
+		"bad duration":      {file: "tick: soon\n", want: `"soon" is not a duration`},
+		"bad workers env":   {env: "SLUICE_WORKERS=many", want: `SLUICE_WORKERS: "many" is not a whole number`},
+		"bad emr mode":      {env: "SLUICE_EMR_MODE=cloud", want: `emr mode "cloud": use aws or local`},
+		"bad listen":        {env: "SLUICE_LISTEN=8080", want: `listen "8080": want host:port`},
+		"bad env duration":  {env: "SLUICE_RESCUE_AFTER=1x", want: `SLUICE_RESCUE_AFTER="1x" is not a duration`},
+		"nameless conn":     {env: "SLUICE_CONN_=postgres://x", want: "SLUICE_CONN_ names no connection"},
+		"unknown endpoint":  {file: "endpoints:\n  s4: http://127.0.0.1:1\n", want: "endpoints.s4: unknown service"},
+		"zero rescue after": {file: "rescue_after: 1ms\n", want: "rescue after 1ms: use at least 1s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			var err error
+			if tc.file != "" {
+				path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
+				if werr := os.WriteFile(path, []byte(tc.file), 0o600); werr != nil {
+					t.Fatal(werr)
+				}
+				err = c.LoadFile(path)
+			}
+			if err == nil && tc.env != "" {
+				err = c.LoadEnv([]string{tc.env})
+			}
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFileKeepsDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

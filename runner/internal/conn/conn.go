@@ -1,0 +1,205 @@
+// Package conn resolves the database connections pipelines name. A published pipeline says
+// `connection = "warehouse"` and carries no secret; each runner maps that name to a URI from its
+// environment (SLUICE_CONN_WAREHOUSE=postgres://…) or its config file, so one definition deploys
+// to many environments.
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
+)
+
+// EnvPrefix starts every environment variable that defines a connection: SLUICE_CONN_WAREHOUSE
+// defines connection "warehouse".
+const EnvPrefix = "SLUICE_CONN_"
+
+// ErrUnknownConnection is wrapped by Get's error for a name the runner has no URI for. Retrying
+// cannot fix it: executors mark it activity.Permanent.
+var ErrUnknownConnection = errors.New("unknown connection")
+
+// FromEnviron collects connections from environ ("K=V" strings, as os.Environ returns). The
+// name is the variable name after EnvPrefix, lower-cased. Variables with an empty value are
+// ignored, as if unset.
+func FromEnviron(environ []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, EnvPrefix) || len(k) == len(EnvPrefix) || v == "" {
+			continue
+		}
+		out[strings.ToLower(strings.TrimPrefix(k, EnvPrefix))] = v
+	}
+	return out
+}
+
+// EnvVar is the environment variable that defines connection name.
+func EnvVar(name string) string { return EnvPrefix + strings.ToUpper(name) }
+
+// Options configure a Resolver.
+type Options struct {
+	// AWS builds the AWS client used for redshift:// IAM logins (GetClusterCredentials);
+	// nil means IAM URIs fail with a clear error.
+	AWS func(ctx context.Context) (*awsclient.Client, error)
+	// Logger receives a line per opened connection (URI redacted); nil discards.
+	Logger *slog.Logger
+}
+
+// Resolver maps connection names to open executors. It opens each connection on first use and
+// keeps it for the life of the runner.
+type Resolver struct {
+	opts  Options
+	log   *slog.Logger
+	conns map[string]*entry
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// entry is one configured connection. Its own mutex lets different connections open in
+// parallel while concurrent Gets of the same one wait for a single open.
+type entry struct {
+	name string
+	spec *spec
+
+	mu   sync.Mutex
+	exec *redshift.PgxExecutor
+}
+
+// NewResolver validates every URI up front (errors name the connection, never the password).
+// Names are case-insensitive: "Warehouse" and "warehouse" are the same connection.
+func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Resolver{opts: opts, log: log, conns: map[string]*entry{}}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(uris)) {
+		key := strings.ToLower(name)
+		if !validName(key) {
+			errs = append(errs, fmt.Errorf("connection %q: a name is a letter followed by up to 62 letters, digits or underscores", name))
+			continue
+		}
+		if _, dup := r.conns[key]; dup {
+			errs = append(errs, fmt.Errorf("connection %q is defined twice (names are case-insensitive)", key))
+			continue
+		}
+		s, err := parse(uris[name])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connection %q (%s): %w", key, Redact(uris[name]), err))
+			continue
+		}
+		if s.iam != nil && opts.AWS == nil {
+			errs = append(errs, fmt.Errorf("connection %q (%s) logs in with IAM (iam=true), but this runner has no AWS configuration to call redshift:GetClusterCredentials with", key, Redact(uris[name])))
+			continue
+		}
+		r.conns[key] = &entry{name: key, spec: s}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("invalid connections: %w", err)
+	}
+	return r, nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// Names returns the configured connection names, sorted.
+func (r *Resolver) Names() []string {
+	return slices.Sorted(maps.Keys(r.conns))
+}
+
+// Get opens (once, lazily, cached, safe for concurrent use) and returns the connection. An
+// unknown name is an error wrapping ErrUnknownConnection that lists the configured names and the
+// environment variable to set. A failed open is not cached: the next Get tries again.
+func (r *Resolver) Get(ctx context.Context, name string) (*redshift.PgxExecutor, error) {
+	e, ok := r.conns[strings.ToLower(name)]
+	if !ok {
+		have := "none are configured"
+		if n := r.Names(); len(n) > 0 {
+			have = "configured: " + strings.Join(n, ", ")
+		}
+		return nil, fmt.Errorf("%w %q (%s); set %s=<uri> in the runner's environment or add it to the runner's config file", ErrUnknownConnection, name, have, EnvVar(name))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.exec != nil {
+		return e.exec, nil
+	}
+	if r.isClosed() {
+		return nil, fmt.Errorf("connection %q: the runner is shutting down", e.name)
+	}
+	x, err := r.open(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q (%s): %w", e.name, e.spec.redacted, scrub(err, e.spec.secrets))
+	}
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		x.Close()
+		return nil, fmt.Errorf("connection %q: the runner is shutting down", e.name)
+	}
+	e.exec = x
+	r.log.Info("connection opened", "connection", e.name, "uri", e.spec.redacted, "dialect", x.Dialect().String())
+	return x, nil
+}
+
+func (r *Resolver) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+func (r *Resolver) open(ctx context.Context, e *entry) (*redshift.PgxExecutor, error) {
+	var auth *redshift.IAMAuth
+	if e.spec.iam != nil {
+		client, err := r.opts.AWS(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("building the AWS client for the IAM login: %w", err)
+		}
+		i := e.spec.iam
+		auth = &redshift.IAMAuth{
+			API: client.Redshift(), ClusterIdentifier: i.clusterID, DBUser: i.dbUser,
+			Database: i.database, AutoCreate: i.autoCreate, DBGroups: i.dbGroups,
+		}
+	}
+	x, err := redshift.OpenPgx(ctx, e.spec.pgxURL, auth)
+	if err != nil {
+		return nil, fmt.Errorf("opening: %w", err)
+	}
+	return x, nil
+}
+
+// Close closes every opened connection; later Gets fail.
+func (r *Resolver) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	for _, e := range r.conns {
+		e.mu.Lock()
+		if e.exec != nil {
+			e.exec.Close()
+			e.exec = nil
+		}
+		e.mu.Unlock()
+	}
+}

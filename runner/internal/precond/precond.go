@@ -1,0 +1,111 @@
+// Package precond checks wait_for preconditions: an object exists, a prefix holds objects, a
+// query returns rows. The engine pokes until the condition holds or the wait times out; one poke
+// is one cheap look.
+package precond
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+)
+
+// Storage is the part of *storage.Store the pokers use.
+type Storage interface {
+	List(ctx context.Context, prefix string) ([]storage.Object, error)
+	Exists(ctx context.Context, url string) (bool, error)
+}
+
+var _ Storage = (*storage.Store)(nil)
+
+// New returns the Poker of wait_for preconditions. Poke returns (false, nil) while the condition
+// does not hold, and an error only when it cannot be checked: a malformed URL, S3 not
+// configured, an unknown connection, a query that does not parse (all permanent), or a store or
+// database that failed (retryable).
+func New(store Storage, conns *conn.Resolver) activity.Poker {
+	return &poker{store: store, conns: conns}
+}
+
+type poker struct {
+	store Storage
+	conns *conn.Resolver
+}
+
+func (p *poker) Poke(ctx context.Context, w *definition.WaitFor) (bool, error) {
+	if w == nil {
+		return false, activity.Permanent(errors.New("wait_for: no precondition given"))
+	}
+	set := 0
+	for _, on := range []bool{w.S3KeyExists != "", w.S3PrefixNotEmpty != "", w.SQLReturnsRows != nil} {
+		if on {
+			set++
+		}
+	}
+	if set != 1 {
+		return false, activity.Permanent(fmt.Errorf("wait_for sets %d conditions; set exactly one of s3_key_exists, s3_prefix_not_empty, sql_returns_rows", set))
+	}
+	switch {
+	case w.S3KeyExists != "":
+		ok, err := p.store.Exists(ctx, w.S3KeyExists)
+		if err != nil {
+			return false, storageErr("wait_for.s3_key_exists", err)
+		}
+		return ok, nil
+	case w.S3PrefixNotEmpty != "":
+		objs, err := p.store.List(ctx, w.S3PrefixNotEmpty)
+		if err != nil {
+			return false, storageErr("wait_for.s3_prefix_not_empty", err)
+		}
+		return len(objs) > 0, nil
+	default:
+		return p.sqlReturnsRows(ctx, w.SQLReturnsRows)
+	}
+}
+
+// storageErr marks the errors retrying cannot fix. The store's errors name the URL.
+func storageErr(path string, err error) error {
+	err = fmt.Errorf("%s: %w", path, err)
+	if errors.Is(err, storage.ErrInvalidURL) || errors.Is(err, storage.ErrS3NotConfigured) {
+		return activity.Permanent(err)
+	}
+	return err
+}
+
+// sqlReturnsRows runs the query wrapped as SELECT 1 FROM (<sql>) LIMIT 1: the answer is the same
+// (at least one row or none), but a poke never fetches more than one row of a large result and
+// the author's SQL cannot be anything but a query.
+func (p *poker) sqlReturnsRows(ctx context.Context, q *definition.SQLReturnsRows) (bool, error) {
+	const path = "wait_for.sql_returns_rows"
+	body := strings.TrimRight(strings.TrimSpace(q.SQL), "; \t\r\n")
+	if body == "" {
+		return false, activity.Permanent(fmt.Errorf("%s.sql is empty", path))
+	}
+	x, err := p.conns.Get(ctx, q.Connection)
+	if err != nil {
+		err = fmt.Errorf("%s.connection: %w", path, err)
+		if errors.Is(err, conn.ErrUnknownConnection) {
+			return false, activity.Permanent(err)
+		}
+		return false, err
+	}
+	// The newline ends a trailing -- comment before the closing parenthesis.
+	rows, err := x.Query(ctx, "SELECT 1 FROM (\n"+body+"\n) AS sluice_wait_for LIMIT 1")
+	if err != nil {
+		err = fmt.Errorf("%s on connection %s: %w", path, q.Connection, err)
+		switch redshift.SQLState(err) {
+		case "42601", "42P01", "42703", "42883", "3F000":
+			// syntax error, undefined table, column or function, schema: the query itself is
+			// wrong. An undefined table counts: waiting for a table to appear is written as a
+			// query on the catalog, which parses whether or not the table exists.
+			return false, activity.Permanent(err)
+		}
+		return false, err
+	}
+	return len(rows) > 0, nil
+}

@@ -1,0 +1,270 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// The pages: each is the shared layout plus its own "content".
+var (
+	indexPage    = parsePage("index.html")
+	pipelinePage = parsePage("pipeline.html")
+	messagePage  = parsePage("message.html") // 404 and 500
+)
+
+func parsePage(name string) *template.Template {
+	return template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+}
+
+// page is what a template gets. The views hold display strings only, so the templates stay free
+// of logic and everything shown is computed (and tested) here.
+type page struct {
+	Title     string
+	Now       timeView
+	Pipelines []pipelineView
+	Pipeline  *pipelineView
+	Message   string
+}
+
+type pipelineView struct {
+	Name        string
+	URL         string
+	Owner       string
+	Description string
+	Enabled     bool
+	Version     string
+	Schedule    string
+	LastRun     *runView
+	NextRun     timeView
+	Freshness   []freshnessView
+	// Stale is true when any freshness subject is stale.
+	Stale    bool
+	Counts   []countView
+	Failures []failureView
+	Runs     []runView
+}
+
+type runView struct {
+	ID         int64
+	Interval   string
+	Seq        int
+	Version    string
+	Trigger    string
+	State      string
+	StateClass string
+	Created    timeView
+	Started    timeView
+	Finished   timeView
+	Duration   string
+	Activities []activityView
+}
+
+type activityView struct {
+	ID         string
+	Kind       string
+	State      string
+	StateClass string
+	Attempts   int
+	Summary    string
+	Warnings   []string
+	Error      string
+	// Details is the kind-specific details as indented JSON; empty when there are none.
+	Details string
+}
+
+type freshnessView struct {
+	Subject string
+	Value   timeView
+	Stale   bool
+}
+
+type countView struct {
+	State      string
+	StateClass string
+	N          int
+}
+
+type failureView struct {
+	RunID    int64
+	Interval string
+	Activity string
+	Attempt  int
+	At       timeView
+	Error    string
+}
+
+// timeView is a time as shown: UTC RFC 3339 and an age relative to now.
+type timeView struct {
+	Set bool
+	UTC string // 2026-11-18T09:00:00Z
+	Rel string // "3h ago", "in 20m"
+}
+
+func newTimeView(t, now time.Time) timeView {
+	if t.IsZero() {
+		return timeView{}
+	}
+	return timeView{Set: true, UTC: t.UTC().Format(time.RFC3339), Rel: relative(t, now)}
+}
+
+func newTimePtrView(t *time.Time, now time.Time) timeView {
+	if t == nil {
+		return timeView{}
+	}
+	return newTimeView(*t, now)
+}
+
+// relative says how far t is from now in its largest whole unit: "45s ago", "3h ago", "2d ago",
+// "in 20m". Up to 48 hours stays in hours, because "36h ago" says more than "1d ago".
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var amount string
+	switch {
+	case d < time.Minute:
+		amount = fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		amount = fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		amount = fmt.Sprintf("%dh", int(d/time.Hour))
+	default:
+		amount = fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+	if future {
+		return "in " + amount
+	}
+	return amount + " ago"
+}
+
+// stateClass maps a state to its CSS class; states the page does not know get a neutral one.
+func stateClass(state string) string {
+	switch state {
+	case status.RunSuccess, status.RunFailed, status.RunRunning, status.RunScheduled,
+		status.ActivityPending, status.ActivityQueued, status.ActivityWaiting, status.ActivityRetrying,
+		status.ActivityUpstreamFailed:
+		return "state-" + state
+	default:
+		return "state-other"
+	}
+}
+
+func intervalText(start, end time.Time) string {
+	return start.UTC().Format(time.RFC3339) + " – " + end.UTC().Format(time.RFC3339)
+}
+
+// pipelineURL is the path of a pipeline's page; the name is escaped as one path segment, so a
+// name with "/" or "?" still links to its own page.
+func pipelineURL(name string) string { return "/pipelines/" + url.PathEscape(name) }
+
+// staleAfter is how old data may be before the page highlights it: two intervals of the
+// pipeline's schedule (taken from its last run), i.e. the newest interval plus one more of
+// grace for a run still in progress. Zero when it cannot be judged: no run yet, or the schedule
+// ended (NextRun nil), after which data ages by design. The read model carries no per-check
+// max_age, so table subjects are judged by the same rule.
+func staleAfter(p *status.Pipeline) time.Duration {
+	if p.LastRun == nil || p.NextRun == nil {
+		return 0
+	}
+	interval := p.LastRun.IntervalEnd.Sub(p.LastRun.IntervalStart)
+	if interval <= 0 {
+		return 0
+	}
+	return 2 * interval
+}
+
+func newPipelineView(p *status.Pipeline, now time.Time) pipelineView {
+	v := pipelineView{
+		Name: p.Name, URL: pipelineURL(p.Name), Owner: p.Owner, Description: p.Description,
+		Enabled: p.Enabled, Version: p.Version, Schedule: p.Schedule,
+		NextRun: newTimePtrView(p.NextRun, now),
+	}
+	if p.LastRun != nil {
+		r := newRunView(p.LastRun, now)
+		v.LastRun = &r
+	}
+	limit := staleAfter(p)
+	for _, f := range p.Freshness {
+		fv := freshnessView{
+			Subject: f.Subject, Value: newTimeView(f.Value, now),
+			Stale: limit > 0 && now.Sub(f.Value) > limit,
+		}
+		v.Stale = v.Stale || fv.Stale
+		v.Freshness = append(v.Freshness, fv)
+	}
+	v.Counts = counts(p.Counts)
+	for _, f := range p.RecentFailures {
+		v.Failures = append(v.Failures, failureView{
+			RunID: f.RunID, Interval: f.IntervalStart.UTC().Format(time.RFC3339), Activity: f.Activity,
+			Attempt: f.Attempt, At: newTimeView(f.At, now), Error: f.Error,
+		})
+	}
+	for i := range p.Runs {
+		v.Runs = append(v.Runs, newRunView(&p.Runs[i], now))
+	}
+	return v
+}
+
+// counts lists every run state in its lifecycle order, zeros included so the columns line up,
+// then any state the page does not know, by name.
+func counts(m map[string]int) []countView {
+	var out []countView
+	known := map[string]bool{}
+	for _, s := range status.RunStates() {
+		known[s] = true
+		out = append(out, countView{State: s, StateClass: stateClass(s), N: m[s]})
+	}
+	var extra []string
+	for s := range m {
+		if !known[s] {
+			extra = append(extra, s)
+		}
+	}
+	sort.Strings(extra)
+	for _, s := range extra {
+		out = append(out, countView{State: s, StateClass: stateClass(s), N: m[s]})
+	}
+	return out
+}
+
+func newRunView(r *status.Run, now time.Time) runView {
+	v := runView{
+		ID: r.ID, Interval: intervalText(r.IntervalStart, r.IntervalEnd), Seq: r.Seq,
+		Version: r.Version, Trigger: r.Trigger, State: r.State, StateClass: stateClass(r.State),
+		Created: newTimeView(r.CreatedAt, now), Started: newTimePtrView(r.StartedAt, now),
+		Finished: newTimePtrView(r.FinishedAt, now),
+	}
+	if r.StartedAt != nil && r.FinishedAt != nil {
+		v.Duration = r.FinishedAt.Sub(*r.StartedAt).Round(time.Second).String()
+	}
+	for _, a := range r.Activities {
+		v.Activities = append(v.Activities, activityView{
+			ID: a.ID, Kind: a.Kind, State: a.State, StateClass: stateClass(a.State), Attempts: a.Attempts,
+			Summary: a.Summary, Warnings: a.Warnings, Error: a.Error, Details: detailsText(a.Details),
+		})
+	}
+	return v
+}
+
+func detailsText(d map[string]any) string {
+	if len(d) == 0 {
+		return ""
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Sprintf("(details cannot be shown: %v)", err)
+	}
+	return string(b)
+}

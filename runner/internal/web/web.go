@@ -1,0 +1,235 @@
+// Package web is the HTTP server of `sluice-runner serve`: the status page (every pipeline with
+// its last and next run, freshness, run counts and recent failures), one page per pipeline with
+// its recent runs, the same read model as JSON, /healthz and /metrics.
+//
+// Routes (GET and HEAD only; any other method gets 405 with an Allow header):
+//
+//	/                       status page of every pipeline
+//	/pipelines/{name}       one pipeline, its recent runs and their activities (404 if unknown)
+//	/api/pipelines          JSON: []status.Pipeline
+//	/api/pipelines/{name}   JSON: status.Pipeline (404 with {"error": ...} if unknown)
+//	/healthz                200 "ok", or 503 with the reason as text
+//	/metrics                Options.Metrics, when set
+//
+// Pages are rendered on the server with html/template, so the untrusted text they show
+// (pipeline names, owners, descriptions, error messages) is escaped; they need no JavaScript and
+// load nothing from elsewhere, and the Content-Security-Policy says so.
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// Source is where the pages' data comes from: the runner's database.
+type Source interface {
+	// Pipelines returns every pipeline the runner knows, with LastRun, NextRun, Freshness,
+	// Counts, RecentFailures and its recent Runs (each with its Activities).
+	Pipelines(ctx context.Context) ([]status.Pipeline, error)
+	// Healthy returns nil when the runner works: its database is reachable and the scheduler
+	// ticked recently. Otherwise the error says what is wrong; /healthz shows it.
+	Healthy(ctx context.Context) error
+}
+
+// Options configure Handler.
+type Options struct {
+	// Source is required.
+	Source Source
+	// Metrics serves /metrics; nil leaves /metrics out (404).
+	Metrics http.Handler
+	// Now is the clock of relative ages and staleness; nil means time.Now.
+	Now func() time.Time
+	// Logger logs failed requests to the Source; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler returns the server's handler. It panics when opts.Source is nil: that is a wiring
+// mistake, not a condition to serve.
+func Handler(opts Options) http.Handler {
+	if opts.Source == nil {
+		panic("web.Handler: Options.Source is nil")
+	}
+	s := &server{src: opts.Source, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	// A "GET" pattern also matches HEAD; for other methods ServeMux answers 405 with Allow.
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /pipelines/{name}", s.pipeline)
+	mux.HandleFunc("GET /api/pipelines", s.apiPipelines)
+	mux.HandleFunc("GET /api/pipelines/{name}", s.apiPipeline)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	// Everything else is a 404 page; being a GET pattern, it leaves other methods to the 405.
+	mux.HandleFunc("GET /", s.notFound)
+	return securityHeaders(mux)
+}
+
+type server struct {
+	src Source
+	now func() time.Time
+	log *slog.Logger
+}
+
+// securityHeaders forbids what the pages never need: scripts, external loads, framing, sniffing.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) index(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.src.Pipelines(r.Context())
+	if err != nil {
+		s.sourceFailed(w, r, err)
+		return
+	}
+	now := s.now()
+	views := make([]pipelineView, 0, len(ps))
+	for i := range ps {
+		views = append(views, newPipelineView(&ps[i], now))
+	}
+	s.render(w, r, http.StatusOK, indexPage, &page{Title: "sluice-runner", Now: newTimeView(now, now), Pipelines: views})
+}
+
+func (s *server) pipeline(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ps, err := s.src.Pipelines(r.Context())
+	if err != nil {
+		s.sourceFailed(w, r, err)
+		return
+	}
+	now := s.now()
+	p := find(ps, name)
+	if p == nil {
+		s.render(w, r, http.StatusNotFound, messagePage, &page{
+			Title: "pipeline not found", Now: newTimeView(now, now),
+			Message: fmt.Sprintf("The runner knows no pipeline named %q.", name),
+		})
+		return
+	}
+	v := newPipelineView(p, now)
+	s.render(w, r, http.StatusOK, pipelinePage, &page{Title: p.Name + " — sluice-runner", Now: newTimeView(now, now), Pipeline: &v})
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	now := s.now()
+	s.render(w, r, http.StatusNotFound, messagePage, &page{
+		Title: "not found", Now: newTimeView(now, now),
+		Message: fmt.Sprintf("There is no page at %q.", r.URL.Path),
+	})
+}
+
+func (s *server) apiPipelines(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.src.Pipelines(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
+		return
+	}
+	if ps == nil {
+		ps = []status.Pipeline{} // "[]", not "null", when there are none
+	}
+	writeJSON(w, http.StatusOK, ps)
+}
+
+func (s *server) apiPipeline(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ps, err := s.src.Pipelines(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
+		return
+	}
+	p := find(ps, name)
+	if p == nil {
+		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no pipeline named %q", name)})
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.src.Healthy(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "web: unhealthy", slog.Any("error", err))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "unhealthy: %v\n", err)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// sourceFailed answers a page request whose data could not be read.
+func (s *server) sourceFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+	now := s.now()
+	s.render(w, r, http.StatusInternalServerError, messagePage, &page{
+		Title: "error", Now: newTimeView(now, now),
+		Message: "Reading the pipelines failed: " + err.Error(),
+	})
+}
+
+// render executes a page into a buffer first, so a template error becomes a clean 500 instead
+// of half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, code int, t *template.Template, p *page) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "page", p); err != nil {
+		s.log.ErrorContext(r.Context(), "web: rendering page failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		http.Error(w, "rendering the page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only a Details value that JSON cannot hold gets here.
+		code = http.StatusInternalServerError
+		body, _ = json.Marshal(apiError{Error: "encoding the response: " + err.Error()})
+	}
+	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func find(ps []status.Pipeline, name string) *status.Pipeline {
+	for i := range ps {
+		if ps[i].Name == name {
+			return &ps[i]
+		}
+	}
+	return nil
+}
