@@ -84,6 +84,13 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 	code = cli.Execute(context.Background(), args, cli.IO{
 		Stdout: &out, Stderr: &errOut,
 		Getenv: func(k string) string { return env[k] },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range env {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
 	})
 	return code, out.String(), errOut.String()
 }

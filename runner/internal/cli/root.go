@@ -94,6 +94,9 @@ func Execute(ctx context.Context, args []string, sys IO) int {
 		return ee.code
 	}
 	fmt.Fprintf(sys.Stderr, "sluice-runner: %v\n", err)
+	if strings.HasPrefix(err.Error(), "required flag(s)") {
+		return ExitUsage // cobra's own usage error
+	}
 	return ExitInvalid
 }
 

@@ -56,7 +56,7 @@ func TestBadInput(t *testing.T) {
 	for name, tc := range map[string]struct {
 		file, env, want string
 	}{
-		"unknown key":       {file: "registy: file:///x\n", want: "field registy not found"},
+		"unknown key":       {file: "registri: file:///x\n", want: "field registri not found"},
 		"bad duration":      {file: "tick: soon\n", want: `"soon" is not a duration`},
 		"bad workers env":   {env: "SLUICE_WORKERS=many", want: `SLUICE_WORKERS: "many" is not a whole number`},
 		"bad emr mode":      {env: "SLUICE_EMR_MODE=cloud", want: `emr mode "cloud": use aws or local`},
