@@ -129,6 +129,9 @@ func New(opts Options) (*Engine, error) {
 		FetchCooldown:        opts.FetchCooldown,
 		FetchPollInterval:    opts.FetchPollInterval,
 		RescueStuckJobsAfter: opts.RescueAfter,
+		// Each worker sets its own timeout (an activity's comes from its definition); River's
+		// client-wide default of one minute would cut long activities short.
+		JobTimeout: -1,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		Workers:              workers,
 		Logger:               opts.Logger.With("component", "river"),

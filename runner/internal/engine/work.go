@@ -440,6 +440,9 @@ type notifyWorker struct {
 	e *Engine
 }
 
+// Timeout bounds one delivery attempt.
+func (w *notifyWorker) Timeout(*river.Job[NotifyArgs]) time.Duration { return time.Minute }
+
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	n := w.e.opts.Notifier
 	if n == nil {

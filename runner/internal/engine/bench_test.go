@@ -1,0 +1,440 @@
+package engine_test
+
+// Benchmarks of the engine against River itself, on both state databases. Run them with
+// `make bench` (scripts/bench-runner.sh: -benchtime=1x -count=3, medians and the runner/River
+// ratio in a markdown table) or directly:
+//
+//	go test -run '^$' -bench 'Throughput|PlanYear' -benchtime=1x ./runner/internal/engine/
+//
+// Every iteration works on a fresh database (a SQLite file in a temporary directory, or a new
+// database on the acctest PostgreSQL on 127.0.0.1); opening and migrating it is not timed.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// The settings both systems run with: DESIGN's River facts (100 workers, 1 ms fetch cooldown).
+// The poll interval matters for SQLite, which has no LISTEN/NOTIFY: River fetches again when a
+// worker slot frees, so the poll is only the fallback when the queue was found empty. The tick
+// is small so that promoting runs is never what the runner waits for.
+const (
+	benchWorkers       = 100
+	benchFetchCooldown = time.Millisecond
+	benchFetchPoll     = 20 * time.Millisecond
+	benchTick          = 5 * time.Millisecond
+)
+
+// The throughput workload: a backfill of 400 hourly intervals of a pipeline with 5 independent
+// noop activities, all runs allowed at once — 2,000 activities. Five activities per run is a
+// typical small pipeline: the per-run work (promotion, finishing the run) is shared by several
+// activities, as it is in real pipelines, while every activity still costs its own job, attempt
+// and state changes.
+const (
+	benchRuns         = 400
+	benchActsPerRun   = 5
+	benchActivities   = benchRuns * benchActsPerRun
+	benchPlanRuns     = 365 * 24 // a one-year hourly backfill
+	benchPlanActs     = 5
+	benchWaitDeadline = 5 * time.Minute
+)
+
+var benchStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchPipeline is an hourly pipeline from benchStart with acts independent activities and no
+// kind (so noop), no retries.
+func benchPipeline(name string, acts int) *definition.Pipeline {
+	p := &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: name, Owner: "bench@example.com", Enabled: true,
+		Schedule:   definition.Schedule{Every: "1h", Start: benchStart.Format(time.RFC3339), MaxActiveRuns: 1},
+		Activities: map[string]*definition.Activity{},
+	}
+	for i := range acts {
+		p.Activities[fmt.Sprintf("a%d", i+1)] = &definition.Activity{}
+	}
+	return p
+}
+
+// benchDatabases runs fn once per state database kind, as a sub-benchmark named for it;
+// newURL gives a fresh, empty database each call.
+func benchDatabases(b *testing.B, fn func(b *testing.B, dialect state.Dialect, newURL func() string)) {
+	b.Run("sqlite", func(b *testing.B) {
+		var n int
+		dir := b.TempDir()
+		fn(b, state.SQLite, func() string {
+			n++
+			return "sqlite://" + filepath.Join(dir, fmt.Sprintf("state-%d.db", n))
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		fn(b, state.Postgres, func() string { return acctest.NewPostgresDatabase(b) })
+	})
+}
+
+// BenchmarkThroughput runs 2,000 no-op activities through the engine ("runner") and 2,000
+// plain no-op River jobs ("river") with the same workers and fetch settings on the same kind
+// of database, and reports activities/s and jobs/s; their ratio is the engine's overhead.
+// The runner is timed from the backfill call (planning 400 runs included) until every run
+// has finished; River from InsertMany until the last job-completed event.
+func BenchmarkThroughput(b *testing.B) {
+	benchDatabases(b, func(b *testing.B, dialect state.Dialect, newURL func() string) {
+		b.Run("runner", func(b *testing.B) {
+			b.StopTimer()
+			var planned, promoted time.Duration
+			for range b.N {
+				pl, pr := benchRunnerOnce(b, newURL())
+				planned, promoted = planned+pl, promoted+pr
+			}
+			reportRate(b, benchActivities, "activities/s")
+			// Where the time went: planning the 400 runs, and starting all of them (their
+			// root activities queued), which the loop does in one transaction per tick.
+			b.ReportMetric(float64(planned.Milliseconds())/float64(b.N), "plan-ms")
+			b.ReportMetric(float64(promoted.Milliseconds())/float64(b.N), "all-started-ms")
+			b.ReportMetric(float64(benchTick.Milliseconds()), "tick-ms")
+		})
+		b.Run("river", func(b *testing.B) {
+			b.StopTimer()
+			for range b.N {
+				benchRiverOnce(b, dialect, newURL())
+			}
+			reportRate(b, benchActivities, "jobs/s")
+		})
+	})
+}
+
+func reportRate(b *testing.B, perOp int, unit string) {
+	b.Helper()
+	b.ReportMetric(float64(perOp*b.N)/b.Elapsed().Seconds(), unit)
+	b.ReportMetric(benchWorkers, "workers")
+	b.ReportMetric(float64(benchFetchCooldown.Milliseconds()), "cooldown-ms")
+}
+
+// benchCounter counts finished runs and successful attempts through engine.Metrics, and
+// closes done when the last run finished, so the benchmark does not poll the database (which,
+// on SQLite, would take the one connection from the workers).
+type benchCounter struct {
+	want      int64
+	started   atomic.Int64 // runs started
+	lastStart atomic.Int64 // when the last run was started, Unix ns
+	runs      atomic.Int64
+	failed    atomic.Int64
+	succeeded atomic.Int64
+	done      chan struct{}
+}
+
+func (c *benchCounter) RunStarted(string) {
+	if c.started.Add(1) == c.want {
+		c.lastStart.Store(time.Now().UnixNano())
+	}
+}
+
+func (c *benchCounter) RunFinished(_, runState string, _ time.Duration) {
+	if runState != status.RunSuccess {
+		c.failed.Add(1)
+	}
+	if c.runs.Add(1) == c.want {
+		close(c.done)
+	}
+}
+
+func (c *benchCounter) AttemptFinished(_, _, _, outcome string, _ time.Duration) {
+	if outcome == "success" {
+		c.succeeded.Add(1)
+	}
+}
+
+// benchRunnerOnce backfills benchRuns intervals on a fresh database and waits for every run;
+// only the backfill and the wait are timed. It returns how long the backfill call took and
+// when (from its start) the last run was started by the loop.
+func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := state.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	counter := &benchCounter{want: benchRuns, done: make(chan struct{})}
+	now := benchStart.Add(2 * 365 * 24 * time.Hour)
+	e, err := engine.New(engine.Options{
+		DB:        db,
+		Executors: map[string]activity.Executor{activity.KindNoop: activity.Noop},
+		Metrics:   counter,
+		Now:       func() time.Time { return now },
+		Workers:   benchWorkers, FetchCooldown: benchFetchCooldown, FetchPollInterval: benchFetchPoll, Tick: benchTick,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := e.Stop(stopCtx); err != nil {
+			b.Errorf("stopping the engine: %v", err)
+		}
+	}()
+	p := benchPipeline("throughput", benchActsPerRun)
+
+	b.StartTimer()
+	began := time.Now()
+	plan, err := e.Backfill(ctx, p, benchStart, benchStart.Add(benchRuns*time.Hour), engine.ReprocessNone, benchRuns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	planned = time.Since(began)
+	select {
+	case <-counter.done:
+	case <-time.After(benchWaitDeadline):
+		b.Fatalf("after %s, %d of %d runs finished", benchWaitDeadline, counter.runs.Load(), benchRuns)
+	}
+	// RunFinished is reported inside the finishing transaction: make sure every run is
+	// committed as finished before the clock stops.
+	waitCtx, cancel := context.WithTimeout(ctx, benchWaitDeadline)
+	defer cancel()
+	runs, err := e.Wait(waitCtx, plan.Created, time.Millisecond, nil)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	if len(plan.Created) != benchRuns {
+		b.Fatalf("backfill created %d runs, want %d", len(plan.Created), benchRuns)
+	}
+	for _, r := range runs {
+		if r.State != status.RunSuccess {
+			b.Fatalf("run %d finished %s", r.ID, r.State)
+		}
+	}
+	if got := counter.succeeded.Load(); got != benchActivities || counter.failed.Load() != 0 {
+		b.Fatalf("%d activities succeeded and %d runs failed; want %d and 0", got, counter.failed.Load(), benchActivities)
+	}
+	return planned, time.Unix(0, counter.lastStart.Load()).Sub(began)
+}
+
+// benchNoopArgs is a plain River job with nothing to do.
+type benchNoopArgs struct{}
+
+func (benchNoopArgs) Kind() string { return "bench_noop" }
+
+type benchNoopWorker struct {
+	river.WorkerDefaults[benchNoopArgs]
+}
+
+func (benchNoopWorker) Work(context.Context, *river.Job[benchNoopArgs]) error { return nil }
+
+// benchRiverOnce inserts benchActivities no-op jobs with InsertMany into a fresh database and
+// waits until River reported each completed. The database is opened with state.Open, which
+// migrates River's tables with rivermigrate (the runner's tables beside them stay empty), so
+// River gets exactly the connections the engine gets: on SQLite one connection in WAL mode, on
+// PostgreSQL a pool of at least 10.
+func benchRiverOnce(b *testing.B, dialect state.Dialect, url string) {
+	b.Helper()
+	db, err := state.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if dialect == state.Postgres {
+		benchRiverJobs(b, riverpgxv5.New(db.Pool), false)
+	} else {
+		benchRiverJobs(b, riversqlite.New(db.SQL), true)
+	}
+}
+
+func benchRiverJobs[TTx any](b *testing.B, driver riverdriver.Driver[TTx], pollOnly bool) {
+	b.Helper()
+	ctx := context.Background()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &benchNoopWorker{})
+	c, err := river.NewClient(driver, &river.Config{
+		FetchCooldown:     benchFetchCooldown,
+		FetchPollInterval: benchFetchPoll,
+		PollOnly:          pollOnly,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: benchWorkers}},
+		Workers:           workers,
+		Logger:            slog.New(slog.DiscardHandler), // as the engine, which is given none
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	events, unsubscribe := c.SubscribeConfig(&river.SubscribeConfig{
+		ChanSize: 2 * benchActivities, // a full channel drops events; this one never fills
+		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed},
+	})
+	defer unsubscribe()
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := c.Stop(stopCtx); err != nil {
+			b.Errorf("stopping River: %v", err)
+		}
+	}()
+	params := make([]river.InsertManyParams, benchActivities)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: benchNoopArgs{}}
+	}
+
+	b.StartTimer()
+	if _, err := c.InsertMany(ctx, params); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.After(benchWaitDeadline)
+	for completed := 0; completed < benchActivities; {
+		select {
+		case ev := <-events:
+			if ev.Kind != river.EventKindJobCompleted {
+				b.Fatalf("job %d: %s", ev.Job.ID, ev.Kind)
+			}
+			completed++
+		case <-deadline:
+			b.Fatalf("after %s, %d of %d jobs completed", benchWaitDeadline, completed, benchActivities)
+		}
+	}
+	b.StopTimer()
+}
+
+// BenchmarkPlanYear plans a one-year hourly backfill (8,760 runs × 5 activities) on a fresh
+// database with the engine not started: what `sluice-runner backfill` does before any work.
+// Besides time and allocations it reports the peak of live heap above the level before the
+// call (sampled every millisecond) and the cost per run.
+func BenchmarkPlanYear(b *testing.B) {
+	benchDatabases(b, func(b *testing.B, _ state.Dialect, newURL func() string) {
+		b.ReportAllocs()
+		b.StopTimer()
+		var peak uint64
+		for range b.N {
+			peak = max(peak, benchPlanOnce(b, newURL()))
+		}
+		perOp := b.Elapsed() / time.Duration(b.N)
+		b.ReportMetric(float64(perOp.Microseconds())/1e3, "ms/plan")
+		b.ReportMetric(float64(perOp.Microseconds())/benchPlanRuns, "µs/run")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	})
+}
+
+// benchPlanOnce times one year's backfill and returns the peak heap growth during it.
+func benchPlanOnce(b *testing.B, url string) uint64 {
+	b.Helper()
+	ctx := context.Background()
+	db, err := state.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	now := benchStart.Add(2 * 365 * 24 * time.Hour)
+	e, err := engine.New(engine.Options{
+		DB:        db,
+		Executors: map[string]activity.Executor{activity.KindNoop: activity.Noop},
+		Now:       func() time.Time { return now },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := benchPipeline("year", benchPlanActs)
+	to := benchStart.Add(benchPlanRuns * time.Hour)
+
+	runtime.GC()
+	sampler := startHeapSampler()
+	b.StartTimer()
+	plan, err := e.Backfill(ctx, p, benchStart, to, engine.ReprocessNone, 0)
+	b.StopTimer()
+	peak := sampler.stop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(plan.Created) != benchPlanRuns || plan.Existing != 0 || plan.Future != 0 {
+		b.Fatalf("planned %d runs (%d existing, %d future), want %d new", len(plan.Created), plan.Existing, plan.Future, benchPlanRuns)
+	}
+	rows, err := db.Reader().Query(ctx, `SELECT COUNT(*) FROM sluice_activities WHERE state = $1`, status.ActivityPending)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var acts int
+	if !rows.Next() {
+		b.Fatal("counting activities: no row")
+	}
+	if err := rows.Scan(&acts); err != nil {
+		b.Fatal(err)
+	}
+	if acts != benchPlanRuns*benchPlanActs {
+		b.Fatalf("planned %d pending activities, want %d", acts, benchPlanRuns*benchPlanActs)
+	}
+	return peak
+}
+
+// heapSampler records the highest live-heap size seen (runtime/metrics, which does not stop
+// the world) above the level when it started.
+type heapSampler struct {
+	base   uint64
+	peak   atomic.Uint64
+	quit   chan struct{}
+	finish sync.WaitGroup
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+func readHeap() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{base: readHeap(), quit: make(chan struct{})}
+	h.finish.Add(1)
+	go func() {
+		defer h.finish.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := readHeap(); v > h.peak.Load() {
+				h.peak.Store(v)
+			}
+			select {
+			case <-h.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) stop() uint64 {
+	close(h.quit)
+	h.finish.Wait()
+	if v := readHeap(); v > h.peak.Load() {
+		h.peak.Store(v)
+	}
+	if p := h.peak.Load(); p > h.base {
+		return p - h.base
+	}
+	return 0
+}
