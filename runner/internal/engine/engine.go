@@ -132,10 +132,10 @@ func New(opts Options) (*Engine, error) {
 		// Each worker sets its own timeout (an activity's comes from its definition); River's
 		// client-wide default of one minute would cut long activities short.
 		JobTimeout: -1,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
-		Workers:              workers,
-		Logger:               opts.Logger.With("component", "river"),
-		ID:                   opts.RunnerID,
+		Queues:     map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Workers:    workers,
+		Logger:     opts.Logger.With("component", "river"),
+		ID:         opts.RunnerID,
 		// Completed jobs are kept a week: long enough that the unique-args check still sees a
 		// finished instance, and the runner's tables keep the history anyway.
 		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,

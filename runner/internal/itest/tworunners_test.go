@@ -27,7 +27,7 @@ func TestTwoRunnersOnePostgres(t *testing.T) {
 	const intervals = 10
 	p := &definition.Pipeline{
 		Format: definition.FormatPipeline, Name: "shared", Owner: "ops@example.com", Enabled: true,
-		Schedule: definition.Schedule{Every: "1h", Start: "2026-11-01T00:00:00Z", End: "2026-11-01T10:00:00Z", Catchup: true, MaxActiveRuns: 4},
+		Schedule:   definition.Schedule{Every: "1h", Start: "2026-11-01T00:00:00Z", End: "2026-11-01T10:00:00Z", Catchup: true, MaxActiveRuns: 4},
 		Activities: map[string]*definition.Activity{},
 	}
 	// Four independent activities and one after them, each logging when it starts and ends.
