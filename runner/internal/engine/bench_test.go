@@ -37,7 +37,8 @@ import (
 // The settings both systems run with: DESIGN's River facts (100 workers, 1 ms fetch cooldown).
 // The poll interval matters for SQLite, which has no LISTEN/NOTIFY: River fetches again when a
 // worker slot frees, so the poll is only the fallback when the queue was found empty. The tick
-// is small so that promoting runs is never what the runner waits for.
+// is small so that the wait for the next tick (which promotes scheduled runs) is never what
+// the runner waits for.
 const (
 	benchWorkers       = 100
 	benchFetchCooldown = time.Millisecond
@@ -76,18 +77,15 @@ func benchPipeline(name string, acts int) *definition.Pipeline {
 }
 
 // benchDatabases runs fn once per state database kind, as a sub-benchmark named for it;
-// newURL gives a fresh, empty database each call.
-func benchDatabases(b *testing.B, fn func(b *testing.B, dialect state.Dialect, newURL func() string)) {
+// newURL gives a fresh, empty database each call (b is the benchmark calling it).
+func benchDatabases(b *testing.B, fn func(b *testing.B, dialect state.Dialect, newURL func(b *testing.B) string)) {
 	b.Run("sqlite", func(b *testing.B) {
-		var n int
-		dir := b.TempDir()
-		fn(b, state.SQLite, func() string {
-			n++
-			return "sqlite://" + filepath.Join(dir, fmt.Sprintf("state-%d.db", n))
+		fn(b, state.SQLite, func(b *testing.B) string {
+			return "sqlite://" + filepath.Join(b.TempDir(), "state.db")
 		})
 	})
 	b.Run("postgres", func(b *testing.B) {
-		fn(b, state.Postgres, func() string { return acctest.NewPostgresDatabase(b) })
+		fn(b, state.Postgres, func(b *testing.B) string { return acctest.NewPostgresDatabase(b) })
 	})
 }
 
@@ -97,12 +95,12 @@ func benchDatabases(b *testing.B, fn func(b *testing.B, dialect state.Dialect, n
 // The runner is timed from the backfill call (planning 400 runs included) until every run
 // has finished; River from InsertMany until the last job-completed event.
 func BenchmarkThroughput(b *testing.B) {
-	benchDatabases(b, func(b *testing.B, dialect state.Dialect, newURL func() string) {
+	benchDatabases(b, func(b *testing.B, dialect state.Dialect, newURL func(b *testing.B) string) {
 		b.Run("runner", func(b *testing.B) {
 			b.StopTimer()
 			var planned, promoted time.Duration
 			for range b.N {
-				pl, pr := benchRunnerOnce(b, newURL())
+				pl, pr := benchRunnerOnce(b, newURL(b))
 				planned, promoted = planned+pl, promoted+pr
 			}
 			reportRate(b, benchActivities, "activities/s")
@@ -115,7 +113,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Run("river", func(b *testing.B) {
 			b.StopTimer()
 			for range b.N {
-				benchRiverOnce(b, dialect, newURL())
+				benchRiverOnce(b, dialect, newURL(b))
 			}
 			reportRate(b, benchActivities, "jobs/s")
 		})
@@ -324,12 +322,12 @@ func benchRiverJobs[TTx any](b *testing.B, driver riverdriver.Driver[TTx], pollO
 // Besides time and allocations it reports the peak of live heap above the level before the
 // call (sampled every millisecond) and the cost per run.
 func BenchmarkPlanYear(b *testing.B) {
-	benchDatabases(b, func(b *testing.B, _ state.Dialect, newURL func() string) {
+	benchDatabases(b, func(b *testing.B, _ state.Dialect, newURL func(b *testing.B) string) {
 		b.ReportAllocs()
 		b.StopTimer()
 		var peak uint64
 		for range b.N {
-			peak = max(peak, benchPlanOnce(b, newURL()))
+			peak = max(peak, benchPlanOnce(b, newURL(b)))
 		}
 		perOp := b.Elapsed() / time.Duration(b.N)
 		b.ReportMetric(float64(perOp.Microseconds())/1e3, "ms/plan")

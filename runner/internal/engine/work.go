@@ -118,12 +118,14 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	// wait_for: poke once per job execution; snooze (which frees the worker and costs no
 	// attempt) until the precondition holds or its timeout passes.
 	if rendered.WaitFor != nil && inst.State != status.ActivityRunning && inst.State != status.ActivityRetrying {
-		wait, err := e.poke(ctx, inTx, run, p, args, inst, rendered.WaitFor, log)
-		if err != nil || wait > 0 {
-			if wait > 0 {
-				return river.JobSnooze(wait)
-			}
+		wait, failed, err := e.poke(ctx, inTx, run, p, args, inst, rendered.WaitFor, log)
+		switch {
+		case err != nil:
 			return err
+		case failed:
+			return nil // recorded as failed, job completed
+		case wait > 0:
+			return river.JobSnooze(wait)
 		}
 	}
 
@@ -203,22 +205,25 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 }
 
 // poke checks a wait_for precondition. It returns how long to snooze (0 when the condition
-// holds and the activity may run), or an error after failing the activity on timeout.
+// holds and the activity may run), or failed = true once it has failed the activity (timeout,
+// or a check that can never succeed).
 func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, args ActivityArgs, inst state.ActivityRow, w *definition.WaitFor, log interface {
 	Info(string, ...any)
 },
-) (time.Duration, error) {
+) (wait time.Duration, failed bool, err error) {
 	if e.opts.Poker == nil {
-		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(errors.New("wait_for: this runner has no precondition checker")), "")
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(errors.New("wait_for: this runner has no precondition checker")), "")
 	}
-	ok, err := e.opts.Poker.Poke(ctx, w)
-	if err != nil && activity.IsPermanent(err) {
-		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("wait_for: %w", err), "")
+	ok, perr := e.opts.Poker.Poke(ctx, w)
+	if perr != nil && activity.IsPermanent(perr) {
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("wait_for: %w", perr), "")
 	}
 	if ok {
-		return 0, nil
+		return 0, false, nil
 	}
-	now := e.now()
+	// Waiting is measured on the wall clock: the engine's clock decides which intervals are
+	// due and may be injected, but a poke timeout is real time passing.
+	now := time.Now().UTC()
 	waitStarted := now
 	if inst.WaitStarted != nil {
 		waitStarted = *inst.WaitStarted
@@ -231,10 +236,10 @@ func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 	}
 	if now.Sub(waitStarted) >= timeout {
 		why := "the precondition still does not hold"
-		if err != nil {
-			why = "the last check failed: " + err.Error()
+		if perr != nil {
+			why = "the last check failed: " + perr.Error()
 		}
-		return 0, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("wait_for timed out after %s: %s", timeout, why)), "")
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("wait_for timed out after %s: %s", timeout, why)), "")
 	}
 	interval := time.Minute
 	if w.PokeInterval != "" {
@@ -243,7 +248,7 @@ func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 		}
 	}
 	// Back off: the poke interval, doubling per poke, capped at 8× and at the time left.
-	wait := interval
+	wait = interval
 	for i := 0; i < inst.Pokes && wait < 8*interval; i++ {
 		wait *= 2
 	}
@@ -251,10 +256,10 @@ func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 	if err := inTx(ctx, func(t txn) error {
 		return state.SetWaiting(ctx, t.Q(), run.ID, args.Activity, waitStarted)
 	}); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	log.Info("waiting for a precondition", "next_poke_in", wait.String(), "pokes", inst.Pokes+1, "check_error", errString(err))
-	return max(wait, time.Millisecond), nil
+	log.Info("waiting for a precondition", "next_poke_in", wait.String(), "pokes", inst.Pokes+1, "check_error", errString(perr))
+	return max(wait, time.Millisecond), false, nil
 }
 
 func errString(err error) string {
