@@ -31,6 +31,16 @@ variable "logs_bucket" {
   default     = "acme-web-logs"
 }
 
+variable "data_root" {
+  description = "Where the logs, code and CSV live: empty means s3://<logs_bucket>; `make demo` sets a file:// directory to run everything locally."
+  type        = string
+  default     = ""
+}
+
+locals {
+  data = var.data_root != "" ? trimsuffix(var.data_root, "/") : "s3://${var.logs_bucket}"
+}
+
 provider "sluice" {
   region   = "eu-west-1"
   registry = var.registry
@@ -68,7 +78,7 @@ resource "sluice_pipeline" "web_logs" {
   }
 
   parameters = {
-    bucket = var.logs_bucket
+    data = local.data
   }
 
   defaults = {
@@ -81,7 +91,7 @@ resource "sluice_pipeline" "web_logs" {
     # Step 1 and 2: the day's logs are in S3; parse them to CSV on EMR.
     parse = {
       wait_for = {
-        s3_prefix_not_empty = "s3://{{ .Params.bucket }}/raw/{{ ds .Start }}/"
+        s3_prefix_not_empty = "{{ .Params.data }}/raw/{{ ds .Start }}/"
         poke_interval       = "5m"
         timeout             = "6h"
       }
@@ -92,9 +102,9 @@ resource "sluice_pipeline" "web_logs" {
           streaming = {
             mapper  = "parse_log.py"
             reducer = "dedupe.py"
-            input   = ["s3://{{ .Params.bucket }}/raw/{{ ds .Start }}/"]
-            output  = "s3://{{ .Params.bucket }}/csv/{{ ds .Start }}/"
-            files   = ["s3://{{ .Params.bucket }}/code/parse_log.py", "s3://{{ .Params.bucket }}/code/dedupe.py"]
+            input   = ["{{ .Params.data }}/raw/{{ ds .Start }}/"]
+            output  = "{{ .Params.data }}/csv/{{ ds .Start }}/"
+            files   = ["{{ .Params.data }}/code/parse_log.py", "{{ .Params.data }}/code/dedupe.py"]
           }
         }]
       }
@@ -107,7 +117,7 @@ resource "sluice_pipeline" "web_logs" {
       redshift_copy = {
         connection  = "warehouse" # resolved by the runner (SLUICE_CONN_WAREHOUSE); no secret here
         table       = "web.page_views"
-        from        = "s3://{{ .Params.bucket }}/csv/{{ ds .Start }}/"
+        from        = "{{ .Params.data }}/csv/{{ ds .Start }}/"
         format      = "csv"
         insert_mode = "OVERWRITE_EXISTING"
         key_columns = ["request_id"]

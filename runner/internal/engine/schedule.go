@@ -177,6 +177,7 @@ func (e *Engine) createRuns(ctx context.Context, p *definition.Pipeline, ivs []d
 		if err != nil {
 			return err
 		}
+		runs := make([]state.NewRun, 0, len(ivs))
 		for _, iv := range ivs {
 			seq := 0
 			if prev, ok := existing[state.Micros(iv.Start)]; ok {
@@ -188,14 +189,17 @@ func (e *Engine) createRuns(ctx context.Context, p *definition.Pipeline, ivs []d
 					continue
 				}
 			}
-			id, created, err := state.InsertRun(ctx, q, state.NewRun{
+			runs = append(runs, state.NewRun{
 				Pipeline: p.Name, IntervalStart: iv.Start, IntervalEnd: iv.End, Seq: seq,
 				Version: p.Version, Trigger: trigger, MaxActive: maxActive, Activities: kinds,
-			}, now)
-			if err != nil {
-				return err
-			}
-			if created {
+			})
+		}
+		created, err := state.InsertRuns(ctx, q, e.db.Dialect, runs, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if id, ok := created[state.Micros(r.IntervalStart)]; ok {
 				ids = append(ids, id)
 			}
 		}

@@ -1,0 +1,171 @@
+// Package demo runs the worked case end to end on one machine, without AWS: a throwaway
+// PostgreSQL stands in for Redshift, a file:// directory for S3, and sluice-runner's local EMR
+// mode for the cluster. `make demo` runs it; a test in runner/internal/itest runs it too.
+//
+// The steps: generate a week of web logs; `terraform apply` examples/worked-case with the
+// provider built from this tree (dev_overrides), publishing to a file:// registry; then
+// `sluice-runner backfill` runs the seven days — wait for the logs, parse them with a local
+// streaming step (mapper | sort | reducer), COPY the CSV into PostgreSQL, run the QA checks —
+// and `sluice-runner status` shows the result.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
+)
+
+// Days is how many daily intervals the demo backfills.
+const Days = 7
+
+// Options say where the demo works and with which binaries.
+type Options struct {
+	// Root is the repository root (examples/worked-case is read from it).
+	Root string
+	// Dir is the demo's working directory (created; its contents are replaced).
+	Dir string
+	// Terraform, Provider and Runner are the binaries to use.
+	Terraform, Provider, Runner string
+	// Out receives the narration and the commands' output.
+	Out io.Writer
+	// Today is the day whose midnight ends the backfill; zero means today (UTC).
+	Today time.Time
+}
+
+// Pipeline is the part of `sluice-runner status --output json` the demo checks.
+type Pipeline struct {
+	Name      string         `json:"name"`
+	Owner     string         `json:"owner"`
+	Counts    map[string]int `json:"counts"`
+	Freshness []struct {
+		Subject string    `json:"subject"`
+		Value   time.Time `json:"value"`
+	} `json:"freshness"`
+	Runs []struct {
+		Trigger    string `json:"trigger"`
+		State      string `json:"state"`
+		Activities []struct {
+			ID       string   `json:"id"`
+			State    string   `json:"state"`
+			Warnings []string `json:"warnings"`
+		} `json:"activities"`
+	} `json:"runs"`
+}
+
+// Result is what the demo found at the end.
+type Result struct {
+	Pipeline Pipeline
+	// Rows is the row count of web.page_views.
+	Rows int
+	// Lines is how many distinct requests the generated logs hold.
+	Lines int
+}
+
+// Run runs the demo.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	today := o.Today
+	if today.IsZero() {
+		today = time.Now().UTC()
+	}
+	end := today.UTC().Truncate(24 * time.Hour)
+	start := end.AddDate(0, 0, -Days)
+	say := func(format string, args ...any) { fmt.Fprintf(o.Out, "\n==> "+format+"\n", args...) }
+
+	if err := os.RemoveAll(o.Dir); err != nil {
+		return nil, fmt.Errorf("cleaning %s: %w", o.Dir, err)
+	}
+	data := filepath.Join(o.Dir, "data")
+	say("Generating %d days of web logs under %s", Days, data)
+	lines, err := writeLogs(data, start, Days)
+	if err != nil {
+		return nil, err
+	}
+
+	say("Starting a throwaway PostgreSQL (stands in for Redshift)")
+	pg, err := acctest.StartPostgres(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting PostgreSQL: %w (run `make tools`)", err)
+	}
+	defer pg.Stop()
+	if err := pg.CreateDatabase(ctx, "warehouse"); err != nil {
+		return nil, err
+	}
+	if err := pg.Exec(ctx, "warehouse", `CREATE SCHEMA web; CREATE TABLE web.page_views (request_id text NOT NULL, viewed_at timestamptz NOT NULL, path text NOT NULL)`); err != nil {
+		return nil, err
+	}
+	warehouse := pg.URL("warehouse")
+
+	say("terraform apply examples/worked-case (publishes to file://%s/registry)", o.Dir)
+	tfDir := filepath.Join(o.Dir, "terraform")
+	if err := os.MkdirAll(tfDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", tfDir, err)
+	}
+	mainTF, err := os.ReadFile(filepath.Join(o.Root, "examples", "worked-case", "main.tf"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the worked case: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tfDir, "main.tf"), mainTF, 0o600); err != nil {
+		return nil, fmt.Errorf("writing main.tf: %w", err)
+	}
+	cliConfig := filepath.Join(o.Dir, "terraformrc")
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"sluice-data/sluice\" = %q\n  }\n  direct {}\n}\n", filepath.Dir(o.Provider))
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the Terraform CLI config: %w", err)
+	}
+	registry := "file://" + filepath.Join(o.Dir, "registry")
+	tfEnv := []string{"TF_CLI_CONFIG_FILE=" + cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+	if err := command(ctx, o, tfDir, tfEnv, o.Terraform, "apply", "-auto-approve", "-input=false", "-no-color",
+		"-var", "registry="+registry, "-var", "data_root=file://"+data, "-var", "start="+start.Format(time.RFC3339)); err != nil {
+		return nil, err
+	}
+
+	if err := os.MkdirAll(filepath.Join(o.Dir, "work"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the work directory: %w", err)
+	}
+	database := "sqlite://" + filepath.Join(o.Dir, "state.db")
+	runEnv := []string{"SLUICE_REGISTRY=" + registry, "SLUICE_DATABASE=" + database, "SLUICE_CONN_WAREHOUSE=" + warehouse,
+		"SLUICE_EMR_MODE=local", "SLUICE_WORK_DIR=" + filepath.Join(o.Dir, "work"), "AWS_EC2_METADATA_DISABLED=true", "AWS_REGION=eu-west-1"}
+	say("sluice-runner backfill web_logs_daily --from %s --to %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	if err := command(ctx, o, o.Dir, runEnv, o.Runner, "backfill", "web_logs_daily", "--from", start.Format(time.RFC3339), "--to", end.Format(time.RFC3339),
+		"--tick", "200ms", "--log-level", "warn"); err != nil {
+		return nil, err
+	}
+	say("sluice-runner status web_logs_daily")
+	if err := command(ctx, o, o.Dir, runEnv, o.Runner, "status", "web_logs_daily", "--runs", "3"); err != nil {
+		return nil, err
+	}
+	var out strings.Builder
+	cmd := exec.CommandContext(ctx, o.Runner, "status", "web_logs_daily", "--output", "json")
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = append(os.Environ(), runEnv...), o.Dir, &out, o.Out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("sluice-runner status --output json: %w", err)
+	}
+	var ps []Pipeline
+	if err := json.Unmarshal([]byte(out.String()), &ps); err != nil || len(ps) != 1 {
+		return nil, fmt.Errorf("reading status JSON (%w): %s", err, out.String())
+	}
+	rows, err := countRows(ctx, pg)
+	if err != nil {
+		return nil, err
+	}
+	say("web.page_views holds %d rows (%d distinct requests in the logs)", rows, lines)
+	return &Result{Pipeline: ps[0], Rows: rows, Lines: lines}, nil
+}
+
+func command(ctx context.Context, o Options, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, o.Out, o.Out
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
+	}
+	return nil
+}
