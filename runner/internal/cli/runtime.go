@@ -71,10 +71,8 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 		return c, usageErrorf("%v", err)
 	}
 	fl := cmd.Flags()
-	if cmd.Flags().Changed("registry") || cmd.InheritedFlags().Changed("registry") || c.Registry == "" {
-		if g.registry != "" {
-			c.Registry = g.registry
-		}
+	if g.registry != "" { // --registry, else $SLUICE_REGISTRY (see setup): both override the file
+		c.Registry = g.registry
 	}
 	if g.region != "" {
 		c.Region = g.region

@@ -102,7 +102,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	}
 	def := p.Activities[args.Activity]
 	if def == nil {
-		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("pipeline %s version %s has no activity %s", p.Name, p.Version, args.Activity), "")
+		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("pipeline %s version %s has no activity %s", p.Name, p.Version, args.Activity))
 	}
 	data := definition.TemplateData{Start: run.IntervalStart, End: run.IntervalEnd, Params: p.Parameters, Pipeline: p.Name, RunID: activity.RunIDString(run.ID)}
 	if p.Schedule.Timezone != "" {
@@ -112,7 +112,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	}
 	rendered, err := activity.Render(def, data)
 	if err != nil {
-		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", err)), "")
+		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", err)))
 	}
 
 	// wait_for: poke once per job execution; snooze (which frees the worker and costs no
@@ -190,7 +190,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, outcome, elapsed)
 	}
 	if final {
-		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logBuf.String(), err, "")
+		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logBuf.String(), err)
 	}
 	log.Warn("attempt failed; will retry", "attempt", attempt, "of", maxAttempts, "error", err)
 	if terr := inTx(ctx, func(t txn) error {
@@ -212,11 +212,11 @@ func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 },
 ) (wait time.Duration, failed bool, err error) {
 	if e.opts.Poker == nil {
-		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(errors.New("wait_for: this runner has no precondition checker")), "")
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(errors.New("wait_for: this runner has no precondition checker")))
 	}
 	ok, perr := e.opts.Poker.Poke(ctx, w)
 	if perr != nil && activity.IsPermanent(perr) {
-		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("wait_for: %w", perr), "")
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("wait_for: %w", perr))
 	}
 	if ok {
 		return 0, false, nil
@@ -239,7 +239,7 @@ func (e *Engine) poke(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 		if perr != nil {
 			why = "the last check failed: " + perr.Error()
 		}
-		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("wait_for timed out after %s: %s", timeout, why)), "")
+		return 0, true, e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("wait_for timed out after %s: %s", timeout, why)))
 	}
 	interval := time.Minute
 	if w.PokeInterval != "" {
@@ -317,7 +317,7 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 
 // fail records a failed activity for good: dependents become upstream_failed, the job is
 // completed (the engine, not River, decided), and the run finishes when nothing is left.
-func (e *Engine) fail(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, logText string, cause error, _ string) error {
+func (e *Engine) fail(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, logText string, cause error) error {
 	msg := cause.Error()
 	err := inTx(ctx, func(t txn) error {
 		q := t.Q()
