@@ -198,7 +198,7 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"on_success": list(false, "Targets told when a run succeeds."),
 					"on_late": schema.SingleNestedAttribute{
 						Optional:            true,
-						MarkdownDescription: "Tell targets when a run has not succeeded `after` its interval ended, e.g. for a freshness SLA.",
+						MarkdownDescription: "Tell targets when a scheduled run has not succeeded `after` its interval ended, e.g. for a freshness SLA. Backfills and manual runs are not checked.",
 						Attributes: map[string]schema.Attribute{
 							"after":   schema.StringAttribute{Required: true, MarkdownDescription: "How long after the interval's end a run is late, e.g. `6h`."},
 							"targets": list(true, "Targets told when a run is late."),

@@ -374,6 +374,7 @@ func TestExecutingCommandsRefuseBadInput(t *testing.T) {
 		"bad connection uri":    {[]string{"serve", "--config", writeConfig(t, "connections:\n  warehouse: mysql://u:topsecret@h/db\n")}, 2, "warehouse"},
 		"missing interval flag": {[]string{"run", "sales_daily"}, 2, `"interval" not set`},
 		"status unknown":        {[]string{"status", "nope"}, 1, `pipeline "nope" has never been seen`},
+		"work dir is a file":    {[]string{"run", "sales_daily", "--interval", "2026-11-01T00:00:00Z", "--work-dir", reg[len("file://"):] + "/pipelines/sales_daily.json/x"}, 2, "work directory (--work-dir / $SLUICE_WORK_DIR)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, errOut := run(t, env, tc.args...)
@@ -394,4 +395,27 @@ func writeConfig(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestRunCreatesTheWorkDir: a --work-dir that does not exist yet is created, and shell
+// activities run in it.
+func TestRunCreatesTheWorkDir(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pwd.txt")
+	p := &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: "where", Owner: "o@example.com", Enabled: true,
+		Schedule:   definition.Schedule{Every: "1d", Start: "2026-11-01T00:00:00Z", MaxActiveRuns: 1},
+		Activities: map[string]*definition.Activity{"pwd": {Shell: &definition.ShellActivity{Command: []string{"sh", "-c", `pwd > "$OUT"`}, Env: map[string]string{"OUT": out}}}},
+	}
+	work := filepath.Join(t.TempDir(), "not", "yet")
+	env := map[string]string{"SLUICE_REGISTRY": publish(t, p), "SLUICE_DATABASE": "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "SLUICE_WORK_DIR": work}
+	if code, _, errOut := run(t, env, "run", "where", "--interval", "2026-11-01T00:00:00Z"); code != 0 {
+		t.Fatalf("run exited %d: %s", code, errOut)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := strings.TrimSpace(string(got)); dir != work {
+		t.Errorf("the shell activity ran in %q, want %q", dir, work)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl.DurationVar(&f.fetchCooldown, "fetch-cooldown", 0, fmt.Sprintf("minimum time between job fetches: lower is lower latency and more database load (default %s)", config.DefaultFetchCooldown))
 	fl.DurationVar(&f.tick, "tick", 0, fmt.Sprintf("how often the registry is read and runs are scheduled and started (default %s)", config.DefaultTick))
 	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("how long a job may run before another runner assumes its runner died and runs it again; keep it above the longest activity timeout (default %s)", config.DefaultRescueAfter))
-	fl.StringVar(&f.workDir, "work-dir", "", "scratch directory of shell and local EMR steps (default: $"+config.EnvWorkDir+", else the system temp dir)")
+	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
 	}
@@ -145,6 +146,14 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	})
 	if err != nil {
 		return nil, usageErrorf("%v", err)
+	}
+	if cfg.WorkDir != "" {
+		// Created here so a fresh machine needs no setup step; a path that cannot be a
+		// directory fails now, naming the setting, rather than at every activity's first attempt.
+		if err := os.MkdirAll(cfg.WorkDir, 0o750); err != nil {
+			rt.conns.Close()
+			return nil, usageErrorf("work directory (--work-dir / $%s): %v", config.EnvWorkDir, err)
+		}
 	}
 	rt.db, err = state.Open(ctx, cfg.Database)
 	if err != nil {

@@ -393,8 +393,10 @@ func jobFor(r state.RunRow, p *definition.Pipeline, id string) (ActivityArgs, *r
 	}, nil
 }
 
-// checkLate notifies on_late targets of runs that have not succeeded `after` their interval
-// ended, once per run.
+// checkLate notifies on_late targets of scheduled runs that have not succeeded `after` their
+// interval ended, once per run. Backfills and manual runs are left out, as Airflow leaves them
+// out of SLA misses: an operator who reprocesses last month knows it is late, and an alert per
+// day of it would only be noise.
 func (e *Engine) checkLate(ctx context.Context) error {
 	var runs []state.RunRow
 	if err := e.db.InTx(ctx, func(q state.Q) error {
@@ -406,7 +408,7 @@ func (e *Engine) checkLate(ctx context.Context) error {
 	}
 	now := e.now()
 	for _, r := range runs {
-		if r.LateNotified {
+		if r.LateNotified || r.Trigger != state.TriggerSchedule {
 			continue
 		}
 		var p *definition.Pipeline

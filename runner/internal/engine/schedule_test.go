@@ -339,3 +339,57 @@ var errBoom = &boomError{}
 type boomError struct{}
 
 func (*boomError) Error() string { return "boom" }
+
+// TestLateNotifiesScheduledRunsOnly: on_late fires once for a scheduled run still unfinished
+// `after` its interval ended, and never for a manual run of an even older interval.
+func TestLateNotifiesScheduledRunsOnly(t *testing.T) {
+	drivers(t, func(t *testing.T, url string) {
+		got := make(chan map[string]any, 8)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			var m map[string]any
+			_ = json.Unmarshal(body, &m)
+			got <- m
+		}))
+		defer srv.Close()
+		release := make(chan struct{})
+		block := activity.ExecutorFunc(func(ctx context.Context, _ *activity.Task) (*activity.Result, error) {
+			select {
+			case <-release:
+				return &activity.Result{}, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		})
+		reg := fileRegistry(t)
+		late := func(p *definition.Pipeline) {
+			p.Notify = &definition.Notify{OnLate: &definition.OnLate{After: "30m", Targets: []string{srv.URL + "/hook"}}}
+		}
+		put(t, reg, shellPipeline("sla", late))
+		// Two scheduled intervals have ended: [t0, t0+1h) is 70 minutes late, [t0+1h, t0+2h) 10.
+		now := t0.Add(2*time.Hour + 10*time.Minute)
+		h := start(t, url, map[string]activity.Executor{definition.KindShell: block}, func(o *engine.Options) {
+			o.Registry, o.Schedule, o.Notifier = reg, true, webhookNotifier{notify.New(notify.Options{})}
+			o.Now = func() time.Time { return now }
+		})
+		t.Cleanup(func() { close(release) }) // runs before the engine stops
+		// A manual run of the same late interval, of a pipeline with the same on_late: not scheduled.
+		if _, _, err := h.e.RunInterval(context.Background(), shellPipeline("sla_manual", late), t0, false); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m["event"] != "late" || m["pipeline"] != "sla" || m["interval_start"] != t0.Format(time.RFC3339) {
+				t.Errorf("notification: %v", m)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no late notification")
+		}
+		time.Sleep(300 * time.Millisecond) // many more ticks: no second message for that run, none for the others
+		select {
+		case m := <-got:
+			t.Errorf("unexpected notification: %v", m)
+		default:
+		}
+	})
+}

@@ -15,7 +15,8 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 )
 
-var runnerBin string
+// runnerBin is sluice-runner built from this tree; repoRoot is the repository's root.
+var runnerBin, repoRoot string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sluice-itest-*")
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	repoRoot = root
 	runnerBin = filepath.Join(dir, "sluice-runner")
 	build := exec.Command("go", "build", "-o", runnerBin, "./runner")
 	build.Dir = root
