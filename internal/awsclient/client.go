@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -89,7 +90,9 @@ func New(ctx context.Context, s Settings) (*Client, error) {
 	}
 
 	endpoints := map[Service]string{}
-	for _, svc := range Services() {
+	// RunnerServices, not Services: the provider's endpoints block never sets the runner-only
+	// ones, but the runner's config and the environment may.
+	for _, svc := range RunnerServices() {
 		ep, src := ResolveEndpoint(svc, s.Endpoints, getenv)
 		if ep == "" {
 			continue
@@ -218,6 +221,16 @@ func (c *Client) EMR() *emr.Client {
 func (c *Client) SNS() *sns.Client {
 	return sns.NewFromConfig(c.cfg, func(o *sns.Options) {
 		if ep := c.baseEndpoint(SNS); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// SecretsManager returns a Secrets Manager client, for the runner's connections given as secret
+// ARNs.
+func (c *Client) SecretsManager() *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(c.cfg, func(o *secretsmanager.Options) {
+		if ep := c.baseEndpoint(SecretsManager); ep != nil {
 			o.BaseEndpoint = ep
 		}
 	})

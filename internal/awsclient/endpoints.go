@@ -24,6 +24,9 @@ const (
 	STS          Service = "sts"
 	SNS          Service = "sns"
 	SQS          Service = "sqs"
+	// SecretsManager is used by sluice-runner alone (connections given as secret ARNs), so it
+	// is in RunnerServices but not in Services: the provider's endpoints block does not list it.
+	SecretsManager Service = "secretsmanager"
 )
 
 // Services lists every service with an endpoint override, in documentation order.
@@ -31,9 +34,19 @@ func Services() []Service {
 	return []Service{Kinesis, S3, EMR, Redshift, RedshiftData, STS, SNS, SQS}
 }
 
+// RunnerServices lists every service whose endpoint sluice-runner can override: Services plus
+// the ones only the runner calls.
+func RunnerServices() []Service {
+	return append(Services(), SecretsManager)
+}
+
 // EnvVar is the service-specific environment variable the AWS SDKs read, e.g.
-// AWS_ENDPOINT_URL_REDSHIFT_DATA.
+// AWS_ENDPOINT_URL_REDSHIFT_DATA. The SDKs derive it from the service ID, which for Secrets
+// Manager has a space the short name lacks: AWS_ENDPOINT_URL_SECRETS_MANAGER.
 func (s Service) EnvVar() string {
+	if s == SecretsManager {
+		return "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	}
 	return "AWS_ENDPOINT_URL_" + strings.ToUpper(string(s))
 }
 
@@ -88,9 +101,15 @@ func ValidateEndpoint(raw string) error {
 }
 
 // ServiceNames returns the service names as strings, sorted, for validators and docs.
-func ServiceNames() []string {
-	out := make([]string, 0, len(Services()))
-	for _, s := range Services() {
+func ServiceNames() []string { return names(Services()) }
+
+// RunnerServiceNames returns the names of RunnerServices, sorted, for the runner's config
+// validation and docs.
+func RunnerServiceNames() []string { return names(RunnerServices()) }
+
+func names(services []Service) []string {
+	out := make([]string, 0, len(services))
+	for _, s := range services {
 		out = append(out, string(s))
 	}
 	sort.Strings(out)

@@ -27,10 +27,11 @@ const (
 	groupTask   = "Task"
 )
 
-// RunJobFlowInput is the request that starts a cluster from template t, without steps: the runner
-// adds its steps once the cluster is up, and always terminates the cluster itself, so the cluster
-// is kept alive when it has no steps and the template's idle_timeout is the safety net that
-// terminates it if the runner cannot.
+// RunJobFlowInput is the request that starts a transient cluster from template t, without
+// steps: the runner puts a run's steps into it (ActionOnFailure TERMINATE_CLUSTER) and sends it.
+// KeepJobFlowAliveWhenNoSteps is false, so the cluster ends itself once its steps are done; the
+// runner still terminates it on failure, cancellation or timeout, and the template's
+// idle_timeout (AutoTerminationPolicy) is the last safety net should the runner die.
 //
 // clusterName names the cluster. subnetID is the subnet to start in: one of t.SubnetIDs (the
 // runner falls back across them on capacity errors), or "" for the first of them. The template
@@ -56,7 +57,7 @@ func RunJobFlowInput(t *definition.EMRTemplate, clusterName, subnetID string) (*
 
 	inst := &types.JobFlowInstancesConfig{
 		InstanceGroups:              []types.InstanceGroupConfig{groupConfig(groupMaster, types.InstanceRoleTypeMaster, t.InstanceGroups.Master)},
-		KeepJobFlowAliveWhenNoSteps: aws.Bool(true),
+		KeepJobFlowAliveWhenNoSteps: aws.Bool(false),
 		TerminationProtected:        aws.Bool(false),
 	}
 	if g := t.InstanceGroups.Core; g != nil {

@@ -58,8 +58,8 @@ func TestRunJobFlowInput_SafetyNetAndSubnetFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !aws.ToBool(in.Instances.KeepJobFlowAliveWhenNoSteps) {
-		t.Error("KeepJobFlowAliveWhenNoSteps must be true: the runner adds steps after start and terminates explicitly")
+	if in.Instances.KeepJobFlowAliveWhenNoSteps == nil || *in.Instances.KeepJobFlowAliveWhenNoSteps {
+		t.Error("KeepJobFlowAliveWhenNoSteps must be false: the steps go into RunJobFlow and the cluster ends itself after them")
 	}
 	if got := aws.ToInt64(in.AutoTerminationPolicy.IdleTimeout); got != 3600 {
 		t.Errorf("IdleTimeout = %d, want 3600", got)

@@ -318,10 +318,10 @@ func (r *emrTemplateResource) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"run_job_flow_json": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "The RunJobFlow request the runner sends to start a cluster from this template, without steps (the runner adds them once " +
-					"the cluster is up): the exact JSON body of EMR's API, member names as in the EMR API reference, keys sorted. `Name` shows the template " +
+				MarkdownDescription: "The RunJobFlow request the runner sends to start a transient cluster from this template, shown without steps (the runner " +
+					"adds each run's `emr_step` steps to it): the exact JSON body of EMR's API, member names as in the EMR API reference, keys sorted. `Name` shows the template " +
 					"name (the runner names each cluster for its run) and `Instances.Ec2SubnetId` the first of `subnet_ids`. `KeepJobFlowAliveWhenNoSteps` is " +
-					"`true` because the runner terminates every cluster itself; `AutoTerminationPolicy.IdleTimeout` is `idle_timeout` in seconds. Shown at plan time.",
+					"`false`: the cluster ends itself when its steps are done, and the runner terminates it on failure, cancellation or timeout; `AutoTerminationPolicy.IdleTimeout` is `idle_timeout` in seconds. Shown at plan time.",
 			},
 			"node_count": schema.Int64Attribute{
 				Computed:            true,

@@ -138,7 +138,7 @@ func TestAccEMRTemplate_Lifecycle(t *testing.T) {
 					plancheck.ExpectKnownValue(emrAddr, tfjsonpath.New("node_count"), knownvalue.Int64Exact(7)),
 					plancheck.ExpectKnownValue(emrAddr, tfjsonpath.New("id"), knownvalue.StringExact("spark_small")),
 					plancheck.ExpectKnownValue(emrAddr, tfjsonpath.New("run_job_flow_json"), knownvalue.StringRegexp(regexp.MustCompile(
-						`"AutoTerminationPolicy":\{"IdleTimeout":3600\}.*"Ec2SubnetId":"subnet-0aaa".*"KeepJobFlowAliveWhenNoSteps":true`))),
+						`"AutoTerminationPolicy":\{"IdleTimeout":3600\}.*"Ec2SubnetId":"subnet-0aaa".*"KeepJobFlowAliveWhenNoSteps":false`))),
 					plancheck.ExpectKnownValue(emrAddr, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"team": knownvalue.StringExact("data"), "env": knownvalue.StringExact("dev"),
 					})),

@@ -419,3 +419,31 @@ func TestRunCreatesTheWorkDir(t *testing.T) {
 		t.Errorf("the shell activity ran in %q, want %q", dir, work)
 	}
 }
+
+// TestEveryCommandReadsTheConfigFile: validate, graph and status find the registry and the
+// state database in --config / $SLUICE_CONFIG as serve does, and a flag still wins.
+func TestEveryCommandReadsTheConfigFile(t *testing.T) {
+	dir, _ := validRegistry(t)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
+	sdb, err := state.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+	cfg := writeConfig(t, "registry: file://"+dir+"\ndatabase: "+db+"\n")
+	if code, out, errOut := run(t, nil, "validate", "--config", cfg); code != 0 || !strings.Contains(out, "ok pipelines/clicks.json") {
+		t.Errorf("validate: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, map[string]string{"SLUICE_CONFIG": cfg}, "graph", "clicks"); code != 0 || !strings.HasPrefix(out, `digraph "clicks"`) {
+		t.Errorf("graph: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, nil, "status", "--config", cfg); code != 0 || !strings.Contains(out, "no pipelines yet") {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, nil, "graph", "clicks", "--config", cfg, "--registry", "file://"+t.TempDir()); code != 1 || !strings.Contains(errOut, `pipeline "clicks" is not in registry`) {
+		t.Errorf("graph with --registry over the file: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := run(t, nil, "status", "--config", writeConfig(t, "registry: file:///x\ndatabse: sqlite://y\n")); code != 2 || !strings.Contains(errOut, "databse") {
+		t.Errorf("status with a misspelt key: exit %d\n%s", code, errOut)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
 )
 
 // Exit codes.
@@ -70,6 +71,9 @@ var errInvalid = &exitError{code: ExitInvalid}
 // globals are the root command's flags.
 type globals struct {
 	io         IO
+	configFile string
+	// file is the config file (--config, $SLUICE_CONFIG) over the defaults; nil without one.
+	file       *config.Config
 	registry   string
 	region     string
 	s3Endpoint string
@@ -143,6 +147,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 		return &exitError{code: ExitUsage, err: err}
 	})
 	f := root.PersistentFlags()
+	f.StringVar(&g.configFile, "config", "", "YAML config file (default: $"+config.EnvConfig+"); flags and SLUICE_* variables override it")
 	f.StringVar(&g.registry, "registry", "", "registry URL: "+strings.Join(registry.URLForms, ", ")+" (default: $"+EnvRegistry+")")
 	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry (default: the AWS SDK chain, e.g. $AWS_REGION)")
 	f.StringVar(&g.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. a local stand-in; takes precedence over $AWS_ENDPOINT_URL_S3, then $AWS_ENDPOINT_URL")
@@ -165,6 +170,27 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	}
 	if !cmd.Flags().Changed("registry") {
 		g.registry = g.io.Getenv(EnvRegistry)
+	}
+	if !cmd.Flags().Changed("config") {
+		g.configFile = g.io.Getenv(config.EnvConfig)
+	}
+	if g.configFile != "" {
+		// Every command reads the file, so that status, validate and graph find the same
+		// registry, database and S3 settings as serve; flags and variables still win.
+		c := config.Default()
+		if err := c.LoadFile(g.configFile); err != nil {
+			return usageErrorf("%v", err)
+		}
+		g.file = &c
+		if g.registry == "" {
+			g.registry = c.Registry
+		}
+		if g.region == "" {
+			g.region = c.Region
+		}
+		if g.s3Endpoint == "" {
+			g.s3Endpoint = c.Endpoints[string(awsclient.S3)]
+		}
 	}
 	return nil
 }

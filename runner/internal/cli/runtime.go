@@ -30,7 +30,6 @@ import (
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
 type engineFlags struct {
-	configFile    string
 	database      string
 	emrMode       string
 	listen        string
@@ -43,13 +42,12 @@ type engineFlags struct {
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.configFile, "config", "", "YAML config file (default: $"+config.EnvConfig+"); flags and SLUICE_* variables override it")
 	fl.StringVar(&f.database, "database", "", "state database: sqlite://FILE (one runner; default "+state.DefaultURL+") or postgres://… (several runners) (default: $"+config.EnvDatabase+")")
 	fl.StringVar(&f.emrMode, "emr-mode", "", "emr_step activities: aws (transient clusters) or local (steps as local processes) (default: $"+config.EnvEMRMode+", else aws)")
 	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("activities run at once by this runner (default: $%s, else %d)", config.EnvWorkers, config.DefaultWorkers))
 	fl.DurationVar(&f.fetchCooldown, "fetch-cooldown", 0, fmt.Sprintf("minimum time between job fetches: lower is lower latency and more database load (default %s)", config.DefaultFetchCooldown))
 	fl.DurationVar(&f.tick, "tick", 0, fmt.Sprintf("how often the registry is read and runs are scheduled and started (default %s)", config.DefaultTick))
-	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("how long a job may run before another runner assumes its runner died and runs it again; keep it above the longest activity timeout (default %s)", config.DefaultRescueAfter))
+	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("how long a job must have run before another runner may assume its runner died and run it again (also its activity's timeout + 15s); the limit of an activity without a timeout (default %s)", config.DefaultRescueAfter))
 	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
@@ -59,14 +57,8 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 // loadConfig merges defaults, the config file, the environment and the flags.
 func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config, error) {
 	c := config.Default()
-	path := f.configFile
-	if path == "" {
-		path = g.io.Getenv(config.EnvConfig)
-	}
-	if path != "" {
-		if err := c.LoadFile(path); err != nil {
-			return c, usageErrorf("%v", err)
-		}
+	if g.file != nil {
+		c = *g.file
 	}
 	if err := c.LoadEnv(g.io.Environ()); err != nil {
 		return c, usageErrorf("%v", err)
@@ -123,7 +115,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	// needs none. Without it, the activities that need AWS fail naming the reason.
 	rt.aws, rt.awsErr = awsclient.New(ctx, awsclient.Settings{Region: cfg.Region, Endpoints: endpoints, Getenv: g.io.Getenv})
 	if rt.awsErr != nil {
-		g.log.Debug("no AWS client; S3, EMR, SNS and IAM logins are unavailable", "error", rt.awsErr.Error())
+		g.log.Debug("no AWS client; S3, EMR, SNS, IAM logins and secret connections are unavailable", "error", rt.awsErr.Error())
 	}
 	if cfg.Registry != "" {
 		reg, err := g.openRegistryWith(ctx, cfg.Registry, rt)

@@ -23,7 +23,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [PIPELINE]",
 		Short: "Show pipelines, their recent runs, activity states, freshness and owners",
-		Long: `status reads the state database (--database, $` + config.EnvDatabase + `) — also while a runner serves it
+		Long: `status reads the state database (--database, $` + config.EnvDatabase + `, or database in --config) — also while a runner serves it
 — and shows each pipeline's owner, schedule, run counts, freshness, recent runs with their
 activities, and recent failures. --output json prints the same as JSON for scripts.`,
 		Args: cobra.MaximumNArgs(1),
@@ -33,6 +33,9 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 			}
 			if !cmd.Flags().Changed("database") {
 				database = g.io.Getenv(config.EnvDatabase)
+				if database == "" && g.file != nil {
+					database = g.file.Database
+				}
 			}
 			ctx := cmd.Context()
 			db, err := state.OpenReadOnly(ctx, database)
@@ -66,7 +69,7 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&database, "database", "", "state database (default: $"+config.EnvDatabase+", else "+state.DefaultURL+")")
+	cmd.Flags().StringVar(&database, "database", "", "state database (default: $"+config.EnvDatabase+", else the config file's, else "+state.DefaultURL+")")
 	cmd.Flags().IntVar(&runs, "runs", 10, "recent runs to show per pipeline")
 	return cmd
 }

@@ -61,7 +61,8 @@ type Config struct {
 	Database string `yaml:"database"`
 	// Region is the AWS region (default: the SDK chain).
 	Region string `yaml:"region"`
-	// Endpoints override AWS service endpoints, by service name (s3, emr, sns, redshift, sts).
+	// Endpoints override AWS service endpoints, by service name (s3, emr, sns, redshift, sts,
+	// secretsmanager, …: awsclient.RunnerServiceNames).
 	Endpoints map[string]string `yaml:"endpoints"`
 	// EMRMode is aws (real clusters) or local (steps as local processes).
 	EMRMode string `yaml:"emr_mode"`
@@ -234,12 +235,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	known := map[string]bool{}
-	for _, s := range awsclient.ServiceNames() {
+	for _, s := range awsclient.RunnerServiceNames() {
 		known[s] = true
 	}
 	for _, k := range sortedKeys(c.Endpoints) {
 		if !known[k] {
-			errs = append(errs, fmt.Errorf("endpoints.%s: unknown service; use %s", k, strings.Join(awsclient.ServiceNames(), ", ")))
+			errs = append(errs, fmt.Errorf("endpoints.%s: unknown service; use %s", k, strings.Join(awsclient.RunnerServiceNames(), ", ")))
 			continue
 		}
 		if err := awsclient.ValidateEndpoint(c.Endpoints[k]); err != nil {

@@ -102,3 +102,28 @@ func TestEmptyFileKeepsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEndpoints_AcceptSecretsManagerForSecretConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runner.yaml")
+	if err := os.WriteFile(path, []byte("endpoints:\n  secretsmanager: http://127.0.0.1:1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Endpoints["secretsmanager"]; got != "http://127.0.0.1:1234" {
+		t.Fatalf("endpoints.secretsmanager = %q", got)
+	}
+	c.Endpoints["secretsmanager"] = "127.0.0.1:1234"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "endpoints.secretsmanager: endpoint") {
+		t.Fatalf("a scheme-less secretsmanager endpoint: err = %v", err)
+	}
+	c.Endpoints = map[string]string{"secrets_manager": "http://127.0.0.1:1234"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "unknown service; use emr, kinesis, redshift, redshift_data, s3, secretsmanager,") {
+		t.Fatalf("a misspelt service: err = %v", err)
+	}
+}

@@ -2,6 +2,14 @@
 // `connection = "warehouse"` and carries no secret; each runner maps that name to a URI from its
 // environment (SLUICE_CONN_WAREHOUSE=postgres://…) or its config file, so one definition deploys
 // to many environments.
+//
+// Instead of a URI, a connection may be given as the ARN of an AWS Secrets Manager secret
+// (SLUICE_CONN_WAREHOUSE=arn:aws:secretsmanager:us-east-1:123456789012:secret:warehouse-AbCdEf),
+// so that the password lives in Secrets Manager and is rotated there. The secret's text is a
+// connection URI, or the JSON that RDS and Redshift keep in the secrets they manage
+// ({"engine":"postgres"|"redshift","host","port","username","password","dbname"}). The runner
+// reads it with secretsmanager:GetSecretValue when the connection is first used, and again once
+// if the database then rejects the credentials it kept (the password was rotated).
 package conn
 
 import (
@@ -23,7 +31,7 @@ import (
 const EnvPrefix = "SLUICE_CONN_"
 
 // ErrUnknownConnection is wrapped by Get's error for a name the runner has no URI for. Retrying
-// cannot fix it: executors mark it activity.Permanent.
+// cannot fix it: executors mark it activity.Permanent (see IsPermanent).
 var ErrUnknownConnection = errors.New("unknown connection")
 
 // FromEnviron collects connections from environ ("K=V" strings, as os.Environ returns). The
@@ -46,10 +54,12 @@ func EnvVar(name string) string { return EnvPrefix + strings.ToUpper(name) }
 
 // Options configure a Resolver.
 type Options struct {
-	// AWS builds the AWS client used for redshift:// IAM logins (GetClusterCredentials);
-	// nil means IAM URIs fail with a clear error.
+	// AWS builds the AWS client used for redshift:// IAM logins (GetClusterCredentials) and
+	// for connections given as secret ARNs (secretsmanager:GetSecretValue); nil means IAM URIs
+	// and secret ARNs are refused by NewResolver with a clear error.
 	AWS func(ctx context.Context) (*awsclient.Client, error)
-	// Logger receives a line per opened connection (URI redacted); nil discards.
+	// Logger receives a line per opened connection (URI redacted, or the secret's ARN); nil
+	// discards. A secret's value is never logged.
 	Logger *slog.Logger
 }
 
@@ -68,13 +78,18 @@ type Resolver struct {
 // parallel while concurrent Gets of the same one wait for a single open.
 type entry struct {
 	name string
+	// spec is the parsed URI. For a secret it is nil until the secret is fetched, and is then
+	// kept (under mu) until the database rejects its credentials.
 	spec *spec
+	// secret is set for a connection given as a Secrets Manager secret ARN.
+	secret *secretRef
 
 	mu   sync.Mutex
 	exec *redshift.PgxExecutor
 }
 
-// NewResolver validates every URI up front (errors name the connection, never the password).
+// NewResolver validates every URI and secret ARN up front (errors name the connection, never the
+// password). A secret's value is only read when the connection is first used.
 // Names are case-insensitive: "Warehouse" and "warehouse" are the same connection.
 func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
 	log := opts.Logger
@@ -91,6 +106,19 @@ func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
 		}
 		if _, dup := r.conns[key]; dup {
 			errs = append(errs, fmt.Errorf("connection %q is defined twice (names are case-insensitive)", key))
+			continue
+		}
+		if isSecretRef(uris[name]) {
+			ref, err := parseSecretRef(uris[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connection %q (%s): %w", key, uris[name], err))
+				continue
+			}
+			if opts.AWS == nil {
+				errs = append(errs, fmt.Errorf("connection %q (secret %s) is a Secrets Manager secret, but this runner has no AWS configuration to call secretsmanager:GetSecretValue with", key, ref.arn))
+				continue
+			}
+			r.conns[key] = &entry{name: key, secret: ref}
 			continue
 		}
 		s, err := parse(uris[name])
@@ -149,7 +177,7 @@ func (r *Resolver) Get(ctx context.Context, name string) (*redshift.PgxExecutor,
 	}
 	x, err := r.open(ctx, e)
 	if err != nil {
-		return nil, fmt.Errorf("connection %q (%s): %w", e.name, e.spec.redacted, scrub(err, e.spec.secrets))
+		return nil, fmt.Errorf("connection %q (%s): %w", e.name, e.label(), err)
 	}
 	r.mu.Lock()
 	closed := r.closed
@@ -159,8 +187,21 @@ func (r *Resolver) Get(ctx context.Context, name string) (*redshift.PgxExecutor,
 		return nil, fmt.Errorf("connection %q: the runner is shutting down", e.name)
 	}
 	e.exec = x
-	r.log.Info("connection opened", "connection", e.name, "uri", e.spec.redacted, "dialect", x.Dialect().String())
+	if e.secret != nil {
+		r.log.Info("connection opened", "connection", e.name, "secret", e.secret.arn, "dialect", x.Dialect().String())
+	} else {
+		r.log.Info("connection opened", "connection", e.name, "uri", e.spec.redacted, "dialect", x.Dialect().String())
+	}
 	return x, nil
+}
+
+// label names where the connection comes from in errors: the redacted URI, or the secret's ARN
+// (never the secret's value).
+func (e *entry) label() string {
+	if e.secret != nil {
+		return "secret " + e.secret.arn
+	}
+	return e.spec.redacted
 }
 
 func (r *Resolver) isClosed() bool {
@@ -169,20 +210,30 @@ func (r *Resolver) isClosed() bool {
 	return r.closed
 }
 
+// open opens e's database; its errors never contain a password.
 func (r *Resolver) open(ctx context.Context, e *entry) (*redshift.PgxExecutor, error) {
+	if e.secret != nil {
+		return r.openSecret(ctx, e)
+	}
+	x, err := r.openSpec(ctx, e.spec)
+	return x, scrub(err, e.spec.secrets)
+}
+
+// openSpec opens a parsed URI. Its errors may contain the URI's password: callers scrub them.
+func (r *Resolver) openSpec(ctx context.Context, s *spec) (*redshift.PgxExecutor, error) {
 	var auth *redshift.IAMAuth
-	if e.spec.iam != nil {
+	if s.iam != nil {
 		client, err := r.opts.AWS(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("building the AWS client for the IAM login: %w", err)
 		}
-		i := e.spec.iam
+		i := s.iam
 		auth = &redshift.IAMAuth{
 			API: client.Redshift(), ClusterIdentifier: i.clusterID, DBUser: i.dbUser,
 			Database: i.database, AutoCreate: i.autoCreate, DBGroups: i.dbGroups,
 		}
 	}
-	x, err := redshift.OpenPgx(ctx, e.spec.pgxURL, auth)
+	x, err := redshift.OpenPgx(ctx, s.pgxURL, auth)
 	if err != nil {
 		return nil, fmt.Errorf("opening: %w", err)
 	}

@@ -84,9 +84,6 @@ func (x *executor) runTransient(ctx context.Context, t *activity.Task, a *defini
 			return nil, activity.Permanent(err)
 		}
 		in.Steps = stepConfigs(a.Steps, types.ActionOnFailureTerminateCluster)
-		// Without steps left the cluster ends itself: a safety net, should the runner die, that
-		// acts sooner than the template's idle timeout.
-		in.Instances.KeepJobFlowAliveWhenNoSteps = aws.Bool(false)
 		in.Tags = withRunTags(in.Tags, t)
 
 		var reason string

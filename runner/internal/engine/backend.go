@@ -21,6 +21,9 @@ type txn interface {
 	// Insert inserts a job in this transaction and returns its id; skipped is true when a
 	// unique job with the same arguments already exists.
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (id int64, skipped bool, err error)
+	// InsertMany inserts jobs in one statement and returns their ids in the same order
+	// (the existing job's id for a unique job that was already there).
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]int64, error)
 	// CompleteJob marks the job being worked completed, in this transaction.
 	CompleteJob(ctx context.Context) error
 }
@@ -54,6 +57,18 @@ func (t *txnImpl[TTx]) Insert(ctx context.Context, args river.JobArgs, opts *riv
 		return 0, false, fmt.Errorf("queueing a %s job: %w", args.Kind(), err)
 	}
 	return res.Job.ID, res.UniqueSkippedAsDuplicate, nil
+}
+
+func (t *txnImpl[TTx]) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]int64, error) {
+	res, err := t.b.InsertManyTx(ctx, t.tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("queueing %d jobs: %w", len(params), err)
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.Job.ID
+	}
+	return ids, nil
 }
 
 func (t *txnImpl[TTx]) CompleteJob(ctx context.Context) error {

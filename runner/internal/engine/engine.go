@@ -60,8 +60,10 @@ type Options struct {
 	// FetchPollInterval is how often River polls for jobs when not notified (SQLite has no
 	// LISTEN/NOTIFY).
 	FetchPollInterval time.Duration
-	// RescueAfter is how long a job may stay running before River assumes its runner died and
-	// runs it again elsewhere (PostgreSQL). It must exceed the longest activity timeout.
+	// RescueAfter is how long a job must have been running before River may assume its runner
+	// died and run it again elsewhere (PostgreSQL). An activity with a timeout is rescued after
+	// the longer of RescueAfter and its timeout (plus a margin); one without a timeout is
+	// cancelled after RescueAfter.
 	RescueAfter time.Duration
 	// Tick is how often the loop schedules, promotes and checks lateness.
 	Tick time.Duration
@@ -129,8 +131,9 @@ func New(opts Options) (*Engine, error) {
 		FetchCooldown:        opts.FetchCooldown,
 		FetchPollInterval:    opts.FetchPollInterval,
 		RescueStuckJobsAfter: opts.RescueAfter,
-		// Each worker sets its own timeout (an activity's comes from its definition); River's
-		// client-wide default of one minute would cut long activities short.
+		// Each worker sets its own timeout (an activity's comes from its definition, see
+		// activityWorker.Timeout); River's client-wide default of one minute would cut long
+		// activities short.
 		JobTimeout: -1,
 		Queues:     map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		Workers:    workers,
@@ -142,7 +145,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.DB.Dialect == state.Postgres {
 		var b *backend[pgx.Tx]
-		river.AddWorker(workers, &activityWorker[pgx.Tx]{e: e, b: &b})
+		river.AddWorker(workers, &activityWorker[pgx.Tx]{e: e, b: &b, rescueAfter: opts.RescueAfter})
 		river.AddWorker(workers, &notifyWorker{e: e})
 		nb, err := newPgxBackend(opts.DB, cfg)
 		if err != nil {
@@ -153,7 +156,7 @@ func New(opts Options) (*Engine, error) {
 	} else {
 		cfg.PollOnly = true // SQLite has no LISTEN/NOTIFY
 		var b *backend[*sql.Tx]
-		river.AddWorker(workers, &activityWorker[*sql.Tx]{e: e, b: &b})
+		river.AddWorker(workers, &activityWorker[*sql.Tx]{e: e, b: &b, rescueAfter: opts.RescueAfter})
 		river.AddWorker(workers, &notifyWorker{e: e})
 		nb, err := newSQLiteBackend(opts.DB, cfg)
 		if err != nil {

@@ -269,43 +269,60 @@ func (e *Engine) promote(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// promoteBatch is how many runs one transaction starts at most: big enough to start a
+// backfill quickly, small enough that workers see the first runs' activities early (a
+// committed batch is visible to them while the next one is being written).
+const promoteBatch = 50
+
 func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.RunRow) error {
-	return e.client.inTx(ctx, nil, func(t txn) error {
-		q := t.Q()
-		if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
-			return err
-		}
-		running, err := state.CountRunning(ctx, q, name)
-		if err != nil {
-			return err
-		}
-		now := e.now()
-		for _, r := range runs {
-			if running >= r.MaxActive {
-				break
+	for len(runs) > 0 {
+		batch := runs[:min(promoteBatch, len(runs))]
+		runs = runs[len(batch):]
+		full := false
+		if err := e.client.inTx(ctx, nil, func(t txn) error {
+			q := t.Q()
+			if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
+				return err
 			}
-			ok, err := state.StartRun(ctx, q, r.ID, now)
+			running, err := state.CountRunning(ctx, q, name)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue // another runner started it
+			now := e.now()
+			for _, r := range batch {
+				if running >= r.MaxActive {
+					full = true
+					break
+				}
+				ok, err := state.StartRun(ctx, q, r.ID, now)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // another runner started it
+				}
+				running++
+				p, err := e.pipeline(ctx, q, r.Pipeline, r.Version)
+				if err != nil {
+					return err
+				}
+				if err := e.queueReady(ctx, t, r, p, nil); err != nil {
+					return err
+				}
+				if e.opts.Metrics != nil {
+					e.opts.Metrics.RunStarted(r.Pipeline)
+				}
+				e.log.Info("run started", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "version", r.Version)
 			}
-			running++
-			p, err := e.pipeline(ctx, q, r.Pipeline, r.Version)
-			if err != nil {
-				return err
-			}
-			if err := e.queueReady(ctx, t, r, p, nil); err != nil {
-				return err
-			}
-			if e.opts.Metrics != nil {
-				e.opts.Metrics.RunStarted(r.Pipeline)
-			}
-			e.log.Info("run started", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "version", r.Version)
+			return nil
+		}); err != nil {
+			return err
 		}
-		return nil
-	})
+		if full {
+			return nil
+		}
+	}
+	return nil
 }
 
 // queueReady queues every pending activity of the run whose dependencies all succeeded.
@@ -326,6 +343,10 @@ func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *defin
 	if err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
+	var (
+		ids    []string
+		params []river.InsertManyParams
+	)
 	for _, id := range order {
 		if states[id] != status.ActivityPending {
 			continue
@@ -344,11 +365,19 @@ func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *defin
 		if err != nil {
 			return err
 		}
-		jobID, _, err := t.Insert(ctx, args, opts)
-		if err != nil {
-			return fmt.Errorf("pipeline %s run %d activity %s: %w", p.Name, r.ID, id, err)
-		}
-		if _, err := state.QueueActivity(ctx, q, r.ID, id, jobID); err != nil {
+		ids = append(ids, id)
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	// One insert for all of them: a run's roots are often many independent activities.
+	jobIDs, err := t.InsertMany(ctx, params)
+	if err != nil {
+		return fmt.Errorf("pipeline %s run %d activities %s: %w", p.Name, r.ID, strings.Join(ids, ", "), err)
+	}
+	for i, id := range ids {
+		if _, err := state.QueueActivity(ctx, q, r.ID, id, jobIDs[i]); err != nil {
 			return err
 		}
 		states[id] = status.ActivityQueued

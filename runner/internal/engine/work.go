@@ -23,6 +23,8 @@ type activityWorker[TTx any] struct {
 	river.WorkerDefaults[ActivityArgs]
 	e *Engine
 	b **backend[TTx]
+	// rescueAfter is the engine's RescueAfter: the hard limit of an activity without timeout.
+	rescueAfter time.Duration
 }
 
 func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityArgs]) error {
@@ -31,13 +33,22 @@ func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityA
 	})
 }
 
-// Timeout is River's hard limit on one Work call: the activity's own timeout (enforced, with a
-// clear error, by workActivity) plus a margin to record the outcome. No timeout → none.
+// recordMargin is how long after an activity's own timeout River still lets the Work call
+// record the outcome.
+const recordMargin = 15 * time.Second
+
+// Timeout is River's hard limit on one Work call, and it is also when River's rescuer may
+// decide the runner working the job died: it leaves a running job alone until both
+// RescueStuckJobsAfter and this timeout have passed since the attempt started (and never
+// rescues a job whose timeout is negative, which is why there is always one). So it is the
+// activity's own timeout (enforced, with a clear error, by workActivity) plus recordMargin; an
+// activity without a timeout is cut at rescueAfter, the moment another runner would take it
+// over anyway.
 func (w *activityWorker[TTx]) Timeout(job *river.Job[ActivityArgs]) time.Duration {
 	if job.Args.Timeout <= 0 {
-		return -1
+		return w.rescueAfter
 	}
-	return job.Args.Timeout + time.Minute
+	return job.Args.Timeout + recordMargin
 }
 
 // NextRetry backs off exponentially from the pipeline's retry_delay with ±25% jitter, capped
@@ -70,12 +81,18 @@ type inTxFunc func(ctx context.Context, fn func(txn) error) error
 func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxFunc) error {
 	log := e.log.With("pipeline", args.Pipeline, "run", args.RunID, "activity", args.Activity)
 	var (
-		run  state.RunRow
-		inst state.ActivityRow
-		p    *definition.Pipeline
+		run       state.RunRow
+		inst      state.ActivityRow
+		p         *definition.Pipeline
+		def       *definition.Activity
+		rendered  *definition.Activity
+		renderErr error
+		attempt   int // 0 until the attempt is recorded as started
+		data      definition.TemplateData
 	)
-	// Load, and settle jobs with nothing left to do (a duplicate or a job of a finished
-	// instance).
+	// Load; settle jobs with nothing left to do (a duplicate or a job of a finished
+	// instance); and, when no precondition must be poked first, record the attempt's start in
+	// the same transaction: one round of the database less per activity.
 	done := false
 	if err := inTx(ctx, func(t txn) error {
 		var err error
@@ -92,7 +109,15 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 			done = true
 			return t.CompleteJob(ctx)
 		}
-		return nil
+		if def = p.Activities[args.Activity]; def == nil {
+			return nil
+		}
+		data = templateData(run, p)
+		if rendered, renderErr = activity.Render(def, data); renderErr != nil || mustPoke(rendered, inst) {
+			return nil
+		}
+		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
+		return err
 	}); err != nil {
 		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
 	}
@@ -100,24 +125,16 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		log.Info("activity already finished; job completed without running it again", "state", inst.State)
 		return nil
 	}
-	def := p.Activities[args.Activity]
 	if def == nil {
 		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("pipeline %s version %s has no activity %s", p.Name, p.Version, args.Activity))
 	}
-	data := definition.TemplateData{Start: run.IntervalStart, End: run.IntervalEnd, Params: p.Parameters, Pipeline: p.Name, RunID: activity.RunIDString(run.ID)}
-	if p.Schedule.Timezone != "" {
-		if loc, err := definition.LoadTimezone(p.Schedule.Timezone); err == nil {
-			data.Start, data.End = data.Start.In(loc), data.End.In(loc)
-		}
-	}
-	rendered, err := activity.Render(def, data)
-	if err != nil {
-		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", err)))
+	if renderErr != nil {
+		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", renderErr)))
 	}
 
 	// wait_for: poke once per job execution; snooze (which frees the worker and costs no
 	// attempt) until the precondition holds or its timeout passes.
-	if rendered.WaitFor != nil && inst.State != status.ActivityRunning && inst.State != status.ActivityRetrying {
+	if mustPoke(rendered, inst) {
 		wait, failed, err := e.poke(ctx, inTx, run, p, args, inst, rendered.WaitFor, log)
 		switch {
 		case err != nil:
@@ -131,13 +148,14 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 
 	kind := inst.Kind
 	exec := e.opts.Executors[kind]
-	var attempt int
-	if err := inTx(ctx, func(t txn) error {
-		var err error
-		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
-		return err
-	}); err != nil {
-		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+	if attempt == 0 {
+		if err := inTx(ctx, func(t txn) error {
+			var err error
+			attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
+			return err
+		}); err != nil {
+			return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+		}
 	}
 	maxAttempts := p.Defaults.Retries + 1
 	if def.Retries != nil {
@@ -145,7 +163,10 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	}
 	logBuf := activity.NewLogBuffer(e.opts.LogLimit)
 	started := time.Now()
-	var res *activity.Result
+	var (
+		res *activity.Result
+		err error
+	)
 	switch {
 	case attempt > maxAttempts:
 		// Every attempt was used up by runners that died mid-attempt.
@@ -202,6 +223,24 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		return errors.Join(err, terr)
 	}
 	return fmt.Errorf("pipeline %s run %d activity %s attempt %d: %w", p.Name, run.ID, args.Activity, attempt, err)
+}
+
+// templateData is what an activity's templates of a run see: the interval in the schedule's
+// time zone, the parameters, the pipeline and the run.
+func templateData(run state.RunRow, p *definition.Pipeline) definition.TemplateData {
+	data := definition.TemplateData{Start: run.IntervalStart, End: run.IntervalEnd, Params: p.Parameters, Pipeline: p.Name, RunID: activity.RunIDString(run.ID)}
+	if p.Schedule.Timezone != "" {
+		if loc, err := definition.LoadTimezone(p.Schedule.Timezone); err == nil {
+			data.Start, data.End = data.Start.In(loc), data.End.In(loc)
+		}
+	}
+	return data
+}
+
+// mustPoke says whether the instance's wait_for precondition is still to be checked: it has
+// one and no attempt has started (a retry does not wait again).
+func mustPoke(rendered *definition.Activity, inst state.ActivityRow) bool {
+	return rendered.WaitFor != nil && inst.State != status.ActivityRunning && inst.State != status.ActivityRetrying
 }
 
 // poke checks a wait_for precondition. It returns how long to snooze (0 when the condition

@@ -25,10 +25,10 @@ func crashPipeline(data string) *definition.Pipeline {
 		Format: definition.FormatPipeline, Name: "crashy", Owner: "ops@example.com", Enabled: true,
 		Schedule:   definition.Schedule{Every: "1h", Start: "2026-11-01T00:00:00Z", End: "2026-11-01T12:00:00Z", MaxActiveRuns: 3},
 		Parameters: map[string]string{"data": data},
-		Defaults:   definition.Defaults{Retries: 3, RetryDelay: "50ms", Timeout: "30s"},
+		Defaults:   definition.Defaults{Retries: 3, RetryDelay: "50ms", Timeout: "5s"},
 		Activities: map[string]*definition.Activity{
 			"extract": {Shell: &definition.ShellActivity{Command: []string{"sh", "-c",
-				`echo "{{ .Start.Hour }}" >> "$DATA/executions.log"; sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) % 4 ))
+				`echo "{{ .Start.Hour }}" >> "$DATA/executions.log"; sleep 0.$(( 3 + $(od -An -N1 -tu1 /dev/urandom) % 7 ))
 mkdir -p "$DATA/{{ .Start.Hour }}" && printf 'id,hour\n{{ .Start.Hour }}-a,{{ .Start.Hour }}\n{{ .Start.Hour }}-b,{{ .Start.Hour }}\n{{ .Start.Hour }}-c,{{ .Start.Hour }}\n' > "$DATA/{{ .Start.Hour }}/part.tmp" && mv "$DATA/{{ .Start.Hour }}/part.tmp" "$DATA/{{ .Start.Hour }}/part.csv"`},
 				Env: map[string]string{"DATA": "{{ .Params.data }}"}}},
 			"load": {DependsOn: []string{"extract"}, RedshiftCopy: &definition.RedshiftCopyActivity{
@@ -69,22 +69,31 @@ func TestCrashSafety(t *testing.T) {
 			if err := plan.Wait(); err != nil {
 				t.Fatalf("planning the backfill: %v\n%s", err, readFile(logPath))
 			}
-			// A PostgreSQL runner's jobs come back only after River's leader lease and rescuer
-			// interval (about 15-30 s per kill), so that driver is killed fewer times.
+			// A PostgreSQL runner's running jobs come back only once River's rescuer (which runs
+			// on the leader, every 30 s) sees them past their timeout (5 s + 15 s) and after the
+			// dead runner's leadership lease expired: up to about a minute per kill, so that
+			// driver is killed fewer times.
 			maxKills := 8
 			if driver == "postgres" {
-				maxKills = 4
+				maxKills = 3
 			}
 			kills := 0
 			rng := rand.New(rand.NewPCG(1, 2))
-			deadline := time.Now().Add(3 * time.Minute)
+			deadline := time.Now().Add(6 * time.Minute)
 			for !allDone(t, database) {
 				if time.Now().After(deadline) {
 					t.Fatalf("not done after %d kills\n%s", kills, tail(readFile(logPath), 4000))
 				}
+				before := attemptsStarted(t, database)
 				cmd := runner(t, logPath, env, "serve")
 				if kills < maxKills {
-					time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+					// Kill mid-run: once this runner has started work of its own, at a random
+					// moment of the next 0.1-1 s (inside an attempt, or between the steps of
+					// recording one).
+					for attemptsStarted(t, database) == before && !allDone(t, database) && time.Now().Before(deadline) {
+						time.Sleep(20 * time.Millisecond)
+					}
+					time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 					_ = cmd.Process.Signal(syscall.SIGKILL)
 					_ = cmd.Wait()
 					kills++
@@ -96,6 +105,9 @@ func TestCrashSafety(t *testing.T) {
 				}
 				_ = cmd.Process.Signal(syscall.SIGTERM)
 				_ = cmd.Wait()
+			}
+			if kills < 3 {
+				t.Errorf("only %d SIGKILLs before the backfill finished; the test needs several", kills)
 			}
 			runs := runRows(t, database)
 			perInterval := map[int64]int{}
@@ -141,6 +153,28 @@ func runRows(t *testing.T, database string) []state.RunRow {
 		t.Fatal(err)
 	}
 	return runs
+}
+
+// attemptsStarted counts the attempts ever started, by any runner.
+func attemptsStarted(t *testing.T, database string) int {
+	t.Helper()
+	db, err := state.OpenReadOnly(context.Background(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Reader().Query(context.Background(), `SELECT COUNT(*) FROM sluice_attempts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }
 
 func allDone(t *testing.T, database string) bool {

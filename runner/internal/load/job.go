@@ -29,7 +29,7 @@ type job struct {
 func (j *job) run(ctx context.Context) (Replica, error) {
 	x, err := j.ex.conns.Get(ctx, j.conn)
 	if err != nil {
-		if isUnknownConnection(err) {
+		if connectionUnusable(err) {
 			err = activity.Permanent(err)
 		}
 		return Replica{}, err

@@ -248,5 +248,5 @@ func (l *lockedWriter) printf(format string, args ...any) {
 	_, _ = fmt.Fprintf(l.w, format+"\n", args...)
 }
 
-// isUnknownConnection reports whether err says the runner has no such connection.
-func isUnknownConnection(err error) bool { return errors.Is(err, conn.ErrUnknownConnection) }
+// connectionUnusable reports whether err says the connection cannot be used and retrying will not help: no such connection, or an unusable secret.
+func connectionUnusable(err error) bool { return conn.IsPermanent(err) }

@@ -89,7 +89,7 @@ func (p *poker) sqlReturnsRows(ctx context.Context, q *definition.SQLReturnsRows
 	x, err := p.conns.Get(ctx, q.Connection)
 	if err != nil {
 		err = fmt.Errorf("%s.connection: %w", path, err)
-		if errors.Is(err, conn.ErrUnknownConnection) {
+		if conn.IsPermanent(err) {
 			return false, activity.Permanent(err)
 		}
 		return false, err

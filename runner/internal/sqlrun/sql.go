@@ -101,7 +101,7 @@ func permanentSQL(err error) bool {
 // database may be restarting).
 func getConn(ctx context.Context, conns *conn.Resolver, name string) (*redshift.PgxExecutor, error) {
 	x, err := conns.Get(ctx, name)
-	if errors.Is(err, conn.ErrUnknownConnection) {
+	if conn.IsPermanent(err) {
 		return nil, activity.Permanent(err)
 	}
 	if err != nil {

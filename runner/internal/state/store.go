@@ -656,19 +656,32 @@ func SetWaiting(ctx context.Context, q Q, runID int64, activity string, waitStar
 // StartAttempt records that an attempt starts: the instance is running and has one more
 // attempt, whose number it returns.
 func StartAttempt(ctx context.Context, q Q, runID int64, activity, runner string, now time.Time) (int, error) {
-	if _, err := q.Exec(ctx, `UPDATE sluice_activities SET state = $1, attempts = attempts + 1, started_at = COALESCE(started_at, $2) WHERE run_id = $3 AND activity = $4`,
-		status.ActivityRunning, Micros(now), runID, activity); err != nil {
+	// RETURNING (PostgreSQL, and SQLite since 3.35) saves reading the row back.
+	rows, err := q.Query(ctx, `UPDATE sluice_activities SET state = $1, attempts = attempts + 1, started_at = COALESCE(started_at, $2)
+		WHERE run_id = $3 AND activity = $4 RETURNING attempts`,
+		status.ActivityRunning, Micros(now), runID, activity)
+	if err != nil {
 		return 0, fmt.Errorf("starting activity %s of run %d: %w", activity, runID, err)
 	}
-	a, err := GetActivity(ctx, q, runID, activity)
-	if err != nil {
-		return 0, err
+	attempt := 0
+	for rows.Next() {
+		if err := rows.Scan(&attempt); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("starting activity %s of run %d: %w", activity, runID, err)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("starting activity %s of run %d: %w", activity, runID, err)
+	}
+	if attempt == 0 {
+		return 0, fmt.Errorf("activity %s of run %d: %w", activity, runID, ErrNotFound)
 	}
 	if _, err := q.Exec(ctx, `INSERT INTO sluice_attempts (run_id, activity, attempt, runner, state, started_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		runID, activity, a.Attempts, runner, status.ActivityRunning, Micros(now)); err != nil {
-		return 0, fmt.Errorf("recording attempt %d of activity %s of run %d: %w", a.Attempts, activity, runID, err)
+		runID, activity, attempt, runner, status.ActivityRunning, Micros(now)); err != nil {
+		return 0, fmt.Errorf("recording attempt %d of activity %s of run %d: %w", attempt, activity, runID, err)
 	}
-	return a.Attempts, nil
+	return attempt, nil
 }
 
 // FinishAttempt records an attempt's outcome (success or failed) and its log.
