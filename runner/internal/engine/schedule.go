@@ -280,41 +280,9 @@ func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.
 		runs = runs[len(batch):]
 		full := false
 		if err := e.client.inTx(ctx, nil, func(t txn) error {
-			q := t.Q()
-			if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
-				return err
-			}
-			running, err := state.CountRunning(ctx, q, name)
-			if err != nil {
-				return err
-			}
-			now := e.now()
-			for _, r := range batch {
-				if running >= r.MaxActive {
-					full = true
-					break
-				}
-				ok, err := state.StartRun(ctx, q, r.ID, now)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue // another runner started it
-				}
-				running++
-				p, err := e.pipeline(ctx, q, r.Pipeline, r.Version)
-				if err != nil {
-					return err
-				}
-				if err := e.queueReady(ctx, t, r, p, nil); err != nil {
-					return err
-				}
-				if e.opts.Metrics != nil {
-					e.opts.Metrics.RunStarted(r.Pipeline)
-				}
-				e.log.Info("run started", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "version", r.Version)
-			}
-			return nil
+			var err error
+			full, err = e.startRuns(ctx, t, name, batch)
+			return err
 		}); err != nil {
 			return err
 		}
@@ -325,28 +293,78 @@ func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.
 	return nil
 }
 
-// queueReady queues every pending activity of the run whose dependencies all succeeded.
-// states are the current activity states (read when nil).
-func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *definition.Pipeline, states map[string]string) error {
+// startRuns starts the runs of one pipeline that fit within max_active, oldest first, and
+// queues their root activities, with a handful of statements for the whole batch. full is
+// true when a run had to wait for a slot.
+func (e *Engine) startRuns(ctx context.Context, t txn, name string, batch []state.RunRow) (full bool, err error) {
 	q := t.Q()
-	if states == nil {
-		acts, err := state.Activities(ctx, q, r.ID)
-		if err != nil {
-			return err
-		}
-		states = make(map[string]string, len(acts))
-		for _, a := range acts {
-			states[a.Activity] = a.State
-		}
+	if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
+		return false, err
 	}
+	running, err := state.CountRunning(ctx, q, name)
+	if err != nil {
+		return false, err
+	}
+	var ids []int64
+	for _, r := range batch {
+		if running >= r.MaxActive {
+			full = true
+			break
+		}
+		ids = append(ids, r.ID)
+		running++
+	}
+	started, err := state.StartRuns(ctx, q, e.db.Dialect, ids, e.now())
+	if err != nil {
+		return false, err
+	}
+	isStarted := make(map[int64]bool, len(started))
+	for _, id := range started {
+		isStarted[id] = true
+	}
+	var jobs []readyJob
+	for _, r := range batch {
+		if !isStarted[r.ID] {
+			continue // waiting for a slot, or another runner started it
+		}
+		p, err := e.pipeline(ctx, q, r.Pipeline, r.Version)
+		if err != nil {
+			return false, err
+		}
+		// A run that has just started has every activity pending (runs are created so).
+		states := make(map[string]string, len(p.Activities))
+		for id := range p.Activities {
+			states[id] = status.ActivityPending
+		}
+		ready, err := readyJobs(r, p, states)
+		if err != nil {
+			return false, err
+		}
+		jobs = append(jobs, ready...)
+		if e.opts.Metrics != nil {
+			e.opts.Metrics.RunStarted(r.Pipeline)
+		}
+		e.log.Info("run started", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "version", r.Version)
+	}
+	return full, e.queueJobs(ctx, t, jobs)
+}
+
+// readyJob is the job of an activity instance whose dependencies all succeeded.
+type readyJob struct {
+	run      state.RunRow
+	pipeline string
+	activity string
+	params   river.InsertManyParams
+}
+
+// readyJobs lists the jobs of every pending activity of the run whose dependencies all
+// succeeded, given the activities' states; it marks them queued in states.
+func readyJobs(r state.RunRow, p *definition.Pipeline, states map[string]string) ([]readyJob, error) {
 	order, err := definition.TopoOrder(p.Activities)
 	if err != nil {
-		return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
-	var (
-		ids    []string
-		params []river.InsertManyParams
-	)
+	var out []readyJob
 	for _, id := range order {
 		if states[id] != status.ActivityPending {
 			continue
@@ -363,26 +381,53 @@ func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *defin
 		}
 		args, opts, err := jobFor(r, p, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ids = append(ids, id)
-		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
-	}
-	if len(params) == 0 {
-		return nil
-	}
-	// One insert for all of them: a run's roots are often many independent activities.
-	jobIDs, err := t.InsertMany(ctx, params)
-	if err != nil {
-		return fmt.Errorf("pipeline %s run %d activities %s: %w", p.Name, r.ID, strings.Join(ids, ", "), err)
-	}
-	for i, id := range ids {
-		if _, err := state.QueueActivity(ctx, q, r.ID, id, jobIDs[i]); err != nil {
-			return err
-		}
+		out = append(out, readyJob{run: r, pipeline: p.Name, activity: id, params: river.InsertManyParams{Args: args, InsertOpts: opts}})
 		states[id] = status.ActivityQueued
 	}
-	return nil
+	return out, nil
+}
+
+// queueJobs inserts the jobs in one statement and marks their instances queued in another.
+func (e *Engine) queueJobs(ctx context.Context, t txn, jobs []readyJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = j.params
+	}
+	jobIDs, err := t.InsertMany(ctx, params)
+	if err != nil {
+		return fmt.Errorf("pipeline %s run %d activity %s and %d more: %w", jobs[0].pipeline, jobs[0].run.ID, jobs[0].activity, len(jobs)-1, err)
+	}
+	queued := make([]state.Queued, len(jobs))
+	for i, j := range jobs {
+		queued[i] = state.Queued{RunID: j.run.ID, Activity: j.activity, JobID: jobIDs[i]}
+	}
+	_, err = state.QueueActivities(ctx, t.Q(), e.db.Dialect, queued)
+	return err
+}
+
+// queueReady queues every pending activity of the run whose dependencies all succeeded.
+// states are the current activity states (read when nil).
+func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *definition.Pipeline, states map[string]string) error {
+	if states == nil {
+		acts, err := state.Activities(ctx, t.Q(), r.ID)
+		if err != nil {
+			return err
+		}
+		states = make(map[string]string, len(acts))
+		for _, a := range acts {
+			states[a.Activity] = a.State
+		}
+	}
+	jobs, err := readyJobs(r, p, states)
+	if err != nil {
+		return err
+	}
+	return e.queueJobs(ctx, t, jobs)
 }
 
 // crashAllowance is how many more River attempts a job gets than the activity's retries: an

@@ -523,17 +523,6 @@ func CountRunning(ctx context.Context, q Q, pipeline string) (int, error) {
 	return n, nil
 }
 
-// StartRun moves a scheduled run to running. It returns false when another runner started it
-// first.
-func StartRun(ctx context.Context, q Q, id int64, now time.Time) (bool, error) {
-	n, err := q.Exec(ctx, `UPDATE sluice_runs SET state = $1, started_at = $2 WHERE id = $3 AND state = $4`,
-		status.RunRunning, Micros(now), id, status.RunScheduled)
-	if err != nil {
-		return false, fmt.Errorf("starting run %d: %w", id, err)
-	}
-	return n == 1, nil
-}
-
 // FinishRun records a run's outcome.
 func FinishRun(ctx context.Context, q Q, id int64, state string, now time.Time) error {
 	if _, err := q.Exec(ctx, `UPDATE sluice_runs SET state = $1, finished_at = $2 WHERE id = $3`, state, Micros(now), id); err != nil {
@@ -630,17 +619,6 @@ func queryActivities(ctx context.Context, q Q, query string, args ...any) ([]Act
 		return nil, fmt.Errorf("reading activities: %w", err)
 	}
 	return out, nil
-}
-
-// QueueActivity moves a pending activity to queued with its River job. It returns false when
-// the activity was not pending (another transaction queued it).
-func QueueActivity(ctx context.Context, q Q, runID int64, activity string, jobID int64) (bool, error) {
-	n, err := q.Exec(ctx, `UPDATE sluice_activities SET state = $1, job_id = $2 WHERE run_id = $3 AND activity = $4 AND state = $5`,
-		status.ActivityQueued, jobID, runID, activity, status.ActivityPending)
-	if err != nil {
-		return false, fmt.Errorf("queueing activity %s of run %d: %w", activity, runID, err)
-	}
-	return n == 1, nil
 }
 
 // SetWaiting records a poke of a wait_for precondition that did not hold.

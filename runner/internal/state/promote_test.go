@@ -1,0 +1,85 @@
+package state
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// TestStartRunsAndQueueActivities: StartRuns moves only scheduled runs and says which;
+// QueueActivities marks exactly the given pending instances with their own job ids, across
+// statement chunks, and leaves every other instance alone.
+func TestStartRunsAndQueueActivities(t *testing.T) {
+	bothDatabases(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		var ids []int64
+		if err := db.InTx(ctx, func(q Q) error {
+			created, err := InsertRuns(ctx, q, db.Dialect, hourlyRuns("p", 0, 4, 3), testEpoch)
+			for _, id := range created {
+				ids = append(ids, id)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		var started []int64
+		if err := db.InTx(ctx, func(q Q) error {
+			var err error
+			if _, err = StartRuns(ctx, q, db.Dialect, ids[:1], testEpoch); err != nil {
+				return err
+			}
+			started, err = StartRuns(ctx, q, db.Dialect, ids[:3], testEpoch) // the first is running already
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(started)
+		if !slices.Equal(started, ids[1:3]) {
+			t.Errorf("started %v, want %v", started, ids[1:3])
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM sluice_runs WHERE state = $1`, status.RunRunning); n != 3 {
+			t.Errorf("%d running runs, want 3", n)
+		}
+
+		// Two instances per started run, one of them already queued: 5 of 6 are marked.
+		qs := []Queued{}
+		for i, id := range ids[:3] {
+			qs = append(qs, Queued{RunID: id, Activity: "act00", JobID: int64(100 + 10*i)}, Queued{RunID: id, Activity: "act02", JobID: int64(101 + 10*i)})
+		}
+		var marked int
+		if err := db.InTx(ctx, func(q Q) error {
+			if _, err := QueueActivities(ctx, q, db.Dialect, []Queued{{RunID: ids[0], Activity: "act00", JobID: 99}}); err != nil {
+				return err
+			}
+			var err error
+			marked, err = queueActivities(ctx, q, phFor(db.Dialect), qs, 2) // three statements
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if marked != 5 {
+			t.Errorf("marked %d, want 5", marked)
+		}
+		for i, id := range ids[:3] {
+			for j, act := range []string{"act00", "act02"} {
+				a, err := GetActivity(ctx, db.Reader(), id, act)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := int64(100 + 10*i + j)
+				if i == 0 && j == 0 {
+					want = 99 // queued before: untouched
+				}
+				if a.State != status.ActivityQueued || a.JobID == nil || *a.JobID != want {
+					t.Errorf("run %d %s: %s job %v, want queued job %d", id, act, a.State, a.JobID, want)
+				}
+			}
+			if a, err := GetActivity(ctx, db.Reader(), id, "act01"); err != nil || a.State != status.ActivityPending || a.JobID != nil {
+				t.Errorf("run %d act01: %+v %v, want pending without job", id, a, err)
+			}
+		}
+	})
+}
