@@ -293,14 +293,7 @@ func TestWaitForPokesUntilTheKeyExists(t *testing.T) {
 // delivered by the real sender to a webhook on 127.0.0.1.
 func TestFailureNotifiesTheWebhook(t *testing.T) {
 	drivers(t, func(t *testing.T, url string) {
-		got := make(chan map[string]any, 4)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			var m map[string]any
-			_ = json.Unmarshal(body, &m)
-			got <- m
-		}))
-		defer srv.Close()
+		hook, got := webhookSink(t)
 		fail := activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
 			return nil, activity.Permanent(errBoom)
 		})
@@ -309,7 +302,7 @@ func TestFailureNotifiesTheWebhook(t *testing.T) {
 			o.Notifier = webhookNotifier{sender}
 		})
 		p := shellPipeline("alerting", func(p *definition.Pipeline) {
-			p.Notify = &definition.Notify{OnFailure: []string{srv.URL + "/hook"}}
+			p.Notify = &definition.Notify{OnFailure: []string{hook}}
 		})
 		id, _, err := h.e.RunInterval(context.Background(), p, t0, false)
 		if err != nil {
@@ -344,14 +337,7 @@ func (*boomError) Error() string { return "boom" }
 // `after` its interval ended, and never for a manual run of an even older interval.
 func TestLateNotifiesScheduledRunsOnly(t *testing.T) {
 	drivers(t, func(t *testing.T, url string) {
-		got := make(chan map[string]any, 8)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			var m map[string]any
-			_ = json.Unmarshal(body, &m)
-			got <- m
-		}))
-		defer srv.Close()
+		hook, got := webhookSink(t)
 		release := make(chan struct{})
 		block := activity.ExecutorFunc(func(ctx context.Context, _ *activity.Task) (*activity.Result, error) {
 			select {
@@ -363,7 +349,7 @@ func TestLateNotifiesScheduledRunsOnly(t *testing.T) {
 		})
 		reg := fileRegistry(t)
 		late := func(p *definition.Pipeline) {
-			p.Notify = &definition.Notify{OnLate: &definition.OnLate{After: "30m", Targets: []string{srv.URL + "/hook"}}}
+			p.Notify = &definition.Notify{OnLate: &definition.OnLate{After: "30m", Targets: []string{hook}}}
 		}
 		put(t, reg, shellPipeline("sla", late))
 		// Two scheduled intervals have ended: [t0, t0+1h) is 70 minutes late, [t0+1h, t0+2h) 10.
@@ -392,4 +378,19 @@ func TestLateNotifiesScheduledRunsOnly(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// webhookSink is a webhook on 127.0.0.1 that hands each JSON message it receives to the
+// returned channel.
+func webhookSink(t *testing.T) (string, <-chan map[string]any) {
+	t.Helper()
+	got := make(chan map[string]any, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		got <- m
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook", got
 }

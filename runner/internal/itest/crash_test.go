@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -25,7 +26,10 @@ func crashPipeline(data string) *definition.Pipeline {
 		Format: definition.FormatPipeline, Name: "crashy", Owner: "ops@example.com", Enabled: true,
 		Schedule:   definition.Schedule{Every: "1h", Start: "2026-11-01T00:00:00Z", End: "2026-11-01T12:00:00Z", MaxActiveRuns: 3},
 		Parameters: map[string]string{"data": data},
-		Defaults:   definition.Defaults{Retries: 3, RetryDelay: "50ms", Timeout: "5s"},
+		// An attempt cut short by a kill counts against the retries (as it would in production),
+		// and up to 8 kills may hit the same activity: enough retries that no kill pattern
+		// exhausts them.
+		Defaults: definition.Defaults{Retries: 9, RetryDelay: "50ms", Timeout: "5s"},
 		Activities: map[string]*definition.Activity{
 			"extract": {Shell: &definition.ShellActivity{Command: []string{"sh", "-c",
 				`echo "{{ .Start.Hour }}" >> "$DATA/executions.log"; sleep 0.$(( 3 + $(od -An -N1 -tu1 /dev/urandom) % 7 ))
@@ -113,7 +117,7 @@ func TestCrashSafety(t *testing.T) {
 			perInterval := map[int64]int{}
 			for _, r := range runs {
 				if r.State != status.RunSuccess {
-					t.Errorf("run %d (%s): %s", r.ID, r.IntervalStart, r.State)
+					t.Errorf("run %d (%s): %s; activities: %s", r.ID, r.IntervalStart, r.State, activityErrors(t, database, r.ID))
 				}
 				perInterval[r.IntervalStart.Unix()]++
 			}
@@ -201,4 +205,23 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// activityErrors describes a run's activities: state, attempts and error.
+func activityErrors(t *testing.T, database string, runID int64) string {
+	t.Helper()
+	db, err := state.OpenReadOnly(context.Background(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acts, err := state.Activities(context.Background(), db.Reader(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range acts {
+		out = append(out, fmt.Sprintf("%s %s after %d attempt(s): %s", a.Activity, a.State, a.Attempts, a.Error))
+	}
+	return strings.Join(out, "; ")
 }
