@@ -47,7 +47,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("activities run at once by this runner (default: $%s, else %d)", config.EnvWorkers, config.DefaultWorkers))
 	fl.DurationVar(&f.fetchCooldown, "fetch-cooldown", 0, fmt.Sprintf("minimum time between job fetches: lower is lower latency and more database load (default %s)", config.DefaultFetchCooldown))
 	fl.DurationVar(&f.tick, "tick", 0, fmt.Sprintf("how often the registry is read and runs are scheduled and started (default %s)", config.DefaultTick))
-	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("how long a job must have run before another runner may assume its runner died and run it again (also its activity's timeout + 15s); the limit of an activity without a timeout (default %s)", config.DefaultRescueAfter))
+	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("fallback for a runner whose death PostgreSQL has not noticed yet: how long a job must have run before River's rescuer runs it again (also its activity's timeout + 15s); the limit of an activity without a timeout (default %s)", config.DefaultRescueAfter))
 	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
@@ -244,7 +244,21 @@ func runEngine(ctx context.Context, log *slog.Logger, eng *engine.Engine, fn fun
 	if err := eng.Start(ctx); err != nil {
 		return ioError(err)
 	}
-	ferr := fn(ctx)
+	// A fatal engine error (its liveness connection lost) ends the command: other runners may
+	// already be taking its jobs over.
+	wctx, cancelWork := context.WithCancelCause(ctx)
+	defer cancelWork(nil)
+	go func() {
+		select {
+		case err := <-eng.Fatal():
+			cancelWork(err)
+		case <-wctx.Done():
+		}
+	}()
+	ferr := fn(wctx)
+	if cause := context.Cause(wctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+		ferr = fmt.Errorf("the runner stopped: %w", cause)
+	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := eng.Stop(stopCtx); err != nil {

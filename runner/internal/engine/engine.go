@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -72,7 +73,8 @@ type Options struct {
 	// LogLimit bounds each attempt's stored log.
 	LogLimit int
 	Logger   *slog.Logger
-	// RunnerID names this runner in attempts; default host-pid.
+	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
+	// live runners; default host-pid-random.
 	RunnerID string
 }
 
@@ -90,6 +92,15 @@ type Engine struct {
 	lastTickMu sync.Mutex
 	loopDone   chan struct{}
 	cancelLoop context.CancelFunc
+
+	// live is this runner's liveness lock (PostgreSQL); suspects are the runners whose jobs
+	// were seen orphaned, with when that was first seen (only the loop touches them).
+	live       *state.Liveness
+	suspectsMu sync.Mutex
+	suspects   map[string]time.Time
+	fatal      chan error
+	stopOnce   sync.Once
+	stopErr    error
 }
 
 // New builds an Engine on opts.DB. Call Start to work jobs.
@@ -123,9 +134,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.RunnerID == "" {
 		host, _ := os.Hostname()
-		opts.RunnerID = fmt.Sprintf("%s-%d", host, os.Getpid())
+		// The random part keeps two engines of one process (tests) and a restarted process
+		// that got the same pid apart.
+		opts.RunnerID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
 	}
-	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{}}
+	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{},
+		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
 	workers := river.NewWorkers()
 	cfg := &river.Config{
 		FetchCooldown:        opts.FetchCooldown,
@@ -180,7 +194,18 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("released jobs a previous runner process left running", "jobs", n)
 		}
 	}
+	if e.db.Dialect == state.Postgres {
+		// Before River works any job, so that every job this runner attempts is covered.
+		live, err := state.HoldLiveness(ctx, e.db, e.opts.RunnerID)
+		if err != nil {
+			return err
+		}
+		e.live = live
+	}
 	if err := e.client.Start(ctx); err != nil {
+		if e.live != nil {
+			e.live.Close(ctx)
+		}
 		return fmt.Errorf("starting River: %w", err)
 	}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -197,14 +222,32 @@ func (e *Engine) Stop(ctx context.Context) error {
 		e.cancelLoop()
 		<-e.loopDone
 	}
-	if err := e.client.Stop(ctx); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return e.client.StopAndCancel(context.WithoutCancel(ctx))
-		}
-		return fmt.Errorf("stopping River: %w", err)
-	}
-	return nil
+	return e.stopRiver(ctx, false)
 }
+
+// stopRiver stops River once, then releases the liveness lock: only when no job of this
+// runner runs any more may others take its jobs for orphans.
+func (e *Engine) stopRiver(ctx context.Context, cancelWork bool) error {
+	e.stopOnce.Do(func() {
+		var err error
+		if cancelWork {
+			err = e.client.StopAndCancel(ctx)
+		} else if err = e.client.Stop(ctx); errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = e.client.StopAndCancel(context.WithoutCancel(ctx))
+		}
+		if err != nil {
+			e.stopErr = fmt.Errorf("stopping River: %w", err)
+		}
+		if e.live != nil {
+			e.live.Close(context.WithoutCancel(ctx))
+		}
+	})
+	return e.stopErr
+}
+
+// Fatal reports the error that stopped the engine on its own: the loss of its liveness
+// connection, after which other runners may take its jobs over. The caller should exit.
+func (e *Engine) Fatal() <-chan error { return e.fatal }
 
 func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
 
@@ -220,6 +263,18 @@ func (e *Engine) loop(ctx context.Context) {
 	t := time.NewTicker(e.opts.Tick)
 	defer t.Stop()
 	for {
+		if e.live != nil {
+			if err := e.live.Ping(ctx); err != nil && ctx.Err() == nil {
+				// Other runners may now take this runner for dead and rerun its jobs: stop
+				// working them at once rather than run an attempt twice.
+				e.log.Error("liveness connection lost; stopping all work", "error", err)
+				if serr := e.stopRiver(ctx, true); serr != nil {
+					e.log.Error("stopping River", "error", serr)
+				}
+				e.fatal <- err
+				return
+			}
+		}
 		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("tick failed", "error", err)
 		}
@@ -245,6 +300,11 @@ func (e *Engine) Tick(ctx context.Context) error {
 	}
 	if err := e.checkLate(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if e.live != nil {
+		if err := e.rescueOrphans(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	e.lastTickMu.Lock()
 	e.lastTick = e.now()
@@ -286,3 +346,47 @@ func decodeStored(doc []byte) (*definition.Pipeline, error) {
 
 // SetMetrics sets where the engine reports runs and attempts; call it before Start.
 func (e *Engine) SetMetrics(m Metrics) { e.opts.Metrics = m }
+
+// orphanGrace is how long a runner's jobs must have looked orphaned before they are
+// released: long enough for a runner that merely lost its liveness connection to notice at its
+// next tick and cancel its work first.
+func (e *Engine) orphanGrace() time.Duration { return max(2*e.opts.Tick, 2*time.Second) }
+
+// rescueOrphans releases the running jobs of runners that died (their liveness lock is gone)
+// once they have looked so for orphanGrace. River's rescuer remains the fallback, e.g. for a
+// runner that died holding its lock on a connection that PostgreSQL has not yet seen close.
+func (e *Engine) rescueOrphans(ctx context.Context) error {
+	orphans, err := state.OrphanedJobs(ctx, e.db.Reader(), e.opts.RunnerID)
+	if err != nil {
+		return err
+	}
+	e.suspectsMu.Lock()
+	defer e.suspectsMu.Unlock()
+	now := time.Now()
+	for owner := range e.suspects {
+		if _, still := orphans[owner]; !still {
+			delete(e.suspects, owner)
+		}
+	}
+	var errs []error
+	for owner, ids := range orphans {
+		first, seen := e.suspects[owner]
+		if !seen {
+			e.suspects[owner] = now
+			continue
+		}
+		if now.Sub(first) < e.orphanGrace() {
+			continue
+		}
+		n, err := state.ReleaseJobs(ctx, e.db.Reader(), owner, ids, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(e.suspects, owner)
+		if n > 0 {
+			e.log.Warn("released the jobs of a dead runner", "runner", owner, "jobs", n)
+		}
+	}
+	return errors.Join(errs...)
+}

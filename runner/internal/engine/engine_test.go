@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
@@ -304,4 +307,52 @@ func TestMaxActiveRuns(t *testing.T) {
 			t.Errorf("%d runs at once, want at most 2", peak.Load())
 		}
 	})
+}
+
+// TestLostLivenessStopsTheRunner: when the connection holding a PostgreSQL runner's liveness
+// lock dies, other runners may take its jobs for orphans, so the runner cancels its running
+// attempts and reports a fatal error instead of working on.
+func TestLostLivenessStopsTheRunner(t *testing.T) {
+	url := acctest.NewPostgresDatabase(t)
+	running, cancelled := make(chan struct{}), make(chan struct{})
+	block := activity.ExecutorFunc(func(ctx context.Context, _ *activity.Task) (*activity.Result, error) {
+		close(running)
+		<-ctx.Done()
+		close(cancelled)
+		return nil, ctx.Err()
+	})
+	h := start(t, url, map[string]activity.Executor{definition.KindShell: block})
+	if _, _, err := h.e.RunInterval(context.Background(), pipeline("live", func(p *definition.Pipeline) {
+		p.Activities = map[string]*definition.Activity{"wait": {Shell: &definition.ShellActivity{Command: []string{"true"}}}}
+	}), t0, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the activity never started")
+	}
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var n int
+	if err := c.QueryRow(context.Background(), `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminated %d liveness connections (%v), want 1", n, err)
+	}
+	select {
+	case err := <-h.e.Fatal():
+		if !strings.Contains(err.Error(), "lost its liveness connection") {
+			t.Errorf("fatal error: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no fatal error after the liveness connection died")
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the running attempt was not cancelled")
+	}
 }
