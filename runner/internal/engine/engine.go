@@ -95,12 +95,13 @@ type Engine struct {
 
 	// live is this runner's liveness lock (PostgreSQL); suspects are the runners whose jobs
 	// were seen orphaned, with when that was first seen (only the loop touches them).
-	live       *state.Liveness
-	suspectsMu sync.Mutex
-	suspects   map[string]time.Time
-	fatal      chan error
-	stopOnce   sync.Once
-	stopErr    error
+	live        *state.Liveness
+	suspectsMu  sync.Mutex
+	suspects    map[string]time.Time
+	lastOrphans time.Time // when rescueOrphans last looked
+	fatal       chan error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // New builds an Engine on opts.DB. Call Start to work jobs.
@@ -356,13 +357,18 @@ func (e *Engine) orphanGrace() time.Duration { return max(2*e.opts.Tick, 2*time.
 // once they have looked so for orphanGrace. River's rescuer remains the fallback, e.g. for a
 // runner that died holding its lock on a connection that PostgreSQL has not yet seen close.
 func (e *Engine) rescueOrphans(ctx context.Context) error {
+	e.suspectsMu.Lock()
+	defer e.suspectsMu.Unlock()
+	now := time.Now()
+	// At most once a second: a short tick (tests, benchmarks) need not query pg_locks as often.
+	if now.Sub(e.lastOrphans) < time.Second {
+		return nil
+	}
+	e.lastOrphans = now
 	orphans, err := state.OrphanedJobs(ctx, e.db.Reader(), e.opts.RunnerID)
 	if err != nil {
 		return err
 	}
-	e.suspectsMu.Lock()
-	defer e.suspectsMu.Unlock()
-	now := time.Now()
 	for owner := range e.suspects {
 		if _, still := orphans[owner]; !still {
 			delete(e.suspects, owner)
