@@ -81,13 +81,27 @@ type PgxExecutor struct {
 // iam set, every new connection logs in with credentials from GetClusterCredentials instead of
 // the URL's user and password.
 func OpenPgx(ctx context.Context, url string, iam *IAMAuth) (*PgxExecutor, error) {
+	if iam == nil {
+		return OpenPgxWith(ctx, url, nil) // not a nil *IAMAuth inside a non-nil interface
+	}
+	return OpenPgxWith(ctx, url, iam)
+}
+
+// CredentialSource gives the user name and password of each new database connection: IAM
+// temporary passwords, or a secret that may be rotated while the pool lives.
+type CredentialSource interface {
+	Credentials(ctx context.Context) (user, password string, err error)
+}
+
+// OpenPgxWith is OpenPgx with any CredentialSource; nil means the URL's own credentials.
+func OpenPgxWith(ctx context.Context, url string, creds CredentialSource) (*PgxExecutor, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the connection settings: %w", redactErr(err))
 	}
-	if iam != nil {
+	if creds != nil {
 		cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-			user, password, err := iam.Credentials(ctx)
+			user, password, err := creds.Credentials(ctx)
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
@@ -58,6 +59,10 @@ type Options struct {
 	// for connections given as secret ARNs (secretsmanager:GetSecretValue); nil means IAM URIs
 	// and secret ARNs are refused by NewResolver with a clear error.
 	AWS func(ctx context.Context) (*awsclient.Client, error)
+	// SecretRefresh is how old the kept value of a secret connection may be before a new
+	// database connection of its pool fetches it again, so that a rotation is picked up
+	// without a restart; 0 means DefaultSecretRefresh.
+	SecretRefresh time.Duration
 	// Logger receives a line per opened connection (URI redacted, or the secret's ARN); nil
 	// discards. A secret's value is never logged.
 	Logger *slog.Logger
@@ -215,12 +220,14 @@ func (r *Resolver) open(ctx context.Context, e *entry) (*redshift.PgxExecutor, e
 	if e.secret != nil {
 		return r.openSecret(ctx, e)
 	}
-	x, err := r.openSpec(ctx, e.spec)
+	x, err := r.openSpec(ctx, e.spec, nil)
 	return x, scrub(err, e.spec.secrets)
 }
 
 // openSpec opens a parsed URI. Its errors may contain the URI's password: callers scrub them.
-func (r *Resolver) openSpec(ctx context.Context, s *spec) (*redshift.PgxExecutor, error) {
+// rotating is the entry of a secret connection, whose pool then takes each new connection's
+// credentials from the secret (see secretCreds); nil for a plain URI.
+func (r *Resolver) openSpec(ctx context.Context, s *spec, rotating *entry) (*redshift.PgxExecutor, error) {
 	var auth *redshift.IAMAuth
 	if s.iam != nil {
 		client, err := r.opts.AWS(ctx)
@@ -233,7 +240,16 @@ func (r *Resolver) openSpec(ctx context.Context, s *spec) (*redshift.PgxExecutor
 			Database: i.database, AutoCreate: i.autoCreate, DBGroups: i.dbGroups,
 		}
 	}
-	x, err := redshift.OpenPgx(ctx, s.pgxURL, auth)
+	var creds redshift.CredentialSource
+	switch {
+	case auth != nil:
+		creds = auth
+	case rotating != nil:
+		if c := newSecretCreds(r, rotating, s); c != nil {
+			creds = c
+		}
+	}
+	x, err := redshift.OpenPgxWith(ctx, s.pgxURL, creds)
 	if err != nil {
 		return nil, fmt.Errorf("opening: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -97,7 +99,7 @@ func (r *Resolver) openSecret(ctx context.Context, e *entry) (*redshift.PgxExecu
 		}
 		e.spec, fresh = s, true
 	}
-	x, err := r.openSpec(ctx, e.spec)
+	x, err := r.openSpec(ctx, e.spec, e)
 	if err == nil {
 		return x, nil
 	}
@@ -114,7 +116,7 @@ func (r *Resolver) openSecret(ctx context.Context, e *entry) (*redshift.PgxExecu
 	if ferr != nil {
 		return nil, fmt.Errorf("%w; fetching the secret again after that: %w", err, ferr)
 	}
-	x, err = r.openSpec(ctx, s)
+	x, err = r.openSpec(ctx, s, e)
 	if err != nil {
 		if !authFailed(err) {
 			e.spec = s // a new value, refused for another reason: keep it like any fetched value
@@ -283,4 +285,71 @@ func secretsOfValue(v string) []string {
 		return []string{j.Password}
 	}
 	return secretsOf(v)
+}
+
+// DefaultSecretRefresh is how old a secret connection's kept value may be before a new
+// database connection fetches it again.
+const DefaultSecretRefresh = 5 * time.Minute
+
+// secretCreds gives the pool of a secret connection the secret's current user and password.
+// The pool keeps opening database connections for the life of the runner (it replaces each
+// after an hour), and Secrets Manager rotation changes the password meanwhile: a new connection
+// fetches the secret again when the value kept is older than SecretRefresh. A failed fetch
+// keeps the old value (the database says whether it still works) and is retried no sooner.
+// Only the user and password follow the secret: a new host or database needs a restart.
+type secretCreds struct {
+	r *Resolver
+	e *entry
+
+	mu             sync.Mutex
+	user, password string
+	fetched        time.Time
+}
+
+// newSecretCreds returns nil for a value without a user name (the driver's defaults apply, and
+// there is nothing to rotate).
+func newSecretCreds(r *Resolver, e *entry, s *spec) *secretCreds {
+	user, password, ok := userPassword(s)
+	if !ok {
+		return nil
+	}
+	return &secretCreds{r: r, e: e, user: user, password: password, fetched: time.Now()}
+}
+
+// Credentials implements redshift.CredentialSource.
+func (c *secretCreds) Credentials(ctx context.Context) (user, password string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	refresh := c.r.opts.SecretRefresh
+	if refresh <= 0 {
+		refresh = DefaultSecretRefresh
+	}
+	if time.Since(c.fetched) < refresh {
+		return c.user, c.password, nil
+	}
+	c.fetched = time.Now()
+	s, err := c.r.fetchSecret(ctx, c.e)
+	if err == nil {
+		u, p, ok := userPassword(s)
+		if ok {
+			if u != c.user || p != c.password {
+				c.r.log.Info("connection secret changed; new database connections use the new credentials", "connection", c.e.name, "secret", c.e.secret.arn)
+			}
+			c.user, c.password = u, p
+			return c.user, c.password, nil
+		}
+		err = errors.New("the secret's new value has no user name")
+	}
+	c.r.log.Warn("connection secret could not be fetched again; new database connections keep the credentials kept", "connection", c.e.name, "secret", c.e.secret.arn, "error", err.Error())
+	return c.user, c.password, nil
+}
+
+// userPassword reads the login of a parsed secret value; ok is false without a user name.
+func userPassword(s *spec) (user, password string, ok bool) {
+	u, err := url.Parse(s.pgxURL)
+	if err != nil || u.User == nil || u.User.Username() == "" {
+		return "", "", false
+	}
+	password, _ = u.User.Password()
+	return u.User.Username(), password, true
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
 
@@ -436,5 +437,56 @@ func TestIsPermanent(t *testing.T) {
 		if got := conn.IsPermanent(tc.err); got != tc.want {
 			t.Errorf("IsPermanent(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestGet_PasswordRotatedWhileOpenReachesNewConnections: after a rotation, the pool's new
+// database connections log in with the secret's new password once the kept value is older than
+// SecretRefresh; with the default refresh, a new connection made at once still uses the kept
+// (now refused) password.
+func TestGet_PasswordRotatedWhileOpenReachesNewConnections(t *testing.T) {
+	db := dbName(t, acctest.NewPostgresDatabase(t))
+	role := newRole(t, "Old-S3cret-7")
+	fake := startFakeSecrets(t)
+	fake.setString(secretARN, roleURI(t, role, "Old-S3cret-7", db))
+	var logs bytes.Buffer
+	open := func(refresh time.Duration) *redshift.PgxExecutor {
+		t.Helper()
+		r, err := conn.NewResolver(map[string]string{"warehouse": secretARN}, conn.Options{AWS: fake.aws(), SecretRefresh: refresh,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		x, err := r.Get(context.Background(), "warehouse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	quick, slow := open(time.Millisecond), open(0)
+	if n := fake.callsFor(secretARN); n != 2 {
+		t.Fatalf("GetSecretValue called %d times by two opens, want 2", n)
+	}
+
+	setPassword(t, role, "New-S3cret-8", "ALTER ROLE %s PASSWORD %s")
+	fake.setString(secretARN, roleURI(t, role, "New-S3cret-8", db))
+	time.Sleep(10 * time.Millisecond) // past the quick refresh
+	quick.Pool().Reset()              // the pool's next query opens a new database connection
+	slow.Pool().Reset()
+
+	if u, d := whoAmI(t, quick); u != role || d != db {
+		t.Fatalf("connected as %s to %s", u, d)
+	}
+	if n := fake.callsFor(secretARN); n != 3 {
+		t.Errorf("GetSecretValue called %d times, want 3: one more for the new connection", n)
+	}
+	var one int
+	err := slow.Pool().QueryRow(context.Background(), "SELECT 1").Scan(&one)
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Errorf("with the default refresh a new connection at once keeps the old password: err = %v", err)
+	}
+	if !strings.Contains(logs.String(), "connection secret changed") || strings.Contains(logs.String(), "S3cret") {
+		t.Errorf("logs should tell of the new secret without a password:\n%s", logs.String())
 	}
 }
