@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -90,22 +91,16 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestEmptyFileKeepsDefaults(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "empty.yaml")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := Default()
-	if err := c.LoadFile(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
+	if c := loadValid(t, ""); !reflect.DeepEqual(c, Default()) {
+		t.Errorf("an empty file changed the defaults: %+v", c)
 	}
 }
 
-func TestEndpoints_AcceptSecretsManagerForSecretConnections(t *testing.T) {
+// loadValid loads a config file holding body over the defaults and validates it.
+func loadValid(t *testing.T, body string) Config {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "runner.yaml")
-	if err := os.WriteFile(path, []byte("endpoints:\n  secretsmanager: http://127.0.0.1:1234\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := Default()
@@ -115,6 +110,11 @@ func TestEndpoints_AcceptSecretsManagerForSecretConnections(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestEndpoints_AcceptSecretsManagerForSecretConnections(t *testing.T) {
+	c := loadValid(t, "endpoints:\n  secretsmanager: http://127.0.0.1:1234\n")
 	if got := c.Endpoints["secretsmanager"]; got != "http://127.0.0.1:1234" {
 		t.Fatalf("endpoints.secretsmanager = %q", got)
 	}

@@ -211,15 +211,7 @@ func TestGet_RedshiftPasswordLoginConnects(t *testing.T) {
 	u := mustParse(t, acctest.NewPostgresDatabase(t))
 	pw, _ := u.User.Password()
 	rs := fmt.Sprintf("redshift://%s:%s@%s%s?sslmode=disable", u.User.Username(), url.PathEscape(pw), u.Host, u.Path)
-	r, err := conn.NewResolver(map[string]string{"warehouse": rs}, conn.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	x, err := r.Get(context.Background(), "warehouse")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, x := openWarehouse(t, rs, conn.Options{})
 	if x.Dialect() != redshift.PostgreSQL {
 		t.Fatalf("dialect = %v", x.Dialect())
 	}
@@ -269,15 +261,7 @@ func TestGet_RedshiftIAMLoginUsesGetClusterCredentials(t *testing.T) {
 	}
 	uri := fmt.Sprintf("redshift://%s/%s?iam=true&cluster_identifier=analytics&db_user=etl_iam&auto_create=true&db_groups=loaders,readers&sslmode=disable", u.Host, db)
 	var logs bytes.Buffer
-	r, err := conn.NewResolver(map[string]string{"warehouse": uri}, conn.Options{AWS: aws, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	x, err := r.Get(context.Background(), "warehouse")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, x := openWarehouse(t, uri, conn.Options{AWS: aws, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rows, err := x.Query(context.Background(), "SELECT current_user")
 	if err != nil {
 		t.Fatal(err)
@@ -321,4 +305,20 @@ func mustParse(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// openWarehouse resolves the one connection "warehouse" given by value and opens it; the
+// resolver is closed when the test ends.
+func openWarehouse(t *testing.T, value string, opts conn.Options) (*conn.Resolver, *redshift.PgxExecutor) {
+	t.Helper()
+	r, err := conn.NewResolver(map[string]string{"warehouse": value}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	x, err := r.Get(context.Background(), "warehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, x
 }

@@ -132,16 +132,7 @@ func TestGet_SecretHoldingAURIOpensAndQueries(t *testing.T) {
 	// In another region than the runner's: the fake checks the request is signed for eu-west-1.
 	fake.setString(euSecretARN, roleURI(t, role, pw, db))
 	var logs bytes.Buffer
-	r, err := conn.NewResolver(map[string]string{"warehouse": euSecretARN},
-		conn.Options{AWS: fake.aws(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	x, err := r.Get(context.Background(), "warehouse")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, x := openWarehouse(t, euSecretARN, conn.Options{AWS: fake.aws(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if u, d := whoAmI(t, x); u != role || d != db {
 		t.Fatalf("connected as %s to %s, want %s to %s", u, d, role, db)
 	}
@@ -188,15 +179,7 @@ func TestGet_SecretHoldingRDSJSONOpensAndQueries(t *testing.T) {
 				t.Fatal(err)
 			}
 			fake.setString(secretARN, string(value))
-			r, err := conn.NewResolver(map[string]string{"warehouse": secretARN}, conn.Options{AWS: fake.aws()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			x, err := r.Get(context.Background(), "warehouse")
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, x := openWarehouse(t, secretARN, conn.Options{AWS: fake.aws()})
 			if u, d := whoAmI(t, x); u != role || d != tc.wantDB {
 				t.Fatalf("connected as %s to %s, want %s to %s", u, d, role, tc.wantDB)
 			}
