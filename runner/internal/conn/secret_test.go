@@ -435,16 +435,8 @@ func TestGet_PasswordRotatedWhileOpenReachesNewConnections(t *testing.T) {
 	var logs bytes.Buffer
 	open := func(refresh time.Duration) *redshift.PgxExecutor {
 		t.Helper()
-		r, err := conn.NewResolver(map[string]string{"warehouse": secretARN}, conn.Options{AWS: fake.aws(), SecretRefresh: refresh,
+		_, x := openWarehouse(t, secretARN, conn.Options{AWS: fake.aws(), SecretRefresh: refresh,
 			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		x, err := r.Get(context.Background(), "warehouse")
-		if err != nil {
-			t.Fatal(err)
-		}
 		return x
 	}
 	quick, slow := open(time.Millisecond), open(0)
