@@ -94,7 +94,8 @@ type Engine struct {
 	cancelLoop context.CancelFunc
 
 	// live is this runner's liveness lock (PostgreSQL); suspects are the runners whose jobs
-	// were seen orphaned, with when that was first seen (only the loop touches them).
+	// were seen orphaned, with when that was first seen (under suspectsMu: Tick may also be
+	// called directly).
 	live        *state.Liveness
 	suspectsMu  sync.Mutex
 	suspects    map[string]time.Time

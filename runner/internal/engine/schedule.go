@@ -352,7 +352,6 @@ func (e *Engine) startRuns(ctx context.Context, t txn, name string, batch []stat
 // readyJob is the job of an activity instance whose dependencies all succeeded.
 type readyJob struct {
 	run      state.RunRow
-	pipeline string
 	activity string
 	params   river.InsertManyParams
 }
@@ -383,7 +382,7 @@ func readyJobs(r state.RunRow, p *definition.Pipeline, states map[string]string)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, readyJob{run: r, pipeline: p.Name, activity: id, params: river.InsertManyParams{Args: args, InsertOpts: opts}})
+		out = append(out, readyJob{run: r, activity: id, params: river.InsertManyParams{Args: args, InsertOpts: opts}})
 		states[id] = status.ActivityQueued
 	}
 	return out, nil
@@ -400,7 +399,7 @@ func (e *Engine) queueJobs(ctx context.Context, t txn, jobs []readyJob) error {
 	}
 	jobIDs, err := t.InsertMany(ctx, params)
 	if err != nil {
-		return fmt.Errorf("pipeline %s run %d activity %s and %d more: %w", jobs[0].pipeline, jobs[0].run.ID, jobs[0].activity, len(jobs)-1, err)
+		return fmt.Errorf("pipeline %s run %d activity %s and %d more: %w", jobs[0].run.Pipeline, jobs[0].run.ID, jobs[0].activity, len(jobs)-1, err)
 	}
 	queued := make([]state.Queued, len(jobs))
 	for i, j := range jobs {
@@ -410,19 +409,9 @@ func (e *Engine) queueJobs(ctx context.Context, t txn, jobs []readyJob) error {
 	return err
 }
 
-// queueReady queues every pending activity of the run whose dependencies all succeeded.
-// states are the current activity states (read when nil).
+// queueReady queues every pending activity of the run whose dependencies all succeeded, given
+// the activities' current states.
 func (e *Engine) queueReady(ctx context.Context, t txn, r state.RunRow, p *definition.Pipeline, states map[string]string) error {
-	if states == nil {
-		acts, err := state.Activities(ctx, t.Q(), r.ID)
-		if err != nil {
-			return err
-		}
-		states = make(map[string]string, len(acts))
-		for _, a := range acts {
-			states[a.Activity] = a.State
-		}
-	}
 	jobs, err := readyJobs(r, p, states)
 	if err != nil {
 		return err

@@ -90,6 +90,11 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		attempt   int // 0 until the attempt is recorded as started
 		data      definition.TemplateData
 	)
+	startAttempt := func(t txn) error {
+		var err error
+		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
+		return err
+	}
 	// Load; settle jobs with nothing left to do (a duplicate or a job of a finished
 	// instance); and, when no precondition must be poked first, record the attempt's start in
 	// the same transaction: one round of the database less per activity.
@@ -116,8 +121,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		if rendered, renderErr = activity.Render(def, data); renderErr != nil || mustPoke(rendered, inst) {
 			return nil
 		}
-		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
-		return err
+		return startAttempt(t)
 	}); err != nil {
 		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
 	}
@@ -149,11 +153,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	kind := inst.Kind
 	exec := e.opts.Executors[kind]
 	if attempt == 0 {
-		if err := inTx(ctx, func(t txn) error {
-			var err error
-			attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
-			return err
-		}); err != nil {
+		if err := inTx(ctx, startAttempt); err != nil {
 			return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
 		}
 	}

@@ -296,11 +296,7 @@ func statementParams(d Dialect) int {
 // limit of bound parameters: a year of hourly runs is a handful of statements instead of one
 // round trip per row, which on PostgreSQL is most of the cost of planning a backfill.
 func InsertRuns(ctx context.Context, q Q, d Dialect, runs []NewRun, now time.Time) (map[int64]int64, error) {
-	ph := anyPlaceholders
-	if d == SQLite {
-		ph = sqlitePlaceholders
-	}
-	return insertRuns(ctx, q, ph, runs, now, statementParams(d))
+	return insertRuns(ctx, q, phFor(d), runs, now, statementParams(d))
 }
 
 // insertRuns is InsertRuns with the parameter limit given, so that tests can cross chunk
