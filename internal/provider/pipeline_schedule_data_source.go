@@ -135,7 +135,10 @@ func (d *pipelineScheduleDataSource) Read(ctx context.Context, req datasource.Re
 		return
 	}
 	var elems []attr.Value
-	for iv, ok := c.Next(from); ok && iv.Start.Before(to); iv, ok = c.Next(iv.End) {
+	for iv := range c.Intervals(from) {
+		if !iv.Start.Before(to) {
+			break
+		}
 		if len(elems) == maxScheduleIntervals {
 			resp.Diagnostics.AddAttributeError(path.Root("to"), "Too many intervals",
 				fmt.Sprintf("The window [%s, %s) holds more than %d intervals; list a shorter window.", m.From.ValueString(), m.To.ValueString(), maxScheduleIntervals))

@@ -88,6 +88,8 @@ type Engine struct {
 	defsMu sync.Mutex
 	defs   map[string]*definition.Pipeline // by version
 
+	leftOut sync.Map // "pipeline interval" already reported as overlapping an existing run
+
 	lastTick   time.Time
 	lastTickMu sync.Mutex
 	loopDone   chan struct{}
