@@ -36,15 +36,34 @@ import (
 // ticks: its Next steps through elapsed hours and searches five years, which puts runs on the
 // wrong day where clocks jump at midnight, loses repeated hours and gives up on leap days.
 
-// cronMacros maps the accepted @-macros to their 5-field form.
-var cronMacros = map[string]string{
-	"@hourly":   "0 * * * *",
-	"@daily":    "0 0 * * *",
-	"@midnight": "0 0 * * *",
-	"@weekly":   "0 0 * * 0",
-	"@monthly":  "0 0 1 * *",
-	"@yearly":   "0 0 1 1 *",
-	"@annually": "0 0 1 1 *",
+// cronMacros are the accepted @-macros with their 5-field forms, in the order docs list them.
+var cronMacros = [][2]string{
+	{"@hourly", "0 * * * *"},
+	{"@daily", "0 0 * * *"},
+	{"@midnight", "0 0 * * *"},
+	{"@weekly", "0 0 * * 0"},
+	{"@monthly", "0 0 1 * *"},
+	{"@yearly", "0 0 1 1 *"},
+	{"@annually", "0 0 1 1 *"},
+}
+
+// CronMacros lists the accepted @-macros, for documentation.
+func CronMacros() []string {
+	out := make([]string, len(cronMacros))
+	for i, m := range cronMacros {
+		out[i] = m[0]
+	}
+	return out
+}
+
+// expandMacro returns the 5-field form of an @-macro.
+func expandMacro(expr string) (string, bool) {
+	for _, m := range cronMacros {
+		if strings.EqualFold(expr, m[0]) {
+			return m[1], true
+		}
+	}
+	return "", false
 }
 
 // cronFields names the five cron fields in order.
@@ -71,7 +90,7 @@ type cronSpec struct {
 func parseCron(expr string) (*cronSpec, error) {
 	trimmed := strings.TrimSpace(expr)
 	if strings.HasPrefix(trimmed, "@") {
-		if five, ok := cronMacros[strings.ToLower(trimmed)]; ok {
+		if five, ok := expandMacro(trimmed); ok {
 			trimmed = five
 		} else {
 			return nil, fmt.Errorf("%q: only the descriptors @hourly, @daily, @midnight, @weekly, @monthly, @yearly and @annually are supported (not @reboot or @every): use the 5-field form (minute hour day-of-month month day-of-week), e.g. \"*/15 * * * *\", or schedule.every", expr)
