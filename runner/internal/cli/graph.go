@@ -28,7 +28,7 @@ edge from each dependency to its dependent, in a deterministic order.
 			if len(args) != 1 {
 				return usageErrorf("graph takes exactly one PIPELINE name, got %d", len(args))
 			}
-			return nil
+			return checkPipelineName(args[0])
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != graph.FormatDOT && format != graph.FormatMermaid {

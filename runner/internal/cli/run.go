@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -154,8 +155,18 @@ func exactlyOnePipeline(verb string) cobra.PositionalArgs {
 		if len(args) != 1 {
 			return usageErrorf("%s takes exactly one PIPELINE name, got %d", verb, len(args))
 		}
-		return nil
+		return checkPipelineName(args[0])
 	}
+}
+
+// checkPipelineName refuses a name that is not a pipeline name before it becomes a registry
+// key or a database lookup: ".." would read pipelines/...json, and a name with "/" a document
+// of another kind. The rule is the provider's (definition.ValidateName).
+func checkPipelineName(name string) error {
+	if err := definition.ValidateName("pipeline", name); err != nil {
+		return usageErrorf("%v", err)
+	}
+	return nil
 }
 
 // executeAndReport works the runs in this process until they finish, shows progress on
