@@ -2,12 +2,21 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/cli"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
 
 // The runner accepted "." and ".." as pipeline names (issue 11, item 7): `run ..` read the key
@@ -35,4 +44,126 @@ func TestCommandsRefuseUnsafePipelineNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// `validate` of a missing registry exited 0 with 0 documents (issue 11, item 5). It is now an
+// I/O error naming the directory; unreadable entries are reported by name and the others
+// still checked.
+func TestValidate_MissingRegistryAndUnreadableEntries(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "gone")
+	code, out, errOut := run(t, nil, "validate", "--registry", "file://"+missing)
+	wantErr := "sluice-runner: registry file://" + missing + ": directory " + missing + " does not exist (the registry is missing): was it moved or deleted? " +
+		"The first terraform apply that publishes to it creates it; check the registry URL\n"
+	if code != 2 || out != "" || errOut != wantErr {
+		t.Errorf("validate of a missing registry: exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, wantErr)
+	}
+
+	dir, versions := validRegistry(t)
+	if err := os.Mkdir(filepath.Join(dir, "pipelines", "dir.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipelines", "fifo.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("gone.json", filepath.Join(dir, "pipelines", "dangling.json")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, nil, "validate", "--max-document-size", "2KiB", "file://"+dir)
+	realDir, _ := filepath.EvalSymlinks(dir)
+	want := "ok pipelines/clicks.json " + versions["pipelines/clicks.json"] + "\n" +
+		"error pipelines/dangling.json:\n  cannot be read: is a symlink to gone.json, which cannot be resolved (dangling, or a loop): lstat " + filepath.Join(realDir, "pipelines", "gone.json") + ": no such file or directory\n" +
+		"error pipelines/dir.json:\n  cannot be read: is a directory, where a document (a regular file) is expected\n" +
+		"error pipelines/fifo.json:\n  cannot be read: is a named pipe (FIFO), not a regular file: documents are regular files\n" +
+		"ok pipelines/views.json " + versions["pipelines/views.json"] + "\n" +
+		"ok emr-templates/small.json " + versions["emr-templates/small.json"] + "\n"
+	if code != 1 || out != want {
+		t.Errorf("validate with unreadable entries: exit %d, stdout:\n%s\nwant exit 1 and:\n%s", code, out, want)
+	}
+
+	// A document over --max-document-size is that document's problem, naming the limit.
+	code, out, _ = run(t, nil, "validate", "--max-document-size", "100B", "file://"+dir)
+	if code != 1 || !strings.Contains(out, `error pipelines/clicks.json:
+  cannot be read: registry file://`+dir+`: document "pipelines/clicks.json" is `) || !strings.Contains(out, "over the maximum document size of 100B (100 bytes)") {
+		t.Errorf("validate over the size limit: exit %d, stdout:\n%s", code, out)
+	}
+	code, _, errOut = run(t, map[string]string{"SLUICE_MAX_DOCUMENT_SIZE": "lots"}, "validate", "file://"+dir)
+	if code != 2 || errOut != "sluice-runner: $SLUICE_MAX_DOCUMENT_SIZE: size \"lots\" is not valid: use "+definition.SizeForms+"\n" {
+		t.Errorf("bad SLUICE_MAX_DOCUMENT_SIZE: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// A registry moved away under a running serve turned every pipeline "disabled" while /healthz
+// said ok (issue 11, items 3 and 5). serve refuses to start without its registry; once running,
+// each failed tick is counted, /healthz fails after --unhealthy-after of them in a row and says
+// why, the pipelines stay enabled, and it recovers when the registry is back.
+func TestServe_RegistryMovedAwayMakesHealthzFailNotPipelinesDisabled(t *testing.T) {
+	database := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
+	missing := filepath.Join(t.TempDir(), "gone")
+	code, _, errOut := run(t, map[string]string{"SLUICE_DATABASE": database}, "serve", "--listen", "", "--registry", "file://"+missing)
+	want := "sluice-runner: reading the registry at startup: registry file://" + missing + ": directory " + missing + " does not exist (the registry is missing)"
+	if code != 2 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("serve without its registry: exit %d, stderr %q; want exit 2 and %q", code, errOut, want)
+	}
+
+	reg := publish(t, salesPipeline(t.TempDir(), 1))
+	root := strings.TrimPrefix(reg, "file://")
+	env := map[string]string{"SLUICE_REGISTRY": reg, "SLUICE_DATABASE": database}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	stderr := &syncBuffer{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		code = cli.Execute(ctx, []string{"serve", "--tick", "50ms", "--listen", "127.0.0.1:0", "--unhealthy-after", "4"}, cli.IO{
+			Stdout: io.Discard, Stderr: stderr, Getenv: func(k string) string { return env[k] },
+			Environ: func() []string { return []string{"SLUICE_DATABASE=" + database} },
+		})
+	}()
+	defer func() {
+		cancel()
+		wg.Wait()
+		if code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, stderr.String())
+		}
+	}()
+	addr := waitFor(t, 20*time.Second, func() (string, bool) {
+		m := regexp.MustCompile(`status page http://([0-9.:]+)/`).FindStringSubmatch(stderr.String())
+		if m == nil {
+			return "", false
+		}
+		return m[1], true
+	})
+	waitFor(t, 20*time.Second, func() (bool, bool) { return true, strings.TrimSpace(get(t, "http://"+addr+"/healthz")) == "ok" })
+
+	if err := os.Rename(root, root+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	body := waitFor(t, 20*time.Second, func() (string, bool) {
+		b := get(t, "http://"+addr+"/healthz")
+		return b, strings.HasPrefix(b, "unhealthy: ")
+	})
+	wantHealth := regexp.MustCompile(`^unhealthy: the last [0-9]+ ticks failed \(unhealthy after 4; no tick succeeded since \S+\); the last, at \S+: ` +
+		regexp.QuoteMeta("listing pipelines in "+reg+": registry "+reg+": directory "+root+" does not exist (the registry is missing)"))
+	if !wantHealth.MatchString(body) {
+		t.Errorf("/healthz = %q, want it to match %s", body, wantHealth)
+	}
+	var ticks status.Ticks
+	if err := json.Unmarshal([]byte(get(t, "http://"+addr+"/api/ticks")), &ticks); err != nil || ticks.Failures < 4 {
+		t.Errorf("/api/ticks: %+v, %v; want at least 4 failures", ticks, err)
+	}
+	if m := get(t, "http://"+addr+"/metrics"); !regexp.MustCompile(`(?m)^sluice_tick_failures_total [1-9][0-9]*$`).MatchString(m) {
+		t.Errorf("/metrics does not count the failed ticks")
+	}
+	var p status.Pipeline
+	if err := json.Unmarshal([]byte(get(t, "http://"+addr+"/api/pipelines/sales_daily")), &p); err != nil || !p.Enabled {
+		t.Errorf("with the registry moved away, sales_daily = %+v, %v; want it still enabled", p, err)
+	}
+	if page := get(t, "http://"+addr+"/"); !strings.Contains(page, `<span class="badge state-failed">unhealthy</span>`) || !strings.Contains(page, "does not exist (the registry is missing)") {
+		t.Errorf("status page does not show the failing ticks")
+	}
+
+	if err := os.Rename(root+".moved", root); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, func() (bool, bool) { return true, strings.TrimSpace(get(t, "http://"+addr+"/healthz")) == "ok" })
 }
