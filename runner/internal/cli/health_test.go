@@ -167,3 +167,50 @@ func TestServe_RegistryMovedAwayMakesHealthzFailNotPipelinesDisabled(t *testing.
 	}
 	waitFor(t, 20*time.Second, func() (bool, bool) { return true, strings.TrimSpace(get(t, "http://"+addr+"/healthz")) == "ok" })
 }
+
+// A 10-year backfill at 1-minute intervals planned 5,260,320 runs without a cap or a
+// confirmation (issue 11, item 6). It is now refused before anything is planned, saying how
+// many runs it would be; --max-runs that covers it (or --yes) lets it through.
+func TestBackfill_OverTheRunLimitIsRefusedBeforePlanning(t *testing.T) {
+	p := &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: "minutely", Enabled: true,
+		Schedule:   definition.Schedule{Every: "1m", Start: "2016-01-01T00:00:00Z", MaxActiveRuns: 1},
+		Activities: map[string]*definition.Activity{"noop": {Shell: &definition.ShellActivity{Command: []string{"true"}}}},
+	}
+	reg := publish(t, p)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
+	env := map[string]string{"SLUICE_REGISTRY": reg, "SLUICE_DATABASE": db}
+	backfill := func(args ...string) (int, string, string) {
+		return run(t, env, append([]string{"backfill", "minutely", "--no-wait"}, args...)...)
+	}
+	code, _, errOut := backfill("--from", "2016-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z")
+	want := "sluice-runner: backfill of minutely from 2016-01-01T00:00:00Z to 2026-01-01T00:00:00Z would plan 5260320 runs, over the limit of 10000 (--max-runs): " +
+		"nothing was planned; pass --max-runs 5260320 or --yes to plan them, or narrow --from/--to\n"
+	if code != 2 || errOut != want {
+		t.Errorf("10-year minutely backfill: exit %d, stderr %q\nwant exit 2 and %q", code, errOut, want)
+	}
+	if ps := statusJSON(t, env); len(ps) != 0 {
+		t.Errorf("a refused backfill registered %d pipelines", len(ps))
+	}
+
+	code, _, errOut = backfill("--from", "2016-01-01T00:00:00Z", "--to", "2016-01-02T00:00:00Z", "--max-runs", "1000", "--yes")
+	want = "sluice-runner: backfill of minutely from 2016-01-01T00:00:00Z to 2016-01-02T00:00:00Z would plan 1440 runs, over the limit of 1000 (--max-runs): " +
+		"nothing was planned; raise --max-runs to 1440, or narrow --from/--to\n"
+	if code != 2 || errOut != want {
+		t.Errorf("backfill over --max-runs: exit %d, stderr %q\nwant exit 2 and %q", code, errOut, want)
+	}
+	if code, _, errOut := backfill("--from", "2016-01-01T00:00:00Z", "--to", "2016-01-02T00:00:00Z", "--max-runs", "-1"); code != 2 || !strings.Contains(errOut, "--max-runs -1: use a positive number") {
+		t.Errorf("negative --max-runs: exit %d, %q", code, errOut)
+	}
+
+	// Covered by --max-runs: planned (and left to a serving runner).
+	code, _, errOut = backfill("--from", "2016-01-01T00:00:00Z", "--to", "2016-01-08T00:00:00Z", "--max-runs", "10080")
+	if code != 0 || !strings.Contains(errOut, "backfill minutely: 10080 interval(s) in range, 10080 run(s) planned") {
+		t.Errorf("backfill within --max-runs: exit %d, stderr %q", code, errOut)
+	}
+	// Over the default limit, confirmed with --yes.
+	code, _, errOut = backfill("--from", "2016-01-08T00:00:00Z", "--to", "2016-01-15T00:00:01Z", "--yes")
+	if code != 0 || !strings.Contains(errOut, "backfill minutely: 10081 interval(s) in range, 10081 run(s) planned") {
+		t.Errorf("backfill with --yes: exit %d, stderr %q", code, errOut)
+	}
+}
