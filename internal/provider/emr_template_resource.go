@@ -355,7 +355,9 @@ func (r *emrTemplateResource) ModifyPlan(ctx context.Context, req resource.Modif
 		plan.TagsAll = planTagsAll(ctx, plan.Tags, r.data.defaultTags, &resp.Diagnostics)
 	}
 	if req.Config.Raw.IsFullyKnown() && !plan.TagsAll.IsUnknown() {
-		r.compute(ctx, &plan, &resp.Diagnostics)
+		if doc := r.compute(ctx, &plan, &resp.Diagnostics); doc != nil {
+			r.data.checkDocumentSize("EMR template", plan.Name.ValueString(), doc, &resp.Diagnostics)
+		}
 	} else {
 		plan.Version = types.StringUnknown()
 		plan.RunJobFlowJSON = types.StringUnknown()

@@ -415,6 +415,10 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.AddError("Encoding pipeline failed", err.Error())
 		return
 	}
+	r.data.checkDocumentSize("pipeline", p.Name, doc, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), p.Version)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("definition_json"), string(doc))...)
 
