@@ -83,7 +83,7 @@ func resolve(realRoot, p string) (string, error) {
 		if target, lerr := os.Readlink(p); lerr == nil {
 			return "", fmt.Errorf("is a symlink to %s, which cannot be resolved (dangling, or a loop): %w", target, err)
 		}
-		return "", err
+		return "", fmt.Errorf("cannot be resolved: %w", err)
 	}
 	if !within(realRoot, real) {
 		return "", fmt.Errorf("resolves to %s, outside the registry directory %s: symlinks are followed only within the registry", real, realRoot)

@@ -139,12 +139,12 @@ func (w *watchedRegistry) List(ctx context.Context, prefix string) ([]string, er
 		}
 		return keys, nil
 	}
-	return keys, err //nolint:wrapcheck // the registry's errors name it already
+	return keys, err
 }
 
 func (w *watchedRegistry) Get(ctx context.Context, key string) ([]byte, error) {
 	if !strings.HasPrefix(key, registry.PipelinesPrefix) {
-		return w.Registry.Get(ctx, key) //nolint:wrapcheck // the registry's errors name it already
+		return w.Registry.Get(ctx, key)
 	}
 	// The name is checked before the key is read: "pipelines/...json" holds pipeline "..",
 	// which the provider refuses and the runner must not schedule either.
@@ -158,5 +158,5 @@ func (w *watchedRegistry) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		w.health.noteUnreadable(key, err)
 	}
-	return data, err //nolint:wrapcheck // the registry's errors name it already
+	return data, err
 }
