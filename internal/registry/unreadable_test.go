@@ -241,3 +241,15 @@ func TestRegistry_DocumentOverTheMaxSizeIsRefused(t *testing.T) {
 		t.Errorf("default MaxDocumentSize = %d, want 4 MiB", got)
 	}
 }
+
+// An s3:// registry is missing when its bucket is: List says so instead of listing nothing (a
+// prefix with no objects is an empty registry: S3 has no directories).
+func TestS3Registry_MissingBucketIsAListError(t *testing.T) {
+	reg, err := registry.Open(context.Background(), "s3://no-such-bucket/sluice", s3Client(t))
+	must(t, err)
+	keys, err := reg.List(context.Background(), registry.PipelinesPrefix)
+	if err == nil || keys != nil || !strings.Contains(err.Error(), `s3:ListBucket "pipelines/"`) ||
+		!strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist: create it or fix the registry URL`) {
+		t.Errorf("List of a missing bucket = %q, %v", keys, err)
+	}
+}

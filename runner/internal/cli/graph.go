@@ -49,6 +49,8 @@ edge from each dependency to its dependent, in a deterministic order.
 			key := registry.PipelineKey(name)
 			data, err := reg.Get(ctx, key)
 			switch {
+			case errors.Is(err, registry.ErrNoRegistry):
+				return ioError(err)
 			case errors.Is(err, registry.ErrNotFound):
 				return fmt.Errorf("pipeline %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key)
 			case err != nil:

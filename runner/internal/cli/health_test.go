@@ -214,3 +214,20 @@ func TestBackfill_OverTheRunLimitIsRefusedBeforePlanning(t *testing.T) {
 		t.Errorf("backfill with --yes: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// run, backfill and graph on a missing registry said "pipeline is not in registry": the
+// registry itself is missing, and they say so (exit 2).
+func TestRunBackfillGraph_MissingRegistryIsAnIOError(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "gone")
+	env := map[string]string{"SLUICE_REGISTRY": "file://" + missing, "SLUICE_DATABASE": "sqlite://" + filepath.Join(t.TempDir(), "s.db")}
+	want := "sluice-runner: registry file://" + missing + `: key "pipelines/sales_daily.json": not found (directory ` + missing + " does not exist: the registry is missing)\n"
+	for _, args := range [][]string{
+		{"run", "sales_daily", "--interval", "2026-11-01T00:00:00Z"},
+		{"backfill", "sales_daily", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z"},
+		{"graph", "sales_daily"},
+	} {
+		if code, _, errOut := run(t, env, args...); code != 2 || errOut != want {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", args[0], code, errOut, want)
+		}
+	}
+}

@@ -238,6 +238,9 @@ func readPipeline(ctx context.Context, reg registry.Registry, name string) (*def
 	key := registry.PipelineKey(name)
 	data, err := reg.Get(ctx, key)
 	switch {
+	case errors.Is(err, registry.ErrNoRegistry):
+		// Not "no such pipeline": the whole registry is missing, which the name cannot fix.
+		return nil, ioError(err)
 	case errors.Is(err, registry.ErrNotFound):
 		return nil, fmt.Errorf("pipeline %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key)
 	case err != nil:
