@@ -232,16 +232,26 @@ func (r *fileRegistry) List(_ context.Context, prefix string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{realRoot: realRoot, prefix: prefix, keys: []string{}, visited: map[string]bool{realRoot: true}}
 	// Walk only the deepest directory the prefix names: "pipelines/daily" walks pipelines/.
 	startKey := ""
 	if dir := path.Dir(prefix + "x"); dir != "." {
 		startKey = dir
 	}
+	w := &walker{realRoot: realRoot, prefix: prefix, startKey: startKey, keys: []string{}, visited: map[string]bool{realRoot: true}}
 	if startKey == "" {
 		w.dir(r.root, "")
 	} else {
 		w.entry(filepath.Join(r.root, filepath.FromSlash(startKey)), startKey, true)
+	}
+	if w.startErr != nil {
+		// Nothing under the prefix is known: that is the listing failing, not one entry. Were
+		// it an entry, a pipelines/ that cannot be read would list as "no pipelines", and a
+		// runner would take every pipeline for deleted.
+		where := startKey
+		if where == "" {
+			where = "the registry directory"
+		}
+		return nil, fmt.Errorf("registry %s: listing %q: %s %w", r.url, prefix, where, w.startErr)
 	}
 	sort.Strings(w.keys)
 	if len(w.problems.Entries) > 0 {
@@ -256,6 +266,10 @@ func (r *fileRegistry) List(_ context.Context, prefix string) ([]string, error) 
 type walker struct {
 	realRoot string
 	prefix   string
+	// startKey is the directory the walk starts at ("" for the registry directory); startErr
+	// is why it could not be walked.
+	startKey string
+	startErr error
 	keys     []string
 	problems ListError
 	// visited are the resolved directories walked, so a symlink back up the tree is walked
@@ -272,6 +286,10 @@ func (w *walker) relevant(key string, isDir bool) bool {
 }
 
 func (w *walker) fail(key string, err error) {
+	if key == w.startKey {
+		w.startErr = err
+		return
+	}
 	if strings.HasPrefix(key, w.prefix) || strings.HasPrefix(w.prefix, key+"/") {
 		w.problems.Entries = append(w.problems.Entries, EntryError{Key: key, Err: err})
 	}
