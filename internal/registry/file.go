@@ -189,11 +189,17 @@ func (r *fileRegistry) Get(_ context.Context, key string) ([]byte, error) {
 	if st.Size() > r.maxSize {
 		return nil, tooLarge(r.url, key, st.Size(), r.maxSize)
 	}
-	f, err := os.Open(real)
+	f, err := openDocument(real)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: reading %q: %w (check that %s is readable)", r.url, key, err, p)
 	}
 	defer f.Close()
+	// Checked again on the open file: the entry may have been replaced since the Stat.
+	if st, err := f.Stat(); err != nil {
+		return nil, fail(err)
+	} else if err := notDocument(st.Mode()); err != nil {
+		return nil, fail(err)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, r.maxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: reading %q: %w (check that %s is readable)", r.url, key, err, p)
