@@ -33,6 +33,21 @@ func TestAccPipeline_DocumentOverMaxDocumentSizeIsAPlanError(t *testing.T) {
 			},
 			{Config: config("a lot"), PlanOnly: true, ExpectError: wordsRE(`Invalid size`, `size "a lot" is not valid`)},
 			{
+				// Known only at apply: Terraform plans the resource again with the value known,
+				// and the apply fails naming the pipeline before anything is published (the
+				// registry's own check in Put is the last line behind it).
+				Config: acctest.Current(t).ProviderConfig(`  registry = "file://`+dir+`"`, `  max_document_size = "1KiB"`) + `
+resource "terraform_data" "text" {
+  input = "` + strings.Repeat("y", 2000) + `"
+}
+resource "sluice_pipeline" "test" {
+` + minimalPipeline(dailySchedule, oneShell) + `
+  description = terraform_data.text.output
+}
+`,
+				ExpectError: wordsRE(`Error running apply`, `pipeline document too large`, `The published document of pipeline "bad" would be 2345 bytes`),
+			},
+			{
 				Config: config("8KiB"),
 				Check: func(*terraform.State) error {
 					_, err := os.Stat(pipelineDocPath(dir, "bad"))
