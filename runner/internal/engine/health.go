@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -124,9 +125,7 @@ func (e *Engine) recordTick(ctx context.Context, err error) {
 type watchedRegistry struct {
 	registry.Registry
 	health *tickHealth
-	log    interface {
-		Error(msg string, args ...any)
-	}
+	log    *slog.Logger
 }
 
 func (w *watchedRegistry) List(ctx context.Context, prefix string) ([]string, error) {
