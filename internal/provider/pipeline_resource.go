@@ -20,11 +20,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
@@ -113,10 +115,11 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"name": schema.StringAttribute{
 				Required: true,
-				MarkdownDescription: "Pipeline name, 1 to 128 letters, digits, `_`, `.` or `-` (`" + definition.NamePattern + "`). It is the registry key (`" +
+				MarkdownDescription: "Pipeline name: " + nameRuleMarkdown + ". It is the registry key (`" +
 					registry.PipelinesPrefix + "<name>.json`). Changing it replaces the pipeline: the old document is deleted and the new one published, " +
 					"and the runner treats it as a new pipeline (its run history stays with the old name).",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{validate.Name("pipeline")},
 			},
 			"description": str(false, "What the pipeline does, shown by `sluice-runner status`."),
 			"owner":       str(false, "Who is responsible for the pipeline, e.g. a team or an e-mail address; shown in status and alerts."),
@@ -418,6 +421,10 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.AddError("Encoding pipeline failed", err.Error())
 		return
 	}
+	r.data.checkDocumentSize("pipeline", p.Name, doc, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), p.Version)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("definition_json"), string(doc))...)
 
@@ -670,9 +677,9 @@ func (r *pipelineResource) Delete(ctx context.Context, req resource.DeleteReques
 // ImportState imports a published pipeline by name: `terraform import sluice_pipeline.x daily_clicks`.
 // Read then fills every attribute from the document.
 func (r *pipelineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !pipelineNameRE.MatchString(req.ID) {
+	if err := definition.ValidateName("pipeline", req.ID); err != nil {
 		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import a pipeline by its name (%s), e.g. `terraform import sluice_pipeline.clicks daily_clicks`; got %q.", definition.NamePattern, req.ID))
+			fmt.Sprintf("Import a pipeline by its name, e.g. `terraform import sluice_pipeline.clicks daily_clicks`: %v.", err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
