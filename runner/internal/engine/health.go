@@ -46,6 +46,14 @@ func (h *tickHealth) noteUnreadable(key string, err error) {
 	h.pending[key] = err.Error()
 }
 
+// unreadable returns what made key unreadable in this tick, if it was.
+func (h *tickHealth) unreadable(key string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg, ok := h.pending[key]
+	return msg, ok
+}
+
 // beginTick forgets the unreadable documents of the tick before.
 func (h *tickHealth) beginTick() {
 	h.mu.Lock()
@@ -135,6 +143,9 @@ func (w *watchedRegistry) List(ctx context.Context, prefix string) ([]string, er
 		for _, en := range le.Entries {
 			w.health.noteUnreadable(en.Key, en.Err)
 			w.log.Error("skipping a pipeline document that cannot be read", "key", en.Key, "error", en.Err.Error())
+			// still listed: the scheduler's read of it fails alone, and its pipeline is not
+			// taken for removed
+			keys = append(keys, en.Key)
 		}
 		return keys, nil
 	}
@@ -152,6 +163,9 @@ func (w *watchedRegistry) Get(ctx context.Context, key string) ([]byte, error) {
 		err = fmt.Errorf("registry %s: key %q: %w", w.URL(), key, err)
 		w.health.noteUnreadable(key, err)
 		return nil, err
+	}
+	if msg, ok := w.health.unreadable(key); ok {
+		return nil, errors.New(msg) // the listing found it unreadable: do not open it again
 	}
 	data, err := w.Registry.Get(ctx, key)
 	if err != nil {

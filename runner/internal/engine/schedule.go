@@ -73,6 +73,9 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 		}
 		p, doc, err := e.readPublished(ctx, key)
 		if err != nil {
+			// The document is there but cannot be read or used: its pipeline is not removed
+			// (the status page names the document; it keeps its runs and its last known state).
+			present[strings.TrimSuffix(strings.TrimPrefix(key, registry.PipelinesPrefix), ".json")] = true
 			e.log.Error("skipping a pipeline document", "key", key, "error", err)
 			continue
 		}
