@@ -120,6 +120,7 @@ func tooLarge(url, key string, size, limit int64) error {
 const (
 	PipelinesPrefix    = "pipelines/"
 	EMRTemplatesPrefix = "emr-templates/"
+	ReplicationsPrefix = "replications/"
 )
 
 // PipelineKey is where a pipeline is published.
@@ -127,3 +128,6 @@ func PipelineKey(name string) string { return PipelinesPrefix + name + ".json" }
 
 // EMRTemplateKey is where an EMR template is published.
 func EMRTemplateKey(name string) string { return EMRTemplatesPrefix + name + ".json" }
+
+// ReplicationKey is the key of a stream replication.
+func ReplicationKey(name string) string { return ReplicationsPrefix + name + ".json" }
