@@ -42,9 +42,11 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	// Everything that can be decided before touching the database is, so a definition mistake
 	// costs no transaction.
 	var pc *pgCopy
-	var copySQL string
+	var copies []redshiftCopy
 	if d == redshift.Redshift {
+		var copySQL string
 		copySQL, err = redshiftCopySQL(j.a.From, j.a.Format, j.a.IAMRole, j.opts)
+		copies = []redshiftCopy{{from: j.a.From, sql: copySQL}}
 	} else {
 		pc, err = planPostgres(j.a.Format, j.opts)
 	}
@@ -68,7 +70,22 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	// After a commit Rollback does nothing; after a failure it undoes everything, even when ctx
 	// has ended (that is often why it failed).
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	r, err := j.inTx(ctx, tx, d, t, pc, files, copies)
+	if err != nil {
+		return Replica{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Replica{}, fmt.Errorf("committing the load into %s: %w", t, err)
+	}
+	r.Status = StatusSuccess
+	j.log.printf("%s: %s: %d rows from the files, %d deleted, %d inserted into %s", j.conn, j.a.InsertMode, r.Copied, r.Deleted, r.Rows, t)
+	return r, nil
+}
 
+// inTx loads the files into the target inside tx, which the caller commits: through the
+// staging table, then the insert mode. On PostgreSQL files are streamed (pc set); on Redshift
+// each of copies has Redshift read its files.
+func (j *job) inTx(ctx context.Context, tx pgx.Tx, d redshift.Dialect, t target, pc *pgCopy, files []string, copies []redshiftCopy) (Replica, error) {
 	cols, err := j.columns(ctx, tx, t, d)
 	if err != nil {
 		return Replica{}, err
@@ -81,7 +98,13 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	if pc != nil {
 		r.Copied, err = j.streamFiles(ctx, tx, files, cols, pc)
 	} else {
-		r.Copied, err = j.copyRedshift(ctx, tx, copySQL)
+		for _, c := range copies {
+			n, cerr := j.copyRedshift(ctx, tx, c)
+			if cerr != nil {
+				return Replica{}, cerr
+			}
+			r.Copied += n
+		}
 	}
 	if err != nil {
 		return Replica{}, err
@@ -111,11 +134,6 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	if _, err := tx.Exec(ctx, dropStagingSQL()); err != nil {
 		return Replica{}, sqlErr("dropping the staging table", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return Replica{}, fmt.Errorf("committing the load into %s: %w", t, err)
-	}
-	r.Status = StatusSuccess
-	j.log.printf("%s: %s: %d rows from the files, %d deleted, %d inserted into %s", j.conn, j.a.InsertMode, r.Copied, r.Deleted, r.Rows, t)
 	return r, nil
 }
 
@@ -186,18 +204,21 @@ func (j *job) streamFile(ctx context.Context, tx pgx.Tx, url string, cols []stri
 	return tag.RowsAffected(), nil
 }
 
+// redshiftCopy is one COPY Redshift runs itself: from (an object or a prefix) and its SQL.
+type redshiftCopy struct{ from, sql string }
+
 // copyRedshift has Redshift load the files into the staging table.
-func (j *job) copyRedshift(ctx context.Context, tx pgx.Tx, sql string) (int64, error) {
-	j.log.printf("%s: %s", j.conn, sql)
-	if _, err := tx.Exec(ctx, sql); err != nil {
-		return 0, sqlErr("COPY from "+j.a.From, err)
+func (j *job) copyRedshift(ctx context.Context, tx pgx.Tx, c redshiftCopy) (int64, error) {
+	j.log.printf("%s: %s", j.conn, c.sql)
+	if _, err := tx.Exec(ctx, c.sql); err != nil {
+		return 0, sqlErr("COPY from "+c.from, err)
 	}
 	// Redshift's COPY command tag carries no count; pg_last_copy_count() does.
 	var n int64
 	if err := tx.QueryRow(ctx, "SELECT pg_last_copy_count()").Scan(&n); err != nil {
 		return 0, sqlErr("reading the COPY row count", err)
 	}
-	j.log.printf("%s: %s: %d rows", j.conn, j.a.From, n)
+	j.log.printf("%s: %s: %d rows", j.conn, c.from, n)
 	return n, nil
 }
 

@@ -89,6 +89,26 @@ var migrations = []migration{
 			observed_at BIGINT NOT NULL,
 			PRIMARY KEY (pipeline, subject))`,
 	}},
+	{version: 2, stmts: []string{
+		// Stream replication: one row per (replication, replica, shard). The lease (owner,
+		// lease_until) says which runner's subscriber consumes the shard; the rest is what that
+		// subscriber last reported, for status and metrics. The checkpoint that decides what is
+		// applied lives in the replica itself (sluice.replication_checkpoints), never here.
+		`CREATE TABLE sluice_subscriber_shards (
+			replication TEXT NOT NULL,
+			replica TEXT NOT NULL,
+			shard TEXT NOT NULL,
+			owner TEXT NOT NULL,
+			lease_until BIGINT NOT NULL,
+			state TEXT NOT NULL,
+			sequence TEXT,
+			applied_records BIGINT NOT NULL DEFAULT 0,
+			millis_behind BIGINT,
+			last_applied_at BIGINT,
+			last_error TEXT,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (replication, replica, shard))`,
+	}},
 }
 
 func (db *DB) ddl(stmt string) string {

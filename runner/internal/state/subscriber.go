@@ -1,0 +1,157 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Subscriber shard states, as reported by the subscriber holding the shard's lease.
+const (
+	// ShardReading: the subscriber reads and applies the shard.
+	ShardReading = "reading"
+	// ShardRetrying: a transient error (the replica or Kinesis unreachable); it retries with
+	// backoff from the replica's checkpoint.
+	ShardRetrying = "retrying"
+	// ShardStopped: a poison record under poison = "stop": nothing after it is applied.
+	ShardStopped = "stopped"
+	// ShardFinished: a closed shard consumed to its end; its children may be read.
+	ShardFinished = "finished"
+)
+
+// ShardKey names one consumer: a replication's shard as applied to one replica.
+type ShardKey struct {
+	Replication, Replica, Shard string
+}
+
+func (k ShardKey) String() string {
+	return "replication " + k.Replication + ", replica " + k.Replica + ", shard " + k.Shard
+}
+
+// AcquireShardLease takes the lease of k for owner until until, when nobody holds it, owner
+// already holds it, or its holder let it lapse (a dead runner) before now. It reports whether
+// owner holds the lease afterwards. One statement, so two runners racing for a shard cannot
+// both win: the row's lock orders them and the second sees the first's lease.
+func AcquireShardLease(ctx context.Context, q Q, k ShardKey, owner string, now, until time.Time) (bool, error) {
+	n, err := q.Exec(ctx, `INSERT INTO sluice_subscriber_shards (replication, replica, shard, owner, lease_until, state, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (replication, replica, shard) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at
+		WHERE sluice_subscriber_shards.owner = excluded.owner OR sluice_subscriber_shards.lease_until < $7`,
+		k.Replication, k.Replica, k.Shard, owner, Micros(until), ShardReading, Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("taking the lease of %s: %w", k, err)
+	}
+	return n == 1, nil
+}
+
+// RenewShardLease extends owner's lease of k to until; false means owner no longer holds it
+// (it lapsed and another runner took it) and must stop consuming the shard.
+func RenewShardLease(ctx context.Context, q Q, k ShardKey, owner string, until time.Time) (bool, error) {
+	n, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET lease_until = $1
+		WHERE replication = $2 AND replica = $3 AND shard = $4 AND owner = $5`,
+		Micros(until), k.Replication, k.Replica, k.Shard, owner)
+	if err != nil {
+		return false, fmt.Errorf("renewing the lease of %s: %w", k, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseShardLease gives up owner's lease of k at once (a runner stopping cleanly), so another
+// runner need not wait for it to lapse.
+func ReleaseShardLease(ctx context.Context, q Q, k ShardKey, owner string) error {
+	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET lease_until = 0
+		WHERE replication = $1 AND replica = $2 AND shard = $3 AND owner = $4`,
+		k.Replication, k.Replica, k.Shard, owner)
+	if err != nil {
+		return fmt.Errorf("releasing the lease of %s: %w", k, err)
+	}
+	return nil
+}
+
+// ShardProgress is what a subscriber reports about its shard.
+type ShardProgress struct {
+	State string
+	// Sequence is the sequence number of the last record applied (checkpointed) in the replica.
+	Sequence string
+	// Applied is how many records this runner applied since it took the lease; reported as a
+	// running total in the row.
+	Applied int64
+	// MillisBehind is Kinesis's MillisBehindLatest of the last read; nil when unknown.
+	MillisBehind *int64
+	// LastApplied is when a batch was last committed; zero when none yet.
+	LastApplied time.Time
+	// Error is the last error, "" once the shard is well again.
+	Error string
+}
+
+// ReportShard records owner's progress on k. It changes nothing when owner no longer holds the
+// lease: the new holder reports instead.
+func ReportShard(ctx context.Context, q Q, k ShardKey, owner string, p ShardProgress, now time.Time) error {
+	var last sql.NullInt64
+	if !p.LastApplied.IsZero() {
+		last = sql.NullInt64{Int64: Micros(p.LastApplied), Valid: true}
+	}
+	var behind sql.NullInt64
+	if p.MillisBehind != nil {
+		behind = sql.NullInt64{Int64: *p.MillisBehind, Valid: true}
+	}
+	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, sequence = $2, applied_records = $3,
+		millis_behind = $4, last_applied_at = COALESCE($5, last_applied_at), last_error = $6, updated_at = $7
+		WHERE replication = $8 AND replica = $9 AND shard = $10 AND owner = $11`,
+		p.State, nullString(p.Sequence), p.Applied, behind, last, nullString(p.Error), Micros(now),
+		k.Replication, k.Replica, k.Shard, owner)
+	if err != nil {
+		return fmt.Errorf("reporting the progress of %s: %w", k, err)
+	}
+	return nil
+}
+
+// SubscriberShard is one row of status.
+type SubscriberShard struct {
+	ShardKey
+	Owner        string
+	LeaseUntil   time.Time
+	State        string
+	Sequence     string
+	Applied      int64
+	MillisBehind *int64
+	LastApplied  *time.Time
+	LastError    string
+	UpdatedAt    time.Time
+}
+
+// SubscriberShards lists every (replication, replica, shard) a subscriber has worked on,
+// ordered by replication, replica and shard.
+func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
+	rows, err := q.Query(ctx, `SELECT replication, replica, shard, owner, lease_until, state, sequence, applied_records,
+		millis_behind, last_applied_at, last_error, updated_at
+		FROM sluice_subscriber_shards ORDER BY replication, replica, shard`)
+	if err != nil {
+		return nil, fmt.Errorf("reading subscriber shards: %w", err)
+	}
+	defer rows.Close()
+	var out []SubscriberShard
+	for rows.Next() {
+		var s SubscriberShard
+		var until, updated int64
+		var seq, lastErr sql.NullString
+		var behind, last sql.NullInt64
+		if err := rows.Scan(&s.Replication, &s.Replica, &s.Shard, &s.Owner, &until, &s.State, &seq, &s.Applied,
+			&behind, &last, &lastErr, &updated); err != nil {
+			return nil, fmt.Errorf("reading subscriber shards: %w", err)
+		}
+		s.LeaseUntil, s.UpdatedAt = FromMicros(until), FromMicros(updated)
+		s.Sequence, s.LastError = seq.String, lastErr.String
+		if behind.Valid {
+			v := behind.Int64
+			s.MillisBehind = &v
+		}
+		s.LastApplied = nullTime(last)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading subscriber shards: %w", err)
+	}
+	return out, nil
+}
