@@ -39,6 +39,8 @@ type engineFlags struct {
 	rescueAfter    time.Duration
 	workDir        string
 	unhealthyAfter int
+	replicas       []string
+	replicaLease   time.Duration
 }
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
@@ -52,6 +54,8 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
 		fl.IntVar(&f.unhealthyAfter, "unhealthy-after", 0, fmt.Sprintf("/healthz fails once this many scheduler ticks in a row failed (default: $%s, else %d)", config.EnvUnhealthyAfter, config.DefaultUnhealthyAfter))
+		fl.StringSliceVar(&f.replicas, "replicas", nil, "replicas (of published stream replications) whose subscribers this runner serves, e.g. --replicas us_a,us_b: a runner per region serves the replicas there (default: $"+config.EnvReplicas+", else none)")
+		fl.DurationVar(&f.replicaLease, "replica-lease", 0, fmt.Sprintf("how long a subscriber's shard lease lasts unrenewed: a dead runner's shards are taken over after it (default: $%s, else %s)", config.EnvReplicaLease, config.DefaultReplicaLease))
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
 	}
 }
@@ -89,6 +93,8 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	set("rescue-after", func() { c.RescueAfter = config.Duration(f.rescueAfter) })
 	set("work-dir", func() { c.WorkDir = f.workDir })
 	set("unhealthy-after", func() { c.UnhealthyAfter = f.unhealthyAfter })
+	set("replicas", func() { c.Replicas = f.replicas })
+	set("replica-lease", func() { c.ReplicaLease = config.Duration(f.replicaLease) })
 	if fl.Changed("max-document-size") { // a global flag, parsed by setup
 		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
 	}

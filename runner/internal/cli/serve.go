@@ -27,6 +27,11 @@ the registry, creates the runs their schedules make due (catchup: every ended in
 start; otherwise the latest one), starts them oldest first within max_active_runs, and works
 the activities on River. It serves /metrics, /healthz and a status page on --listen.
 
+With --replicas it also runs the stream subscribers of those replicas: for every published
+replication (replications/*.json) that has them, one consumer per shard applies the stream
+to the replica, holding a lease in the state database so that each shard of each replica is
+consumed by one runner at a time.
+
 Several runners may serve the same PostgreSQL --database: each interval gets exactly one run,
 and each activity instance runs in one runner at a time. A SQLite database belongs to one
 runner (the file is locked).`,
@@ -42,7 +47,12 @@ runner (the file is locked).`,
 				return err
 			}
 			defer rt.close()
+			subs, err := rt.newSubscribers(g.log)
+			if err != nil {
+				return err
+			}
 			m := metrics.New(metricsSource{rt.db}, time.Now, metrics.WithLogger(g.log))
+			m.WatchReplicas(replicaSource{rt.db}, 0)
 			rt.eng.SetMetrics(m)
 			var srv *http.Server
 			if cfg.Listen != "" {
@@ -67,6 +77,9 @@ runner (the file is locked).`,
 			}
 			g.log.Info("runner started", "database", rt.db.Where, "registry", cfg.Registry, "workers", cfg.Workers, "config", cfg.Redacted())
 			err = runEngine(ctx, g.log, rt.eng, func(ctx context.Context) error {
+				if subs != nil {
+					return subs.Run(ctx)
+				}
 				<-ctx.Done()
 				return nil
 			})

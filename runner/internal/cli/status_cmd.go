@@ -20,12 +20,17 @@ import (
 func newStatusCommand(g *globals) *cobra.Command {
 	var database string
 	var runs int
+	var replicasOnly bool
 	cmd := &cobra.Command{
 		Use:   "status [PIPELINE]",
 		Short: "Show pipelines, their recent runs, activity states, freshness and owners",
 		Long: `status reads the state database (--database, $` + config.EnvDatabase + `, or database in --config) — also while a runner serves it
 — and shows each pipeline's owner, schedule, run counts, freshness, recent runs with their
-activities, and recent failures. --output json prints the same as JSON for scripts.`,
+activities, and recent failures, then the stream replicas: per replication, replica and shard,
+the subscriber's state, the records the replica has applied, its lag behind the stream
+(MillisBehindLatest), when it last applied a batch and its last error. --replicas shows the
+replicas alone. --output json prints the same as JSON for scripts (the pipelines, or with
+--replicas the replica shards).`,
 		Args: func(_ *cobra.Command, args []string) error {
 			switch len(args) {
 			case 0:
@@ -52,6 +57,25 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 				return ioError(err)
 			}
 			defer db.Close()
+			now := time.Now()
+			if replicasOnly {
+				if len(args) > 0 {
+					return usageErrorf("--replicas takes no PIPELINE name")
+				}
+				shards, err := replicaShards(ctx, db, now)
+				if err != nil {
+					return ioError(err)
+				}
+				if g.output == OutputJSON {
+					return writeJSON(cmd.OutOrStdout(), shards)
+				}
+				if len(shards) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no replica shards yet: serve --replicas … first")
+					return nil
+				}
+				writeReplicas(cmd.OutOrStdout(), shards, now)
+				return nil
+			}
 			opts := engine.StatusOptions{Runs: runs, Failures: 5}
 			if len(args) == 1 {
 				opts.Pipeline = args[0]
@@ -74,13 +98,30 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 				}
 				return nil
 			}
-			writeStatus(cmd.OutOrStdout(), ps, time.Now())
+			writeStatus(cmd.OutOrStdout(), ps, now)
+			if len(args) == 0 {
+				shards, err := replicaShards(ctx, db, now)
+				if err != nil {
+					return ioError(err)
+				}
+				writeReplicas(cmd.OutOrStdout(), shards, now)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&replicasOnly, "replicas", false, "show the stream replicas' shards only")
 	cmd.Flags().StringVar(&database, "database", "", "state database (default: $"+config.EnvDatabase+", else the config file's, else "+state.DefaultURL+")")
 	cmd.Flags().IntVar(&runs, "runs", 10, "recent runs to show per pipeline")
 	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return ioError(fmt.Errorf("writing status: %w", err))
+	}
+	return nil
 }
 
 func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {

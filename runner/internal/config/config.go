@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ const (
 	// EnvUnhealthyAfter sets UnhealthyAfter, EnvMaxDocumentSize MaxDocumentSize.
 	EnvUnhealthyAfter  = "SLUICE_UNHEALTHY_AFTER"
 	EnvMaxDocumentSize = "SLUICE_MAX_DOCUMENT_SIZE"
+	// EnvReplicas lists the replicas whose stream subscribers serve runs (comma-separated);
+	// EnvReplicaLease sets ReplicaLease.
+	EnvReplicas     = "SLUICE_REPLICAS"
+	EnvReplicaLease = "SLUICE_REPLICA_LEASE"
 	// EnvConnPrefix + NAME sets connection name (lower-cased): SLUICE_CONN_WAREHOUSE=postgres://…
 	EnvConnPrefix = "SLUICE_CONN_"
 )
@@ -60,6 +65,9 @@ const (
 	DefaultUnhealthyAfter = 3
 	// DefaultMaxDocumentSize is definition.DefaultMaxDocumentSize, the provider's default too.
 	DefaultMaxDocumentSize = Size(definition.DefaultMaxDocumentSize)
+	// DefaultReplicaLease is how long a subscriber's shard lease lasts unrenewed: a dead
+	// runner's shards are taken over within it.
+	DefaultReplicaLease = 10 * time.Second
 )
 
 // Config is the runner's configuration.
@@ -94,6 +102,11 @@ type Config struct {
 	MaxDocumentSize Size `yaml:"max_document_size"`
 	// Connections map connection names to URIs (postgres://, redshift://).
 	Connections map[string]string `yaml:"connections"`
+	// Replicas are the replica names (of published stream replications) whose subscribers
+	// serve runs: a runner per region serves the replicas in its region. None by default.
+	Replicas []string `yaml:"replicas"`
+	// ReplicaLease is how long a subscriber's lease of a shard lasts unrenewed.
+	ReplicaLease Duration `yaml:"replica_lease"`
 }
 
 // Duration is a time.Duration written as "50ms", "15s", "1h" in YAML.
@@ -130,7 +143,8 @@ func Default() Config {
 		EMRMode: EMRModeAWS, Listen: DefaultListen, Workers: DefaultWorkers,
 		FetchCooldown: Duration(DefaultFetchCooldown), Tick: Duration(DefaultTick), RescueAfter: Duration(DefaultRescueAfter),
 		UnhealthyAfter: DefaultUnhealthyAfter, MaxDocumentSize: DefaultMaxDocumentSize,
-		Connections: map[string]string{}, Endpoints: map[string]string{},
+		ReplicaLease: Duration(DefaultReplicaLease),
+		Connections:  map[string]string{}, Endpoints: map[string]string{},
 	}
 }
 
@@ -180,6 +194,12 @@ func (c *Config) merge(f Config) {
 	if f.MaxDocumentSize != 0 {
 		c.MaxDocumentSize = f.MaxDocumentSize
 	}
+	if f.Replicas != nil {
+		c.Replicas = f.Replicas
+	}
+	if f.ReplicaLease != 0 {
+		c.ReplicaLease = f.ReplicaLease
+	}
 	for k, v := range f.Endpoints {
 		c.Endpoints[k] = v
 	}
@@ -226,7 +246,9 @@ func (c *Config) LoadEnv(environ []string) error {
 				continue
 			}
 			c.MaxDocumentSize = Size(n)
-		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter:
+		case k == EnvReplicas:
+			c.Replicas = SplitList(v)
+		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter, k == EnvReplicaLease:
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q is not a duration (e.g. 50ms, 15s, 1h)", k, v))
@@ -237,6 +259,8 @@ func (c *Config) LoadEnv(environ []string) error {
 				c.FetchCooldown = Duration(d)
 			case EnvTick:
 				c.Tick = Duration(d)
+			case EnvReplicaLease:
+				c.ReplicaLease = Duration(d)
 			default:
 				c.RescueAfter = Duration(d)
 			}
@@ -250,6 +274,17 @@ func (c *Config) LoadEnv(environ []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SplitList reads a comma-separated list ("a, b,c"), dropping empty entries.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func parseInt(s string) (int, error) {
@@ -289,6 +324,15 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("listen %q: want host:port, e.g. %s", c.Listen, DefaultListen))
 		}
 	}
+	replicaName := regexp.MustCompile(definition.ReplicaNamePattern)
+	for _, r := range c.Replicas {
+		if !replicaName.MatchString(r) {
+			errs = append(errs, fmt.Errorf("replicas: %q is not a replica name (%s: a lower-case letter, then lower-case letters, digits or '_')", r, definition.ReplicaNamePattern))
+		}
+	}
+	if c.ReplicaLease < Duration(time.Second) {
+		errs = append(errs, fmt.Errorf("replica lease %s: use at least 1s (a dead runner's shards are taken over after it)", time.Duration(c.ReplicaLease)))
+	}
 	known := map[string]bool{}
 	for _, s := range awsclient.RunnerServiceNames() {
 		known[s] = true
@@ -322,6 +366,7 @@ func (c *Config) Redacted() map[string]any {
 		"tick": time.Duration(c.Tick).String(), "rescue_after": time.Duration(c.RescueAfter).String(),
 		"unhealthy_after": c.UnhealthyAfter, "max_document_size": c.MaxDocumentSize.String(),
 		"connections": conns, "endpoints": c.Endpoints,
+		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(),
 	}
 }
 

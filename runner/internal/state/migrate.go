@@ -108,6 +108,13 @@ var migrations = []migration{
 			last_error TEXT,
 			updated_at BIGINT NOT NULL,
 			PRIMARY KEY (replication, replica, shard))`,
+		// The runners serving each replica, each seen until a moment renewed every tick: the
+		// shards of a replica are shared out among the live ones.
+		`CREATE TABLE sluice_subscriber_runners (
+			owner TEXT NOT NULL,
+			replica TEXT NOT NULL,
+			seen_until BIGINT NOT NULL,
+			PRIMARY KEY (owner, replica))`,
 	}},
 }
 

@@ -3,8 +3,12 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Subscriber shard states, as reported by the subscriber holding the shard's lease.
@@ -69,13 +73,49 @@ func ReleaseShardLease(ctx context.Context, q Q, k ShardKey, owner string) error
 	return nil
 }
 
+// SeeRunner records that owner serves replica until until (renewed every tick).
+func SeeRunner(ctx context.Context, q Q, owner, replica string, until time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO sluice_subscriber_runners (owner, replica, seen_until) VALUES ($1, $2, $3)
+		ON CONFLICT (owner, replica) DO UPDATE SET seen_until = excluded.seen_until`, owner, replica, Micros(until))
+	if err != nil {
+		return fmt.Errorf("recording runner %s serving replica %s: %w", owner, replica, err)
+	}
+	return nil
+}
+
+// ForgetRunner removes owner's records (a runner stopping cleanly), and those of runners gone
+// for an hour.
+func ForgetRunner(ctx context.Context, q Q, owner string, now time.Time) error {
+	_, err := q.Exec(ctx, `DELETE FROM sluice_subscriber_runners WHERE owner = $1 OR seen_until < $2`, owner, Micros(now.Add(-time.Hour)))
+	if err != nil {
+		return fmt.Errorf("forgetting runner %s: %w", owner, err)
+	}
+	return nil
+}
+
+// LiveRunners counts the runners serving replica whose last record is still live at now.
+func LiveRunners(ctx context.Context, q Q, replica string, now time.Time) (int, error) {
+	rows, err := q.Query(ctx, `SELECT COUNT(*) FROM sluice_subscriber_runners WHERE replica = $1 AND seen_until > $2`, replica, Micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("counting the runners of replica %s: %w", replica, err)
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("counting the runners of replica %s: %w", replica, err)
+		}
+	}
+	return n, rows.Err()
+}
+
 // ShardProgress is what a subscriber reports about its shard.
 type ShardProgress struct {
 	State string
 	// Sequence is the sequence number of the last record applied (checkpointed) in the replica.
 	Sequence string
-	// Applied is how many records this runner applied since it took the lease; reported as a
-	// running total in the row.
+	// Applied is how many records the replica has checkpointed of the shard (applied or
+	// dead-lettered), as its checkpoint counts them.
 	Applied int64
 	// MillisBehind is Kinesis's MillisBehindLatest of the last read; nil when unknown.
 	MillisBehind *int64
@@ -122,12 +162,16 @@ type SubscriberShard struct {
 }
 
 // SubscriberShards lists every (replication, replica, shard) a subscriber has worked on,
-// ordered by replication, replica and shard.
+// ordered by replication, replica and shard. A database no runner of this version has migrated
+// yet (status opens it read-only) has none.
 func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
 	rows, err := q.Query(ctx, `SELECT replication, replica, shard, owner, lease_until, state, sequence, applied_records,
 		millis_behind, last_applied_at, last_error, updated_at
 		FROM sluice_subscriber_shards ORDER BY replication, replica, shard`)
 	if err != nil {
+		if missingTable(err) {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("reading subscriber shards: %w", err)
 	}
 	defer rows.Close()
@@ -154,4 +198,14 @@ func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
 		return nil, fmt.Errorf("reading subscriber shards: %w", err)
 	}
 	return out, nil
+}
+
+// missingTable reports whether err says a table does not exist (PostgreSQL's undefined_table,
+// SQLite's "no such table").
+func missingTable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "42P01"
+	}
+	return strings.Contains(err.Error(), "no such table")
 }

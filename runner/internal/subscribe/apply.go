@@ -47,6 +47,7 @@ type checkpoint struct {
 	sequence string // last applied record; "" when none yet
 	start    string // iterator type while sequence is ""
 	finished bool   // a closed shard applied to its end
+	records  int64  // records checkpointed so far (applied or dead-lettered)
 }
 
 // ensureSchema creates the checkpoint table in the replica if it is missing. Two runners doing
@@ -148,8 +149,8 @@ func ensureCheckpoint(ctx context.Context, x *redshift.PgxExecutor, replication,
 	}
 	var cp checkpoint
 	var seq *string
-	err := x.Pool().QueryRow(ctx, `SELECT sequence_number, start_position, finished FROM `+checkpointTable+` WHERE replication = $1 AND shard_id = $2`,
-		replication, shardID).Scan(&seq, &cp.start, &cp.finished)
+	err := x.Pool().QueryRow(ctx, `SELECT sequence_number, start_position, finished, records + dead_letters FROM `+checkpointTable+` WHERE replication = $1 AND shard_id = $2`,
+		replication, shardID).Scan(&seq, &cp.start, &cp.finished, &cp.records)
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("reading the checkpoint: %w", err)
 	}
@@ -296,6 +297,7 @@ func (c *consumer) applyTx(ctx context.Context, x *redshift.PgxExecutor, from ch
 		out.checkpoint.sequence = applied[len(applied)-1].sequence
 	}
 	out.checkpoint.finished = finished
+	out.checkpoint.records += out.applied + int64(len(out.deadLetters))
 	var seqArg *string
 	if out.checkpoint.sequence != "" {
 		seqArg = &out.checkpoint.sequence

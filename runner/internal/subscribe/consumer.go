@@ -16,24 +16,26 @@ import (
 
 // consumer applies one shard of a replication to one replica while it holds the shard's lease.
 type consumer struct {
-	svc     *Service
-	rep     *definition.Replication
-	key     state.ShardKey
-	conn    string // the replica's connection name
-	stream  string
-	kin     Kinesis
-	shard   shard
-	log     *slog.Logger
-	cancel  context.CancelCauseFunc
-	done    chan struct{}
-	version string
+	svc    *Service
+	rep    *definition.Replication
+	key    state.ShardKey
+	conn   string // the replica's connection name
+	stream string
+	kin    Kinesis
+	shard  shard
+	log    *slog.Logger
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+	// stopping is closed once the consumer is asked to stop (it may still be finishing).
+	stopping chan struct{}
+	version  string
 
-	prog        state.ShardProgress
-	lastPoison  string // the record a "stop" last notified of, so a retry does not notify again
-	maxRecords  int
-	maxBytes    int
-	maxLatency  time.Duration
-	pollEvery   time.Duration
+	prog       state.ShardProgress
+	lastPoison string // the record a "stop" last notified of, so a retry does not notify again
+	maxRecords int
+	maxBytes   int
+	maxLatency time.Duration
+	pollEvery  time.Duration
 }
 
 var (
@@ -178,7 +180,7 @@ func (c *consumer) consume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.prog.Sequence = cp.sequence
+	c.prog.Sequence, c.prog.Applied = cp.sequence, cp.records
 	if cp.finished {
 		return errFinished
 	}
@@ -223,8 +225,7 @@ func (c *consumer) consume(ctx context.Context) error {
 			}
 			cp = o.checkpoint
 			pending, pendingBytes = nil, 0
-			c.prog.Applied += o.applied + int64(len(o.deadLetters))
-			c.prog.Sequence = cp.sequence
+			c.prog.Applied, c.prog.Sequence = cp.records, cp.sequence
 			if o.applied > 0 || len(o.deadLetters) > 0 {
 				c.prog.LastApplied = c.svc.now()
 			}

@@ -96,7 +96,7 @@ func waitActive(t testing.TB, name string) {
 // order rows arrived in; it returns its URL.
 func newReplica(t testing.TB) string {
 	t.Helper()
-	name := fmt.Sprintf("replica_%d_%d", os.Getpid(), seq.Add(1))
+	name := newReplicaName()
 	if err := pg.CreateDatabase(context.Background(), name); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +104,8 @@ func newReplica(t testing.TB) string {
 	execSQL(t, url, `CREATE SCHEMA app; CREATE TABLE app.t (id BIGSERIAL PRIMARY KEY, k TEXT NOT NULL, n INTEGER NOT NULL CHECK (n > 0))`)
 	return url
 }
+
+func newReplicaName() string { return fmt.Sprintf("replica_%d_%d", os.Getpid(), seq.Add(1)) }
 
 func execSQL(t testing.TB, url, sql string, args ...any) {
 	t.Helper()

@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -167,6 +168,11 @@ func (s *Service) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			s.stopAll(nil)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.db.InTx(fctx, func(q state.Q) error { return state.ForgetRunner(fctx, q, s.owner, s.now()) }); err != nil {
+				s.log.Warn("removing this runner from the state database", "error", err.Error())
+			}
+			cancel()
 			return nil
 		case <-t.C:
 		}
@@ -199,6 +205,18 @@ func (s *Service) stopAll(keep func(*consumer) bool) {
 // runTick reads the published replications and starts a consumer for every shard a served
 // replica may read now and whose lease this runner can take.
 func (s *Service) runTick(ctx context.Context) {
+	// Say this runner serves its replicas, so runners share their shards out.
+	until := s.now().Add(s.leaseTTL)
+	if err := s.db.InTx(ctx, func(q state.Q) error {
+		for _, r := range s.replicas {
+			if err := state.SeeRunner(ctx, q, s.owner, r, until); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		s.log.Warn("recording this runner in the state database", "error", err.Error())
+	}
 	keys, err := s.reg.List(ctx, registry.ReplicationsPrefix)
 	var le *registry.ListError
 	if err != nil && !errors.As(err, &le) {
@@ -334,22 +352,35 @@ func (s *Service) serveReplica(ctx context.Context, rep *definition.Replication,
 			return err
 		}
 	}
-	for _, sh := range ready(shards, cps) {
-		key := state.ShardKey{Replication: rep.Name, Replica: replica, Shard: sh.id}
-		s.mu.Lock()
-		c, running := s.consumers[key]
-		if running {
-			select {
-			case <-c.done:
-				running = false
-			default:
-			}
+	// Share the replica's ready shards out among the runners serving it: this runner consumes
+	// at most its fair share (rounded up, so together they cover every shard), gives back what
+	// it holds beyond it, and takes free or lapsed leases up to it.
+	now := s.now()
+	var live int
+	if err := s.db.InTx(ctx, func(q state.Q) error {
+		var err error
+		live, err = state.LiveRunners(ctx, q, replica, now)
+		return err
+	}); err != nil {
+		return err
+	}
+	readyShards := ready(shards, cps)
+	share := (len(readyShards) + max(live, 1) - 1) / max(live, 1)
+	mine := s.running(rep.Name, replica)
+	for len(mine) > share {
+		c := mine[len(mine)-1]
+		mine = mine[:len(mine)-1]
+		c.log.Info("giving the shard back: other runners serve this replica too", "runners", live, "share", share)
+		c.cancel(nil) // it rolls back any batch in flight and releases the lease
+	}
+	for _, sh := range readyShards {
+		if len(mine) >= share {
+			break
 		}
-		s.mu.Unlock()
-		if running {
+		key := state.ShardKey{Replication: rep.Name, Replica: replica, Shard: sh.id}
+		if s.isRunning(key) {
 			continue
 		}
-		now := s.now()
 		var got bool
 		if err := s.db.InTx(ctx, func(q state.Q) error {
 			var err error
@@ -361,24 +392,65 @@ func (s *Service) serveReplica(ctx context.Context, rep *definition.Replication,
 		if !got {
 			continue
 		}
-		s.start(ctx, rep, key, connName, stream, kin, sh)
+		mine = append(mine, s.start(ctx, rep, key, connName, stream, kin, sh))
 	}
 	return nil
 }
 
-func (s *Service) start(ctx context.Context, rep *definition.Replication, key state.ShardKey, connName, stream string, kin Kinesis, sh shard) {
+// running lists this runner's live consumers of a replication's replica, by shard id.
+func (s *Service) running(replication, replica string) []*consumer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*consumer
+	for k, c := range s.consumers {
+		if k.Replication != replication || k.Replica != replica {
+			continue
+		}
+		select {
+		case <-c.done:
+			continue
+		case <-c.stopping:
+			continue
+		default:
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *consumer) int { return strings.Compare(a.key.Shard, b.key.Shard) })
+	return out
+}
+
+func (s *Service) isRunning(key state.ShardKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.consumers[key]
+	if !ok {
+		return false
+	}
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *Service) start(ctx context.Context, rep *definition.Replication, key state.ShardKey, connName, stream string, kin Kinesis, sh shard) *consumer {
 	maxLatency, _ := definition.ParseDuration(rep.Batch.MaxLatency)
 	poll, _ := definition.ParseDuration(rep.PollInterval)
 	c := &consumer{
 		svc: s, rep: rep, key: key, conn: connName, stream: stream, kin: kin, shard: sh, version: rep.Version,
-		log:        s.log.With("replication", key.Replication, "replica", key.Replica, "shard", key.Shard),
-		done:       make(chan struct{}),
+		log:  s.log.With("replication", key.Replication, "replica", key.Replica, "shard", key.Shard),
+		done: make(chan struct{}), stopping: make(chan struct{}),
 		maxRecords: rep.Batch.MaxRecords, maxBytes: rep.Batch.MaxBytes, maxLatency: maxLatency, pollEvery: poll,
 		prog: state.ShardProgress{State: state.ShardReading},
 	}
 	// The consumer outlives this tick: its context is the service's, not the tick's.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	c.cancel = cancel
+	var once sync.Once
+	c.cancel = func(err error) {
+		once.Do(func() { close(c.stopping) })
+		cancel(err)
+	}
 	s.mu.Lock()
 	s.consumers[key] = c
 	s.mu.Unlock()
@@ -391,6 +463,7 @@ func (s *Service) start(ctx context.Context, rep *definition.Replication, key st
 	}()
 	c.log.Info("shard lease taken; consuming", "parents", sh.parents)
 	go c.run(cctx)
+	return c
 }
 
 // Progress is the in-memory view of the shards this runner consumes, for tests and the status

@@ -1,0 +1,246 @@
+package subscribe_test
+
+import (
+	"context"
+	"math/big"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+)
+
+// flow produces rounds of one record per key in the background until stopped.
+type flow struct {
+	p      *producer
+	stop   chan struct{}
+	done   chan struct{}
+	rounds atomic.Int64
+}
+
+func startFlow(p *producer, keys int, every time.Duration, data func(string, int) string) *flow {
+	f := &flow{p: p, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for n := 1; ; n++ {
+			select {
+			case <-f.stop:
+				return
+			default:
+			}
+			p.round(keys, n, data)
+			f.rounds.Store(int64(n))
+			time.Sleep(every)
+		}
+	}()
+	return f
+}
+
+func (f *flow) end() {
+	close(f.stop)
+	<-f.done
+}
+
+// waitRounds waits until the flow has produced n more rounds.
+func (f *flow) waitRounds(t testing.TB, n int64) {
+	t.Helper()
+	target := f.rounds.Load() + n
+	waitFor(t, "the producer", 30*time.Second, func() bool { return f.rounds.Load() >= target })
+}
+
+func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
+	stream, arn := newStream(t, 2)
+	a, b := newReplica(t), newReplica(t)
+	bName := b[strings.LastIndex(b, "/")+1 : strings.Index(b, "?")]
+	dir := publish(t, "", replication("outage", arn, "a", "b"))
+	p := newProducer(t, stream)
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
+	f := startFlow(p, 20, 20*time.Millisecond, insertSQL)
+	f.waitRounds(t, 10)
+
+	// Replica b goes down: no new connections, and the subscriber's are cut.
+	ctx := context.Background()
+	if err := pg.Exec(ctx, "postgres", "ALTER DATABASE "+bName+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Exec(ctx, "postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", bName); err != nil {
+		t.Fatal(err)
+	}
+	f.waitRounds(t, 30)
+	f.end()
+	produced := p.produced()
+	waitApplied(t, a, count(produced), 60*time.Second) // a goes on
+	assertEqual(t, "replica a during b's outage", produced, applied(t, a))
+	waitFor(t, "replica b to be reported retrying", 30*time.Second, func() bool {
+		for _, st := range shardStates(t, s) {
+			if st.Replica == "b" && st.State == state.ShardRetrying && st.LastError != "" {
+				return true
+			}
+		}
+		return false
+	})
+
+	// b returns and catches up.
+	if err := pg.Exec(ctx, "postgres", "ALTER DATABASE "+bName+" ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, b, count(produced), 90*time.Second)
+	assertEqual(t, "replica b after its outage", produced, applied(t, b))
+	waitFor(t, "replica b reading again without error", 30*time.Second, func() bool {
+		for _, st := range shardStates(t, s) {
+			if st.Replica == "b" && (st.State != state.ShardReading || st.LastError != "") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// openShards lists the stream's open shards.
+func openShards(t testing.TB, c *kinesis.Client, stream string) []types.Shard {
+	t.Helper()
+	out, err := c.ListShards(context.Background(), &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []types.Shard
+	for _, s := range out.Shards {
+		if s.SequenceNumberRange.EndingSequenceNumber == nil {
+			open = append(open, s)
+		}
+	}
+	return open
+}
+
+func TestSubscriber_ReshardWhileFlowingKeepsEveryKeyInOrder(t *testing.T) {
+	stream, arn := newStream(t, 2)
+	a := newReplica(t)
+	r := replication("reshard", arn, "a")
+	dir := publish(t, "", r)
+	p := newProducer(t, stream)
+	c := kinesisClient(t)
+	ctx := context.Background()
+	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	f := startFlow(p, 40, 10*time.Millisecond, insertSQL)
+	f.waitRounds(t, 10)
+
+	// Split the first shard at the middle of its hash key range.
+	s0 := openShards(t, c, stream)[0]
+	lo, _ := new(big.Int).SetString(aws.ToString(s0.HashKeyRange.StartingHashKey), 10)
+	hi, _ := new(big.Int).SetString(aws.ToString(s0.HashKeyRange.EndingHashKey), 10)
+	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
+	if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: s0.ShardId, NewStartingHashKey: aws.String(mid.String())}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, stream)
+	f.waitRounds(t, 10)
+
+	// Merge the two children of the split back into one.
+	var children []types.Shard
+	for _, s := range openShards(t, c, stream) {
+		if aws.ToString(s.ParentShardId) == aws.ToString(s0.ShardId) {
+			children = append(children, s)
+		}
+	}
+	if len(children) != 2 {
+		t.Fatalf("split made %d children, want 2", len(children))
+	}
+	if _, err := c.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String(stream), ShardToMerge: children[0].ShardId, AdjacentShardToMerge: children[1].ShardId}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, stream)
+	f.waitRounds(t, 10)
+
+	// And a uniform scaling, 2 → 4, as sluice_kinesis_stream does it.
+	if _, err := c.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String(stream), TargetShardCount: aws.Int32(4), ScalingType: types.ScalingTypeUniformScaling}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, stream)
+	f.waitRounds(t, 10)
+	f.end()
+
+	produced := p.produced()
+	waitApplied(t, a, count(produced), 90*time.Second)
+	assertEqual(t, "replica a across split, merge and 2 → 4", produced, applied(t, a))
+
+	// Every closed shard is finished in the replica's checkpoints, and the open ones are not.
+	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var closed, finished int
+	for _, s := range out.Shards {
+		if s.SequenceNumberRange.EndingSequenceNumber != nil {
+			closed++
+		}
+	}
+	queryRow(t, a, `SELECT COUNT(*) FROM sluice.replication_checkpoints WHERE replication = 'reshard' AND finished`, &finished)
+	t.Logf("shards: %d listed, %d closed by resharding, %d finished in the replica", len(out.Shards), closed, finished)
+	if closed < 4 || finished != closed {
+		t.Fatalf("%d closed shards, %d finished in the replica: want every closed shard finished (and at least 4 closed)", closed, finished)
+	}
+}
+
+func TestSubscriber_TwoRunnersCompetingApplyEachRecordOnce(t *testing.T) {
+	stream, arn := newStream(t, 4)
+	a, b := newReplica(t), newReplica(t)
+	stateURL := newStateDatabase(t)
+	dir := publish(t, "", replication("shared", arn, "a", "b"))
+	p := newProducer(t, stream)
+	conns := map[string]string{"a": a, "b": b}
+	r1 := startService(t, svcOpts{registryDir: dir, database: stateURL, conns: conns, replicas: []string{"a", "b"}})
+	r2 := startService(t, svcOpts{registryDir: dir, database: stateURL, conns: conns, replicas: []string{"a", "b"}})
+	f := startFlow(p, 30, 10*time.Millisecond, insertSQL)
+
+	// Watch who holds which lease while both run.
+	owners := map[string]bool{}
+	var mu sync.Mutex
+	watch := func() {
+		for _, st := range shardStates(t, r2) {
+			if st.LeaseUntil.After(time.Now()) {
+				mu.Lock()
+				owners[st.Owner] = true
+				mu.Unlock()
+			}
+		}
+	}
+	for range 15 {
+		watch()
+		time.Sleep(200 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(owners) != 2 {
+		t.Fatalf("lease holders while both ran: %v; want both runners sharing the 8 shards", owners)
+	}
+	mu.Unlock()
+	// Runner 1 stops (its leases are given back): runner 2 takes every shard over.
+	r1.stop()
+	f.waitRounds(t, 20)
+	f.end()
+	produced := p.produced()
+	waitApplied(t, a, count(produced), 60*time.Second)
+	waitApplied(t, b, count(produced), 60*time.Second)
+	assertEqual(t, "replica a", produced, applied(t, a))
+	assertEqual(t, "replica b", produced, applied(t, b))
+	for _, st := range shardStates(t, r2) {
+		if st.Owner != r2.svc.Owner() {
+			t.Fatalf("shard %s of %s is still leased to %s after runner 1 stopped", st.Shard, st.Replica, st.Owner)
+		}
+	}
+}
+
+// newStateDatabase creates a PostgreSQL state database (several runners share one).
+func newStateDatabase(t testing.TB) string {
+	t.Helper()
+	name := "state_" + strings.TrimPrefix(newReplicaName(), "replica_")
+	if err := pg.CreateDatabase(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	return pg.URL(name)
+}
