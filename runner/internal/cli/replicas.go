@@ -113,4 +113,3 @@ func writeReplicas(w io.Writer, shards []status.ReplicaShard, now time.Time) {
 		}
 	}
 }
-

@@ -452,8 +452,11 @@ func (c *consumer) decodeRow(r record, tableCols []string) (decodedRow, error) {
 	dec := json.NewDecoder(bytes.NewReader(r.data))
 	dec.UseNumber()
 	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return decodedRow{}, fmt.Errorf("record is not a JSON object (a row of %s): %v", c.rep.Records.Table, err)
+	if err := dec.Decode(&obj); err != nil {
+		return decodedRow{}, fmt.Errorf("record is not a JSON object (a row of %s): %w", c.rep.Records.Table, err)
+	}
+	if obj == nil {
+		return decodedRow{}, fmt.Errorf("record is not a JSON object (a row of %s): null", c.rep.Records.Table)
 	}
 	if dec.More() {
 		return decodedRow{}, fmt.Errorf("record holds more than one JSON value; a rows record is one object")

@@ -212,7 +212,11 @@ func (c *consumer) consume(ctx context.Context) error {
 			})
 			pendingBytes += len(r.Data)
 		}
+		firstRead := c.prog.MillisBehind == nil
 		c.prog.MillisBehind = out.MillisBehindLatest
+		if firstRead {
+			c.report(ctx) // the lag is known from the first read on, records or not
+		}
 		iter = out.NextShardIterator
 		closed := iter == nil
 		caughtUp := len(out.Records) == 0 || aws.ToInt64(out.MillisBehindLatest) == 0
@@ -249,7 +253,7 @@ func (c *consumer) consume(ctx context.Context) error {
 			wait = c.pollEvery
 		}
 		if !c.sleep(ctx, wait) {
-			return ctx.Err()
+			return fmt.Errorf("consumer stopped: %w", ctx.Err())
 		}
 	}
 }

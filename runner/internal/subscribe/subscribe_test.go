@@ -2,6 +2,8 @@ package subscribe_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,4 +99,47 @@ func shardStates(t testing.TB, s *service) []state.SubscriberShard {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestSubscriber_LoadRecordCopiesItsFilesInTheBatchTransaction(t *testing.T) {
+	stream, arn := newStream(t, 1)
+	a := newReplica(t)
+	execSQL(t, a, `CREATE TABLE app.loaded (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`)
+	files := t.TempDir()
+	for name, body := range map[string]string{"part-0.csv": "k1,1\nk2,2\n", "part-1.csv": "k3,3\n", "again.csv": "k2,20\nk4,4\n"} {
+		if err := os.WriteFile(filepath.Join(files, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := publish(t, "", replication("loads", arn, "a"))
+	putOne(t, stream, []byte(`{"format": "sluice/load.v1", "table": "app.loaded", "files": ["file://`+files+`/part-0.csv", "file://`+files+`/part-1.csv"], "file_format": "csv", "insert_mode": "APPEND"}`))
+	putOne(t, stream, []byte(`{"format": "sluice/load.v1", "table": "app.loaded", "files": ["file://`+files+`/again.csv"], "file_format": "csv", "insert_mode": "OVERWRITE_EXISTING", "key_columns": ["k"]}`))
+	putOne(t, stream, []byte(`UPDATE app.loaded SET n = n * 10 WHERE k = 'k1'`))
+	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	waitFor(t, "the loads and the update", 30*time.Second, func() bool {
+		var got string
+		queryRow(t, a, `SELECT COALESCE(string_agg(k || '=' || n, ',' ORDER BY k), '') FROM app.loaded`, &got)
+		return got == "k1=10,k2=20,k3=3,k4=4"
+	})
+}
+
+func TestSubscriber_LatestSkipsWhatWasPutBeforeTheReplicaStarted(t *testing.T) {
+	stream, arn := newStream(t, 2)
+	a := newReplica(t)
+	r := replication("latest_start", arn, "a")
+	r.StartPosition = definition.StartPosition{Type: definition.StartLatest}
+	dir := publish(t, "", r)
+	p := newProducer(t, stream)
+	p.round(10, 1, insertSQL) // before the replica starts: never applied
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	waitFor(t, "both shards read from LATEST", 30*time.Second, func() bool {
+		st := shardStates(t, s)
+		return len(st) == 2 && st[0].MillisBehind != nil && st[1].MillisBehind != nil
+	})
+	after := newProducer(t, stream)
+	for n := 2; n <= 4; n++ {
+		after.round(10, n, insertSQL)
+	}
+	waitApplied(t, a, after.total(), 30*time.Second)
+	assertEqual(t, "replica a", after.produced(), applied(t, a))
 }
