@@ -132,6 +132,7 @@ type webSource struct {
 
 var (
 	_ web.TickSource     = webSource{}
+	_ web.ReplicaSource  = webSource{}
 	_ engine.TickMetrics = (*metrics.Metrics)(nil)
 )
 
@@ -159,6 +160,10 @@ func (s webSource) Pipeline(ctx context.Context, name string) (*status.Pipeline,
 }
 
 func (s webSource) Ticks() status.Ticks { return s.eng.Ticks() }
+
+func (s webSource) ReplicaShards(ctx context.Context) ([]status.ReplicaShard, error) {
+	return replicaShards(ctx, s.db, time.Now())
+}
 
 func (s webSource) Healthy(ctx context.Context) error {
 	if _, err := state.Pipelines(ctx, s.db.Reader()); err != nil {

@@ -135,13 +135,18 @@ func TestSubscriber_SIGKILLedRunnersLoseAndRepeatNothing(t *testing.T) {
 	f := startFlow(prod, 30, 15*time.Millisecond, insertSQL)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12)) //nolint:gosec // test randomness
 	const kills = 6
+	interrupted := 0
 	for i := range kills {
 		// At a random moment — mid-batch, mid-commit, between reads — SIGKILL one runner, and
 		// start it again a moment later. Its leases lapse; the other runner takes them over.
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
 		// The victim is a runner holding leases (the one with most), so every kill interrupts
 		// consumers, wherever they are.
-		held := leasesByPID(t, stateURL)
+		var held map[int]int
+		waitFor(t, "a runner holding leases", 30*time.Second, func() bool {
+			held = leasesByPID(t, stateURL)
+			return len(held) > 0
+		})
 		p := procs[rng.IntN(len(procs))]
 		for _, q := range procs {
 			if held[q.cmd.Process.Pid] > held[p.cmd.Process.Pid] {
@@ -149,10 +154,16 @@ func TestSubscriber_SIGKILLedRunnersLoseAndRepeatNothing(t *testing.T) {
 			}
 		}
 		n := held[p.cmd.Process.Pid]
+		if n > 0 {
+			interrupted++
+		}
 		p.kill()
 		t.Logf("kill %d: %s SIGKILLed holding %d of 6 shard leases, after %d records produced", i+1, filepath.Base(p.log), n, prod.total())
 		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
 		p.start()
+	}
+	if interrupted < 5 {
+		t.Fatalf("only %d of %d kills hit a runner holding leases", interrupted, kills)
 	}
 	f.waitRounds(t, 10)
 	f.end()
@@ -188,6 +199,15 @@ func TestSubscriber_SIGKILLedRunnersLoseAndRepeatNothing(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
+	page, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	_ = page.Body.Close()
+	if !strings.Contains(string(html), `id="replicas"`) || !strings.Contains(string(html), "shardId-000000000002") {
+		t.Fatal("the status page lacks the stream replicas")
+	}
 	for _, want := range []string{`sluice_replica_applied_records{replica="a",replication="killed",shard="shardId-000000000000"}`, `sluice_replica_millis_behind_latest{`, `sluice_replica_shard_state{`} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("/metrics lacks %s", want)

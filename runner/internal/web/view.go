@@ -36,6 +36,37 @@ type page struct {
 	Message   string
 	Pages     pagesView
 	Ticks     *ticksView
+	Replicas  []replicaView
+}
+
+// replicaView is one shard of a stream replication on one replica, as the index page shows it.
+type replicaView struct {
+	Replication, Replica, Shard string
+	State                       string // reading, retrying, stopped, finished
+	Applied                     int64
+	Behind                      string // MillisBehindLatest as a duration; "" when unknown
+	LastApplied                 timeView
+	Owner                       string
+	LeaseHeld                   bool
+	Error                       string
+}
+
+func newReplicaViews(shards []status.ReplicaShard, now time.Time) []replicaView {
+	out := make([]replicaView, 0, len(shards))
+	for _, s := range shards {
+		v := replicaView{
+			Replication: s.Replication, Replica: s.Replica, Shard: s.Shard, State: s.State, Applied: s.Applied,
+			Owner: s.Owner, LeaseHeld: s.LeaseHeld, Error: s.LastError,
+		}
+		if s.MillisBehind != nil {
+			v.Behind = (time.Duration(*s.MillisBehind) * time.Millisecond).String()
+		}
+		if s.LastApplied != nil {
+			v.LastApplied = newTimeView(*s.LastApplied, now)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // pagesView is where a page of pipelines is among them all.

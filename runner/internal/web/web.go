@@ -9,6 +9,7 @@
 //	/api/pipelines?page=N   JSON: []status.Pipeline, one page (X-Total-Count, Link rel="next")
 //	/api/pipelines/{name}   JSON: status.Pipeline (404 with {"error": ...} if unknown)
 //	/api/ticks              JSON: status.Ticks (404 when the runner does not schedule)
+//	/api/replicas           JSON: []status.ReplicaShard, the stream replicas' shards (404 without)
 //	/healthz                200 "ok", or 503 with the reason as text
 //	/metrics                Options.Metrics, when set
 //
@@ -57,6 +58,12 @@ type TickSource interface {
 	Ticks() status.Ticks
 }
 
+// ReplicaSource is what a Source of a runner with stream subscribers also gives: every shard of
+// every replica, shown on the status page and as /api/replicas.
+type ReplicaSource interface {
+	ReplicaShards(ctx context.Context) ([]status.ReplicaShard, error)
+}
+
 // Page sizes of the pipeline lists.
 const (
 	PageSize    = 50
@@ -95,6 +102,7 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/pipelines", s.apiPipelines)
 	mux.HandleFunc("GET /api/pipelines/{name}", s.apiPipeline)
 	mux.HandleFunc("GET /api/ticks", s.apiTicks)
+	mux.HandleFunc("GET /api/replicas", s.apiReplicas)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
@@ -159,7 +167,33 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		t := newTicksView(ts.Ticks(), now)
 		p.Ticks = &t
 	}
+	if rs, ok := s.src.(ReplicaSource); ok {
+		shards, err := rs.ReplicaShards(r.Context())
+		if err != nil {
+			s.sourceFailed(w, r, err)
+			return
+		}
+		p.Replicas = newReplicaViews(shards, now)
+	}
 	s.render(w, r, http.StatusOK, indexPage, p)
+}
+
+func (s *server) apiReplicas(w http.ResponseWriter, r *http.Request) {
+	rs, ok := s.src.(ReplicaSource)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "this runner has no stream replicas"})
+		return
+	}
+	shards, err := rs.ReplicaShards(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "web: reading replicas failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading replicas: " + err.Error()})
+		return
+	}
+	if shards == nil {
+		shards = []status.ReplicaShard{}
+	}
+	writeJSON(w, http.StatusOK, shards)
 }
 
 func (s *server) apiTicks(w http.ResponseWriter, _ *http.Request) {
