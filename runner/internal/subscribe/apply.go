@@ -362,8 +362,16 @@ func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Di
 				KeyColumns: l.KeyColumns, Options: l.Options,
 			})
 		} else {
+			if terr := checkNoTxControl(ch.SQL); terr != nil {
+				return &PoisonError{Sequence: r.sequence, Err: terr}
+			}
 			// No arguments: pgx sends the simple protocol, so a record may hold several statements.
 			_, err = tx.Exec(ctx, ch.SQL)
+			if err == nil && tx.Conn().PgConn().TxStatus() != 'T' {
+				// checkNoTxControl missed a way to end the transaction: stop here rather than
+				// write a checkpoint outside it.
+				return fmt.Errorf("record %s ended the batch's transaction; refusing to go on", r.sequence)
+			}
 		}
 		if err != nil {
 			if poisonous(err) {

@@ -134,14 +134,15 @@ func TestSubscriber_PoisonDeadLetterWritesSkipsAndNotifies_Statements(t *testing
 	putOne(t, stream, []byte(insertSQL("k000", 1)))
 	poison = append(poison, putOne(t, stream, []byte("INSERT INTO app.t (k, n) VALUES ('k000', -1)"))) // violates CHECK (n > 0)
 	putOne(t, stream, []byte(insertSQL("k000", 2)))
-	poison = append(poison, putOne(t, stream, []byte{0xff, 0xfe, 0x00}))               // not UTF-8: does not decode
-	poison = append(poison, putOne(t, stream, []byte(`{"format": "sluice/load.v1"}`))) // a malformed load
-	poison = append(poison, putOne(t, stream, []byte("SELEC nonsense")))               // a syntax error
-	putOne(t, stream, []byte(insertSQL("k000", 3)+"; "+insertSQL("k000", 4)))          // two statements in a record
+	poison = append(poison, putOne(t, stream, []byte{0xff, 0xfe, 0x00}))                          // not UTF-8: does not decode
+	poison = append(poison, putOne(t, stream, []byte(`{"format": "sluice/load.v1"}`)))            // a malformed load
+	poison = append(poison, putOne(t, stream, []byte("SELEC nonsense")))                          // a syntax error
+	poison = append(poison, putOne(t, stream, []byte("BEGIN; "+insertSQL("k000", 9)+"; COMMIT"))) // would end the batch's transaction
+	putOne(t, stream, []byte(insertSQL("k000", 3)+"; "+insertSQL("k000", 4)))                     // two statements in a record
 	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}, notifier: notify.New(notify.Options{})})
 
 	waitApplied(t, a, 4, 30*time.Second)
-	waitFor(t, "4 notifications", 10*time.Second, func() bool { return hook.count() == 4 })
+	waitFor(t, "5 notifications", 10*time.Second, func() bool { return hook.count() == 5 })
 	if got := applied(t, a)["k000"]; !slices.Equal(got, []int{1, 2, 3, 4}) {
 		t.Fatalf("replica holds %v, want 1..4 with the poison records skipped", got)
 	}
@@ -162,7 +163,7 @@ func TestSubscriber_PoisonDeadLetterWritesSkipsAndNotifies_Statements(t *testing
 	waitFor(t, "the checkpoint past every record", 10*time.Second, func() bool {
 		var records, deadLetters int64
 		queryRow(t, a, `SELECT records, dead_letters FROM sluice.replication_checkpoints WHERE replication = 'dl_statements'`, &records, &deadLetters)
-		return records == 3 && deadLetters == 4
+		return records == 3 && deadLetters == 5
 	})
 	if st := shardStates(t, s)[0]; st.State != state.ShardReading || st.LastError != "" {
 		t.Fatalf("shard %+v: want reading without error (dead letters do not stop it)", st)

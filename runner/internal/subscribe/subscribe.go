@@ -227,10 +227,12 @@ func (s *Service) runTick(ctx context.Context) {
 		s.log.Warn("some replications in the registry cannot be read", "error", le.Error())
 	}
 	live := map[string]string{} // replication → version of the documents read now
+	broken := map[string]bool{} // replications whose document cannot be read or is invalid now
 	for _, key := range keys {
 		rep, err := s.readReplication(ctx, key)
 		if err != nil {
 			s.log.Error("replication not served", "key", key, "error", err.Error())
+			broken[strings.TrimSuffix(strings.TrimPrefix(key, registry.ReplicationsPrefix), ".json")] = true
 			continue
 		}
 		var mine []string
@@ -249,11 +251,12 @@ func (s *Service) runTick(ctx context.Context) {
 	// the next tick starts it again on the new document from the replica's checkpoint.
 	s.stopAll(func(c *consumer) bool {
 		v, ok := live[c.key.Replication]
-		if !ok && le != nil {
-			return true // unreadable is not removed
+		if !ok && (le != nil || broken[c.key.Replication]) {
+			// Unreadable is not removed, and a broken new version is not served: the consumer
+			// goes on with the document it has until a good one is published.
+			return true
 		}
-		_, served := c.rep.Replicas[c.key.Replica]
-		return ok && v == c.version && served
+		return ok && v == c.version
 	})
 }
 
