@@ -355,6 +355,12 @@ func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Di
 		if err != nil {
 			return &PoisonError{Sequence: r.sequence, Err: err}
 		}
+		if ch.Load != nil && d == redshift.Redshift {
+			// Redshift reads the files itself and needs an IAM role, which neither the record nor
+			// the replication names yet. Not poison: skipping the load would leave the replica
+			// short of its rows for good; the shard waits, its error shown, for a runner that can.
+			return fmt.Errorf("record %s is a %s load into Redshift, which this runner cannot run yet (no IAM role to COPY with); load through a PostgreSQL replica or put the rows as statements", r.sequence, definition.FormatLoadRecord)
+		}
 		if ch.Load != nil {
 			l := ch.Load
 			_, err = load.FilesTx(ctx, tx, d, c.svc.store, load.Files{

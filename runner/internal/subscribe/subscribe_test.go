@@ -143,3 +143,24 @@ func TestSubscriber_LatestSkipsWhatWasPutBeforeTheReplicaStarted(t *testing.T) {
 	waitApplied(t, a, after.total(), 30*time.Second)
 	assertEqual(t, "replica a", after.produced(), applied(t, a))
 }
+
+func TestSubscriber_AtTimestampStartsWithTheFirstRecordPutAfterIt(t *testing.T) {
+	stream, arn := newStream(t, 1)
+	a := newReplica(t)
+	before := newProducer(t, stream)
+	before.round(5, 1, insertSQL)
+	// Kinesis stamps arrival times in milliseconds on its own clock: leave a clear gap around the
+	// start timestamp so that neither round straddles it.
+	time.Sleep(1100 * time.Millisecond)
+	start := time.Now().UTC().Truncate(time.Second)
+	time.Sleep(1100 * time.Millisecond)
+	after := newProducer(t, stream)
+	after.round(5, 2, insertSQL)
+	after.round(5, 3, insertSQL)
+	r := replication("from_time", arn, "a")
+	r.StartPosition = definition.StartPosition{Type: definition.StartAtTimestamp, Timestamp: start.Format(time.RFC3339)}
+	dir := publish(t, "", r)
+	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	waitApplied(t, a, after.total(), 30*time.Second)
+	assertEqual(t, "replica a", after.produced(), applied(t, a))
+}
