@@ -83,6 +83,7 @@ func (c *consumer) run(ctx context.Context) {
 			}
 			continue
 		case errors.Is(err, errCheckpointMoved):
+			c.svc.conflicts.Add(1)
 			c.log.Warn("checkpoint moved under this consumer; starting again from the replica's checkpoint")
 			backoff = time.Second
 			continue

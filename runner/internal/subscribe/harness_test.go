@@ -182,6 +182,7 @@ type svcOpts struct {
 	notifier    subscribe.Notifier
 	leaseTTL    time.Duration
 	stopRetry   time.Duration
+	now         func() time.Time // the runner's clock; time.Now when nil
 }
 
 // startService starts a Service in this process; it is stopped at the end of the test.
@@ -210,7 +211,7 @@ func startService(t testing.TB, o svcOpts) *service {
 	svc, err := subscribe.New(subscribe.Options{
 		DB: db, Registry: reg, Conns: conns, Store: storage.New(nil), Notifier: o.notifier,
 		Kinesis:  func(context.Context, string) (subscribe.Kinesis, error) { return client, nil },
-		Replicas: o.replicas, LeaseTTL: o.leaseTTL, Tick: 200 * time.Millisecond, StopRetry: o.stopRetry,
+		Replicas: o.replicas, LeaseTTL: o.leaseTTL, Tick: 200 * time.Millisecond, StopRetry: o.stopRetry, Now: o.now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {

@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -116,6 +117,7 @@ type Service struct {
 	schemas   map[string]bool // replication/replica pairs whose checkpoint table exists
 	observed  map[state.ShardKey]state.ShardProgress
 	failures  map[string]string // replication/replica → the last error serving it, "" when well
+	conflicts atomic.Int64      // batches rolled back because the checkpoint moved
 }
 
 // New returns a Service; Run starts it.
@@ -153,6 +155,10 @@ func New(o Options) (*Service, error) {
 	}
 	return s, nil
 }
+
+// CheckpointConflicts counts the batches this runner rolled back because another consumer had
+// moved the replica's checkpoint meanwhile (a lease taken over under a consumer still at work).
+func (s *Service) CheckpointConflicts() int64 { return s.conflicts.Load() }
 
 // Owner is the name this runner's leases carry.
 func (s *Service) Owner() string { return s.owner }
