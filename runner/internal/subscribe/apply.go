@@ -191,8 +191,9 @@ func (e *PoisonError) Unwrap() error { return e.Err }
 // definition or data error (activity.Permanent from the load code), or any SQL error but the
 // classes that say the database, not the statement, is the problem — connection (08),
 // transaction rollback such as serialization failures and deadlocks (40), insufficient
-// resources (53), operator intervention such as a shutdown (57), system errors (58, XX). An
-// error without SQLSTATE is a network error and passes.
+// resources (53), operator intervention such as a shutdown (57), system errors (58, XX),
+// authorization (28) and a missing privilege (42501). An error without SQLSTATE is a network
+// error and passes.
 func poisonous(err error) bool {
 	if activity.IsPermanent(err) {
 		return true
@@ -202,10 +203,11 @@ func poisonous(err error) bool {
 		return false
 	}
 	switch code[:2] {
-	case "08", "40", "53", "57", "58", "XX":
+	case "08", "28", "40", "53", "57", "58", "XX":
 		return false
 	}
-	return true
+	// A missing privilege is the replica's set-up, not the record: it waits to be granted.
+	return code != "42501"
 }
 
 // batchOutcome is what a committed batch did.
@@ -399,10 +401,10 @@ func (c *consumer) applyRows(ctx context.Context, tx pgx.Tx, d redshift.Dialect,
 	}
 	cols, err := load.TableColumns(ctx, tx, d, c.rep.Records.Table)
 	if err != nil {
-		if len(recs) > 0 && poisonous(err) {
-			return &PoisonError{Sequence: recs[0].sequence, Err: err}
-		}
-		return err
+		// Not poison, even when the table is missing: that is the replica not being ready, not
+		// a bad record, and dead-lettering every row until someone creates it would drain the
+		// stream. The shard waits, its error shown.
+		return fmt.Errorf("rows of %s: %w", c.rep.Records.Table, err)
 	}
 	type row struct {
 		rec  record

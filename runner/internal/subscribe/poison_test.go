@@ -233,3 +233,29 @@ func TestSubscriber_PoisonStopOnARowThatViolatesTheTable(t *testing.T) {
 		t.Fatalf("replica holds %v, want 1, 2 and nothing from the poison record on", got)
 	}
 }
+
+func TestSubscriber_RowsWaitForAMissingTableInsteadOfDeadLetteringThem(t *testing.T) {
+	stream, arn := newStream(t, 1)
+	a := newReplica(t)
+	dlDir := t.TempDir()
+	r := replication("not_yet", arn, "a")
+	r.Records = definition.Records{Format: definition.RecordsRows, Table: "app.later", InsertMode: definition.InsertAppend}
+	r.Poison = definition.Poison{Policy: definition.PoisonDeadLetter, DeadLetter: "file://" + dlDir}
+	dir := publish(t, "", r)
+	putOne(t, stream, []byte(`{"k": "k000", "n": 1}`))
+	putOne(t, stream, []byte(`{"k": "k000", "n": 2}`))
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	waitFor(t, "the shard retrying on the missing table", 30*time.Second, func() bool {
+		st := shardStates(t, s)
+		return len(st) == 1 && st[0].State == state.ShardRetrying && strings.Contains(st[0].LastError, "app.later does not exist")
+	})
+	if entries, _ := os.ReadDir(dlDir); len(entries) != 0 {
+		t.Fatalf("rows were dead-lettered for a missing table: %v", entries)
+	}
+	execSQL(t, a, `CREATE TABLE app.later (k TEXT, n INTEGER)`)
+	waitFor(t, "the rows once the table exists", 60*time.Second, func() bool {
+		var n int
+		queryRow(t, a, `SELECT COUNT(*) FROM app.later`, &n)
+		return n == 2
+	})
+}
