@@ -109,6 +109,19 @@ func LiveRunners(ctx context.Context, q Q, replica string, now time.Time) (int, 
 	return n, rows.Err()
 }
 
+// ReportReplicaError records err on the shards of (replication, replica) that no consumer
+// reports on now (their lease lapsed, or owner holds it), unless finished: the runner cannot
+// reach the replica to start their consumers.
+func ReportReplicaError(ctx context.Context, q Q, replication, replica, owner, msg string, now time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, last_error = $2, updated_at = $3
+		WHERE replication = $4 AND replica = $5 AND state <> $6 AND (lease_until < $3 OR owner = $7)`,
+		ShardRetrying, msg, Micros(now), replication, replica, ShardFinished, owner)
+	if err != nil {
+		return fmt.Errorf("recording the error of replication %s, replica %s: %w", replication, replica, err)
+	}
+	return nil
+}
+
 // ShardProgress is what a subscriber reports about its shard.
 type ShardProgress struct {
 	State string

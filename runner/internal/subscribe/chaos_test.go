@@ -3,6 +3,7 @@ package subscribe_test
 import (
 	"context"
 	"math/big"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,8 @@ func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
 	bName := b[strings.LastIndex(b, "/")+1 : strings.Index(b, "?")]
 	dir := publish(t, "", replication("outage", arn, "a", "b"))
 	p := newProducer(t, stream)
-	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
+	stateURL := "sqlite://" + filepath.Join(t.TempDir(), "state.db")
+	s := startService(t, svcOpts{registryDir: dir, database: stateURL, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
 	f := startFlow(p, 20, 20*time.Millisecond, insertSQL)
 	f.waitRounds(t, 10)
 
@@ -84,6 +86,20 @@ func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
 			}
 		}
 		return false
+	})
+
+	// The runner is restarted while b is still down: the new one cannot reach b to start its
+	// consumers, and status says so on b's shards once the old leases have lapsed.
+	s.stop()
+	s = startService(t, svcOpts{registryDir: dir, database: stateURL, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
+	waitFor(t, "replica b's shards to show the new runner's error", 30*time.Second, func() bool {
+		n := 0
+		for _, st := range shardStates(t, s) {
+			if st.Replica == "b" && st.State == state.ShardRetrying && strings.Contains(st.LastError, "not currently accepting connections") {
+				n++
+			}
+		}
+		return n == 2
 	})
 
 	// b returns and catches up.

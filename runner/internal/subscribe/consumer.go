@@ -154,7 +154,6 @@ func (c *consumer) report(ctx context.Context) {
 	if err := c.svc.db.InTx(ctx, func(q state.Q) error { return state.ReportShard(ctx, q, c.key, c.svc.owner, c.prog, now) }); err != nil {
 		c.log.Warn("reporting shard progress", "error", err.Error())
 	}
-	c.svc.observe(c.key, c.prog)
 }
 
 func (c *consumer) sleep(ctx context.Context, d time.Duration) bool {

@@ -114,8 +114,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	consumers map[state.ShardKey]*consumer
-	schemas   map[string]bool // replication/replica pairs whose checkpoint table exists
-	observed  map[state.ShardKey]state.ShardProgress
+	schemas   map[string]bool   // replication/replica pairs whose checkpoint table exists
 	failures  map[string]string // replication/replica → the last error serving it, "" when well
 	conflicts atomic.Int64      // batches rolled back because the checkpoint moved
 }
@@ -130,7 +129,7 @@ func New(o Options) (*Service, error) {
 		replicas: slices.Clone(o.Replicas), owner: o.Owner, leaseTTL: o.LeaseTTL, tick: o.Tick, stopRetry: o.StopRetry,
 		log: o.Logger, now: o.Now,
 		consumers: map[state.ShardKey]*consumer{}, schemas: map[string]bool{},
-		observed: map[state.ShardKey]state.ShardProgress{}, failures: map[string]string{},
+		failures: map[string]string{},
 	}
 	if s.owner == "" {
 		host, _ := os.Hostname()
@@ -289,31 +288,41 @@ func (s *Service) serveReplication(ctx context.Context, rep *definition.Replicat
 	}
 	kin, err := s.kinesis(ctx, arn.Region)
 	if err != nil {
-		s.failAll(rep, replicas, fmt.Errorf("Kinesis in %s: %w", arn.Region, err))
+		s.failAll(ctx, rep, replicas, fmt.Errorf("Kinesis in %s: %w", arn.Region, err))
 		return
 	}
 	shards, err := listShards(ctx, kin, arn.Stream)
 	if err != nil {
-		s.failAll(rep, replicas, err)
+		s.failAll(ctx, rep, replicas, err)
 		return
 	}
 	for _, replica := range replicas {
 		if err := s.serveReplica(ctx, rep, replica, arn.Stream, kin, shards); err != nil {
-			s.fail(rep.Name, replica, err)
+			s.fail(ctx, rep.Name, replica, err)
 			continue
 		}
-		s.fail(rep.Name, replica, nil)
+		s.fail(ctx, rep.Name, replica, nil)
 	}
 }
 
-func (s *Service) failAll(rep *definition.Replication, replicas []string, err error) {
+func (s *Service) failAll(ctx context.Context, rep *definition.Replication, replicas []string, err error) {
 	for _, r := range replicas {
-		s.fail(rep.Name, r, err)
+		s.fail(ctx, rep.Name, r, err)
 	}
 }
 
-// fail records (err != nil) or clears the error of serving a replica, logging a change once.
-func (s *Service) fail(replication, replica string, err error) {
+// fail records (err != nil) or clears the error of serving a replica, logging a change once. The
+// error also goes on the replica's shards that no live consumer reports on (status would
+// otherwise show what they last did, before the replica became unreachable).
+func (s *Service) fail(ctx context.Context, replication, replica string, err error) {
+	if err != nil {
+		now := s.now()
+		if rerr := s.db.InTx(ctx, func(q state.Q) error {
+			return state.ReportReplicaError(ctx, q, replication, replica, s.owner, err.Error(), now)
+		}); rerr != nil {
+			s.log.Warn("recording a replica's error", "replication", replication, "replica", replica, "error", rerr.Error())
+		}
+	}
 	k := replication + "/" + replica
 	msg := ""
 	if err != nil {
@@ -447,7 +456,7 @@ func (s *Service) start(ctx context.Context, rep *definition.Replication, key st
 	maxLatency, _ := definition.ParseDuration(rep.Batch.MaxLatency)
 	poll, _ := definition.ParseDuration(rep.PollInterval)
 	c := &consumer{
-		svc: s, rep: rep, key: key, conn: connName, stream: stream, kin: kin, shard: sh, version: rep.Version,
+		svc: s, rep: rep, key: key, conn: connName, stream: stream, kin: kin, version: rep.Version,
 		log:  s.log.With("replication", key.Replication, "replica", key.Replica, "shard", key.Shard),
 		done: make(chan struct{}), stopping: make(chan struct{}),
 		maxRecords: rep.Batch.MaxRecords, maxBytes: rep.Batch.MaxBytes, maxLatency: maxLatency, pollEvery: poll,
@@ -473,24 +482,6 @@ func (s *Service) start(ctx context.Context, rep *definition.Replication, key st
 	c.log.Info("shard lease taken; consuming", "parents", sh.parents)
 	go c.run(cctx)
 	return c
-}
-
-// Progress is the in-memory view of the shards this runner consumes, for tests and the status
-// page of a runner without a shared state database.
-func (s *Service) Progress() map[state.ShardKey]state.ShardProgress {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[state.ShardKey]state.ShardProgress, len(s.observed))
-	for k, v := range s.observed {
-		out[k] = v
-	}
-	return out
-}
-
-func (s *Service) observe(k state.ShardKey, p state.ShardProgress) {
-	s.mu.Lock()
-	s.observed[k] = p
-	s.mu.Unlock()
 }
 
 // deadLetter is the document written for a poison record under poison = "dead_letter".
