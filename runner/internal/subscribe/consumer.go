@@ -22,7 +22,6 @@ type consumer struct {
 	conn   string // the replica's connection name
 	stream string
 	kin    Kinesis
-	shard  shard
 	log    *slog.Logger
 	cancel context.CancelCauseFunc
 	done   chan struct{}
