@@ -54,6 +54,7 @@ const terminateTimeout = 2 * time.Minute
 type EMRAPI interface {
 	RunJobFlow(ctx context.Context, in *awsemr.RunJobFlowInput, optFns ...func(*awsemr.Options)) (*awsemr.RunJobFlowOutput, error)
 	DescribeCluster(ctx context.Context, in *awsemr.DescribeClusterInput, optFns ...func(*awsemr.Options)) (*awsemr.DescribeClusterOutput, error)
+	ListClusters(ctx context.Context, in *awsemr.ListClustersInput, optFns ...func(*awsemr.Options)) (*awsemr.ListClustersOutput, error)
 	AddJobFlowSteps(ctx context.Context, in *awsemr.AddJobFlowStepsInput, optFns ...func(*awsemr.Options)) (*awsemr.AddJobFlowStepsOutput, error)
 	ListSteps(ctx context.Context, in *awsemr.ListStepsInput, optFns ...func(*awsemr.Options)) (*awsemr.ListStepsOutput, error)
 	DescribeStep(ctx context.Context, in *awsemr.DescribeStepInput, optFns ...func(*awsemr.Options)) (*awsemr.DescribeStepOutput, error)
