@@ -467,7 +467,7 @@ func leftRunning(t *testing.T, env *awsEnv, run, attempt string) string {
 		Name: aws.String("sluice-daily-transform-42"), ReleaseLabel: aws.String("emr-7.1.0"),
 		ServiceRole: aws.String("EMR_DefaultRole"), JobFlowRole: aws.String("EMR_EC2_DefaultRole"),
 		Instances: &types.JobFlowInstancesConfig{InstanceGroups: []types.InstanceGroupConfig{{InstanceRole: types.InstanceRoleTypeMaster, InstanceType: aws.String("m5.xlarge"), InstanceCount: aws.Int32(1)}}},
-		Steps: []types.StepConfig{{Name: aws.String("forever"), HadoopJarStep: &types.HadoopJarStepConfig{Jar: aws.String("command-runner.jar"), Args: []string{"true"}}}},
+		Steps:     []types.StepConfig{{Name: aws.String("forever"), HadoopJarStep: &types.HadoopJarStepConfig{Jar: aws.String("command-runner.jar"), Args: []string{"true"}}}},
 		Tags: []types.Tag{
 			{Key: aws.String(emrstep.TagPipeline), Value: aws.String("daily")}, {Key: aws.String(emrstep.TagRunID), Value: aws.String(run)},
 			{Key: aws.String(emrstep.TagActivity), Value: aws.String("transform")}, {Key: aws.String(emrstep.TagAttempt), Value: aws.String(attempt)},

@@ -318,4 +318,7 @@ func procsDone(t *testing.T, database string) bool {
 }
 
 // countAttempts counts the attempts ever started.
-func countAttempts(t *testing.T, database string) int { t.Helper(); return attemptsStarted(t, database) }
+func countAttempts(t *testing.T, database string) int {
+	t.Helper()
+	return attemptsStarted(t, database)
+}
