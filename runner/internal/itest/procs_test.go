@@ -32,9 +32,9 @@ const (
 
 // execScript is one execution of an activity instance that checks it runs alone: it records
 // its pid, and first whether the pid of the instance's previous execution still lives (then the
-// two overlap: "overlap" in the trace); then it stamps its start, works ~1 s in a child
-// process (as any real command does: the child must die with it) and stamps its end.
-func execScript(trace, key string) string {
+// two overlap: "overlap" in the trace); then it stamps its start, works `secs`.6-.9 s in a
+// child process (as any real command does: the child must die with it) and stamps its end.
+func execScript(trace, key string, secs int) string {
 	return fmt.Sprintf(`d=%q; k=%q
 if [ -f "$d/$k.pid" ]; then
   p=$(cat "$d/$k.pid"); s=$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)
@@ -42,13 +42,13 @@ if [ -f "$d/$k.pid" ]; then
 fi
 echo $$ > "$d/$k.pid"
 echo "start $k $$ $(date +%%s%%N)" >> "$d/trace"
-sleep 0.$(( 6 + $(od -An -N1 -tu1 /dev/urandom) %% 4 ))
-echo "end $k $$ $(date +%%s%%N)" >> "$d/trace"`, trace, key)
+sleep %d.$(( 6 + $(od -An -N1 -tu1 /dev/urandom) %% 4 ))
+echo "end $k $$ $(date +%%s%%N)" >> "$d/trace"`, trace, key, secs)
 }
 
 // procsPipeline has a shell activity and an emr_step activity (local mode runs it as a local
 // command; aws mode on a transient cluster of the fake EMR) per interval.
-func procsPipeline(trace string, aws bool) *definition.Pipeline {
+func procsPipeline(trace string, aws bool, secs int) *definition.Pipeline {
 	p := &definition.Pipeline{
 		Format: definition.FormatPipeline, Name: "procs", Owner: "ops@example.com", Enabled: true,
 		Schedule: definition.Schedule{Every: "1h", Start: "2026-11-01T00:00:00Z", End: "2026-11-01T03:00:00Z", MaxActiveRuns: procsIntervals},
@@ -57,10 +57,10 @@ func procsPipeline(trace string, aws bool) *definition.Pipeline {
 		Activities: map[string]*definition.Activity{},
 	}
 	emr := &definition.EMRStepActivity{Template: "small", Steps: []definition.EMRStep{
-		{Name: "work", Command: []string{"sh", "-c", execScript(trace, "{{ .RunID }}-emr")}},
+		{Name: "work", Command: []string{"sh", "-c", execScript(trace, "{{ .RunID }}-emr", secs)}},
 	}}
 	if !aws {
-		p.Activities["sh"] = &definition.Activity{Shell: &definition.ShellActivity{Command: []string{"sh", "-c", execScript(trace, "{{ .RunID }}-sh")}}}
+		p.Activities["sh"] = &definition.Activity{Shell: &definition.ShellActivity{Command: []string{"sh", "-c", execScript(trace, "{{ .RunID }}-sh", secs)}}}
 		emr = &definition.EMRStepActivity{ClusterID: "j-LOCAL", Steps: emr.Steps}
 	}
 	p.Activities["emr"] = &definition.Activity{EMRStep: emr}
@@ -91,7 +91,14 @@ func killTest(t *testing.T, driver, mode string) {
 	if err := os.MkdirAll(trace, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	reg := publish(t, procsPipeline(trace, mode == emrstep.ModeAWS))
+	// On PostgreSQL a dead runner's jobs are released 2 s after its liveness lock is gone (see
+	// Engine.orphanGrace), plus the process grace: the work lasts longer, so that a command the
+	// runner's death did not end would still run when the retry starts.
+	secs := 0
+	if driver == "postgres" {
+		secs = 4
+	}
+	reg := publish(t, procsPipeline(trace, mode == emrstep.ModeAWS, secs))
 	env := []string{"SLUICE_REGISTRY=" + reg, "SLUICE_DATABASE=" + database, "SLUICE_EMR_MODE=" + mode,
 		"SLUICE_WORK_DIR=" + filepath.Join(dir, "work"), "SLUICE_TICK=50ms", "SLUICE_FETCH_COOLDOWN=5ms",
 		"SLUICE_RESCUE_AFTER=60s", "SLUICE_PROCESS_GRACE=1s", "SLUICE_LISTEN="}
