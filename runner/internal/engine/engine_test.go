@@ -356,3 +356,64 @@ func TestLostLivenessStopsTheRunner(t *testing.T) {
 		t.Fatal("the running attempt was not cancelled")
 	}
 }
+
+// A PostgreSQL runner that dies mid-attempt may run on another machine, where its processes
+// cannot be seen: its job is retried only after the process grace, not as soon as its death
+// is noticed, so that its processes (killed by their guard) are gone before the retry starts.
+func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
+	url := acctest.NewPostgresDatabase(t)
+	running, release := make(chan struct{}), make(chan struct{})
+	// The dead runner's attempt: it ignores cancellation, as a process nobody can reach would.
+	stuck := activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
+		close(running)
+		<-release
+		return &activity.Result{}, nil
+	})
+	dead := start(t, url, map[string]activity.Executor{definition.KindShell: stuck}, func(o *engine.Options) { o.RunnerID = "dead" })
+	t.Cleanup(func() { // before dead's Stop (cleanups run last-in first-out)
+		close(release)
+		select { // it stops on its own once the attempt returns, having lost its liveness lock
+		case <-dead.e.Fatal():
+		case <-time.After(10 * time.Second):
+		}
+	})
+	if _, _, err := dead.e.RunInterval(context.Background(), pipeline("grace", func(p *definition.Pipeline) {
+		p.Activities = map[string]*definition.Activity{"work": {Shell: &definition.ShellActivity{Command: []string{"true"}}}}
+	}), t0, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the activity never started")
+	}
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	// The dead runner's liveness lock goes, as when its process dies.
+	if _, err := c.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now()
+	const grace = 1500 * time.Millisecond
+	retried := make(chan time.Time, 1)
+	ok := activity.ExecutorFunc(func(_ context.Context, tk *activity.Task) (*activity.Result, error) {
+		retried <- time.Now()
+		return &activity.Result{}, nil
+	})
+	start(t, url, map[string]activity.Executor{definition.KindShell: ok}, func(o *engine.Options) {
+		o.RunnerID, o.ProcessGrace = "peer", grace
+	})
+	select {
+	case at := <-retried:
+		// Noticed dead after the orphan check's 2 s, then the grace.
+		if waited := at.Sub(died); waited < 2*time.Second+grace {
+			t.Errorf("the attempt was retried %s after its runner died, want at least 2s + the %s grace", waited.Round(time.Millisecond), grace)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the dead runner's attempt was never retried")
+	}
+}
