@@ -219,6 +219,17 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 	return nil
 }
 
+// Abandon terminates the transient clusters that attempts of the task before t.Attempt left
+// running; the engine calls it when those attempts used up the retries and none will follow.
+// Local mode and existing clusters have nothing to end here: local processes died with their
+// runner (see package procgroup).
+func (x *executor) Abandon(ctx context.Context, t *activity.Task) error {
+	if x.opts.Mode != ModeAWS || t.Activity == nil || t.Activity.EMRStep == nil || t.Activity.EMRStep.Template == "" {
+		return nil
+	}
+	return x.terminateEarlier(ctx, t)
+}
+
 // earlierAttempt reports whether tags are those of an earlier attempt of the task's instance.
 func earlierAttempt(tags []types.Tag, t *activity.Task) bool {
 	m := map[string]string{}

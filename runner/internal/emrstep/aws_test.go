@@ -520,3 +520,25 @@ func TestAWS_Retry_TerminatesTheClusterAnEarlierAttemptLeftRunning(t *testing.T)
 		t.Errorf("the attempt log does not say it terminated a cluster:\n%s", logOf(tk))
 	}
 }
+
+// When every attempt was cut short by a dying runner, no retry will terminate the last
+// attempt's cluster: the engine calls Abandon, which does, and starts nothing.
+func TestAWS_Abandon_TerminatesTheClusterTheLastAttemptLeft(t *testing.T) {
+	env := startAWS(t, fakeemr.Config{StepTicks: map[string]int{"forever": -1}})
+	stale := leftRunning(t, env, "42", "3")
+	tk := task(&definition.EMRStepActivity{Template: "spark_small", Steps: allSteps()[:1]})
+	tk.Attempt = 4
+	ab, ok := env.exec.(activity.Abandoner)
+	if !ok {
+		t.Fatal("the emr_step executor does not implement activity.Abandoner")
+	}
+	if err := ab.Abandon(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := env.fake.ClusterState(stale); st != types.ClusterStateTerminated {
+		t.Errorf("the last attempt's cluster is %s, want TERMINATED", st)
+	}
+	if n := len(env.fake.Calls(fakeemr.OpRunJobFlow)); n != 1 {
+		t.Errorf("%d RunJobFlow calls, want only the one that left the cluster", n)
+	}
+}
