@@ -118,7 +118,7 @@ func (x *executor) run(cmd *exec.Cmd, t *activity.Task) error {
 	}
 	err = cmd.Wait()
 	g.Done()
-	return err
+	return err //nolint:wrapcheck // the caller describes it with procError, which needs the *exec.ExitError
 }
 
 // runCommand runs a command step: argv as given, in the step's scratch directory.
@@ -295,7 +295,7 @@ func (p *pipeline) wait(i int) error {
 	p.started = append(p.started[:i], p.started[i+1:]...)
 	err := s.cmd.Wait()
 	s.group.Done()
-	return err
+	return err //nolint:wrapcheck // the caller describes it with procError, which needs the *exec.ExitError
 }
 
 // pipe makes an OS pipe whose read end becomes *stdin and returns the write end, which the

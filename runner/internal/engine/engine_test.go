@@ -373,7 +373,8 @@ func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
 	t.Cleanup(func() { // before dead's Stop (cleanups run last-in first-out)
 		close(release)
 		select { // it stops on its own once the attempt returns, having lost its liveness lock
-		case <-dead.e.Fatal():
+		case err := <-dead.e.Fatal():
+			t.Logf("the dead runner stopped: %v", err)
 		case <-time.After(10 * time.Second):
 		}
 	})

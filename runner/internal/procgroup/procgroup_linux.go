@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +100,7 @@ func (r *Registry) Start(cmd *exec.Cmd, owner Owner) (*Group, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(env[:len(env):len(env)], EnvToken+"="+token, guardEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = slices.Concat(env, []string{EnvToken + "=" + token, guardEnv + "=" + strconv.Itoa(os.Getpid())})
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -118,7 +119,7 @@ func (r *Registry) Start(cmd *exec.Cmd, owner Owner) (*Group, error) {
 	_ = sw.Close()
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return nil, fmt.Errorf("starting the process guard of %s: %w", prog, err)
 	}
 	// The guard closes its end once the command started, or reports why it could not.
 	msg, _ := io.ReadAll(sr)
@@ -335,7 +336,7 @@ type stat struct {
 func readStat(pid int) (stat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return stat{}, err
+		return stat{}, fmt.Errorf("reading the process's status: %w", err)
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
