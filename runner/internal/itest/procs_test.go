@@ -3,9 +3,11 @@ package itest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -122,7 +124,7 @@ func killTest(t *testing.T, driver, mode string) {
 	}
 	rng := rand.New(rand.NewPCG(3, uint64(len(driver)+len(mode))))
 	deadline := time.Now().Add(90 * time.Second)
-	kills := 0
+	kills, guards := 0, 0
 	for !procsDone(t, database) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not done after %d kills\n%s", kills, tail(readFile(logPath), 4000))
@@ -136,7 +138,14 @@ func killTest(t *testing.T, driver, mode string) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			time.Sleep(time.Duration(100+rng.IntN(800)) * time.Millisecond)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
+			if kills == 1 && mode == emrstep.ModeLocal {
+				// Once, the guards die with the runner before they can kill their groups, as if
+				// the machine's OOM killer took them all: the commands are left running, and the
+				// restarted runner must reap them from their records before it retries.
+				guards = killWithGuards(t, cmd, filepath.Join(dir, "work", ".sluice-processes"))
+			} else {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+			}
 			_ = cmd.Wait()
 			kills++
 			continue
@@ -165,8 +174,38 @@ func killTest(t *testing.T, driver, mode string) {
 	if fake != nil {
 		clusters, running = checkClusters(t, fake)
 	}
-	t.Logf("kill test (%s, %s): %d SIGKILLs, %d executions traced, overlaps %d, processes left %d, clusters %d, clusters left running %d, %.1fs",
-		driver, mode, kills, execs, overlaps, len(left), clusters, running, time.Since(started).Seconds())
+	if mode == emrstep.ModeLocal && guards == 0 {
+		t.Errorf("no guard was killed with the runner: the reaping was not exercised")
+	}
+	t.Logf("kill test (%s, %s): %d SIGKILLs (once with %d guards), %d executions traced, overlaps %d, processes left %d, clusters %d, clusters left running %d, %.1fs",
+		driver, mode, kills, guards, execs, overlaps, len(left), clusters, running, time.Since(started).Seconds())
+}
+
+// killWithGuards SIGKILLs the runner and the guards of its recorded process groups so that no
+// guard gets to kill its group: the guards are stopped first (a stopped process handles no
+// signal but SIGKILL), then the runner dies, then they do. It returns how many guards it killed.
+func killWithGuards(t *testing.T, runner *exec.Cmd, records string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(records, "*.json"))
+	var guards []int
+	for _, f := range files {
+		var rec struct {
+			PGID int `json:"pgid"`
+		}
+		b, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(b, &rec) != nil || rec.PGID <= 1 {
+			continue
+		}
+		if syscall.Kill(rec.PGID, syscall.SIGSTOP) == nil {
+			guards = append(guards, rec.PGID)
+		}
+	}
+	_ = runner.Process.Signal(syscall.SIGKILL)
+	_ = runner.Wait()
+	for _, g := range guards {
+		_ = syscall.Kill(g, syscall.SIGKILL)
+	}
+	return len(guards)
 }
 
 // checkTrace checks that no execution saw the previous one of its instance alive, and that
