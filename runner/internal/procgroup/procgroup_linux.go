@@ -88,13 +88,11 @@ func (r *Registry) Start(cmd *exec.Cmd, owner Owner) (*Group, error) {
 	if len(cmd.ExtraFiles) > 0 {
 		return nil, errors.New("procgroup: the command must not have ExtraFiles")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("procgroup: locating the runner's binary to start the process guard: %w", err)
-	}
 	token := newToken()
 	prog := cmd.Path
-	cmd.Path = self
+	// The runner's own binary, through /proc: it still works after the file was replaced or
+	// removed by an upgrade while the runner runs, where os.Executable's path would not.
+	cmd.Path = "/proc/self/exe"
 	cmd.Args = append([]string{"sluice-guard", prog}, cmd.Args...)
 	env := cmd.Env
 	if env == nil {
