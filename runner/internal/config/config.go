@@ -55,8 +55,9 @@ const (
 	DefaultRescueAfter   = time.Hour
 	// DefaultProcessGrace is how long the jobs of a PostgreSQL runner found dead wait before
 	// another runner retries them: a runner that merely lost its database connection notices
-	// within a tick (its liveness ping times out after one tick) and stops its processes within
-	// the shell kill grace (10s); the orphan check already waited two ticks. 30s leaves margin.
+	// within two ticks (its liveness ping runs every tick and times out after one, at least 5s)
+	// and stops its processes within the shell kill grace (10s); the orphan check already
+	// waited two ticks. 30s leaves margin.
 	DefaultProcessGrace = 30 * time.Second
 	// DefaultEMRPollInterval is how often aws-mode emr_step activities poll EMR.
 	DefaultEMRPollInterval = 30 * time.Second

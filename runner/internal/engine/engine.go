@@ -306,9 +306,10 @@ func (e *Engine) loop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if e.live != nil {
-			// Bounded by a tick: a connection that hangs (a network partition) must be noticed
-			// as fast as a closed one, since ProcessGrace counts on it.
-			pctx, cancel := context.WithTimeout(ctx, max(e.opts.Tick, time.Second))
+			// Bounded by a tick (at least 5 s, so that a busy database is not taken for a lost
+			// one): a connection that hangs in a network partition must be noticed about as
+			// fast as a closed one, since ProcessGrace counts on it.
+			pctx, cancel := context.WithTimeout(ctx, max(e.opts.Tick, 5*time.Second))
 			err := e.live.Ping(pctx)
 			cancel()
 			if err != nil && ctx.Err() == nil {
