@@ -177,7 +177,7 @@ func killTest(t *testing.T, driver, mode string) {
 	if mode == emrstep.ModeLocal && guards == 0 {
 		t.Errorf("no guard was killed with the runner: the reaping was not exercised")
 	}
-	t.Logf("kill test (%s, %s): %d SIGKILLs (once with %d guards), %d executions traced, overlaps %d, processes left %d, clusters %d, clusters left running %d, %.1fs",
+	t.Logf("kill test (%s, %s): %d SIGKILLs (%d guards killed with the runner), %d executions traced, overlaps %d, processes left %d, clusters %d, clusters left running %d, %.1fs",
 		driver, mode, kills, guards, execs, overlaps, len(left), clusters, running, time.Since(started).Seconds())
 }
 

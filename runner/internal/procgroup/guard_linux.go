@@ -29,6 +29,12 @@ func init() {
 func guard(parent string, args []string) int {
 	syscall.CloseOnExec(3) // the command must not hold the status pipe open
 	status := os.NewFile(3, "sluice-guard-status")
+	if syscall.Getpgrp() != os.Getpid() {
+		// Not started by Registry.Start (which makes the guard lead a new group): killing
+		// "its" group would kill whoever started it.
+		fmt.Fprintf(os.Stderr, "sluice-runner: %s is set, but this process does not lead a process group: not acting as a process guard\n", guardEnv)
+		return 127
+	}
 	sigs := make(chan os.Signal, 8)
 	// SIGTERM, SIGINT and SIGHUP reach the whole group; the command got its own copy and
 	// decides for itself. The guard only stays to report how it ended.
