@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
@@ -416,5 +417,63 @@ func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the dead runner's attempt was never retried")
+	}
+}
+
+// fakeReaper stands in for procgroup.Registry: it counts its calls and fails with err.
+type fakeReaper struct {
+	calls atomic.Int32
+	err   error
+}
+
+func (r *fakeReaper) Reap(context.Context) ([]procgroup.Reaped, error) {
+	r.calls.Add(1)
+	return []procgroup.Reaped{{Owner: procgroup.Owner{Pipeline: "p", RunID: 1, Activity: "a", Attempt: 1}, PGID: 4242, Processes: 2}}, r.err
+}
+
+// On SQLite, a restarted runner reaps what its dead predecessor left before it hands the
+// predecessor's running jobs back: at once when reaping succeeded (the processes are known
+// dead), after the process grace when it failed.
+func TestStart_SQLiteReapsBeforeReleasingAndWaitsTheGraceWhenReapingFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reapErr error
+		delayed bool
+	}{{"reaped", nil, false}, {"reaping failed", errors.New("processes [4243] are still alive"), true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			url := "sqlite://" + filepath.Join(t.TempDir(), "state.db")
+			db, err := state.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A job the dead process was working, in a queue this runner does not work (so it
+			// stays as released).
+			if _, err := db.Reader().Exec(ctx, `INSERT INTO river_job (kind, max_attempts, state, attempt, attempted_at, queue)
+				VALUES ('test', 5, 'running', 1, CURRENT_TIMESTAMP, 'elsewhere')`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			r := &fakeReaper{err: tc.reapErr}
+			h := start(t, url, nil, func(o *engine.Options) { o.Processes, o.ProcessGrace = r, time.Hour })
+			if n := r.calls.Load(); n != 1 {
+				t.Errorf("Reap called %d times at start, want 1", n)
+			}
+			rows, err := h.db.Reader().Query(ctx, `SELECT state, scheduled_at > datetime('now', '+50 minutes') FROM river_job WHERE queue = 'elsewhere'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var st string
+			var later bool
+			for rows.Next() {
+				if err := rows.Scan(&st, &later); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st != "available" || later != tc.delayed {
+				t.Errorf("the dead runner's job: %s, scheduled after the grace: %v; want available, %v", st, later, tc.delayed)
+			}
+		})
 	}
 }
