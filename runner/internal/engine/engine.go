@@ -82,6 +82,9 @@ type Options struct {
 	// cannot see the dead runner's processes, so it gives them the time they need to be gone
 	// (killed by their guard, or by a runner that lost its liveness connection and stopped).
 	ProcessGrace time.Duration
+	// UnhealthyAfter is how many ticks in a row must fail before Unhealthy reports the runner
+	// unhealthy (/healthz); default DefaultUnhealthyAfter.
+	UnhealthyAfter int
 	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
 	// live runners; default host-pid-random.
 	RunnerID string
@@ -102,8 +105,11 @@ type Engine struct {
 	defsMu sync.Mutex
 	defs   map[string]*definition.Pipeline // by version
 
+	leftOut sync.Map // "pipeline interval" already reported as overlapping an existing run
+
 	lastTick   time.Time
 	lastTickMu sync.Mutex
+	health     tickHealth
 	loopDone   chan struct{}
 	cancelLoop context.CancelFunc
 
@@ -148,6 +154,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.UnhealthyAfter <= 0 {
+		opts.UnhealthyAfter = DefaultUnhealthyAfter
+	}
 	if opts.RunnerID == "" {
 		host, _ := os.Hostname()
 		// The random part keeps two engines of one process (tests) and a restarted process
@@ -156,6 +165,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{},
 		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
+	if opts.Registry != nil {
+		e.opts.Registry = &watchedRegistry{Registry: opts.Registry, health: &e.health, log: opts.Logger}
+	}
 	workers := river.NewWorkers()
 	cfg := &river.Config{
 		FetchCooldown:        opts.FetchCooldown,
@@ -336,8 +348,11 @@ func (e *Engine) loop(ctx context.Context) {
 
 // Tick does one round of the loop: read the registry and create due runs (when scheduling),
 // start scheduled runs within their max_active_runs, and notify lateness.
+//
+// A tick that fails is recorded (Ticks, Unhealthy) and counted (sluice_tick_failures_total).
 func (e *Engine) Tick(ctx context.Context) error {
 	var errs []error
+	e.health.beginTick()
 	if e.opts.Schedule {
 		if err := e.scheduleDue(ctx); err != nil {
 			errs = append(errs, err)
@@ -357,7 +372,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 	e.lastTickMu.Lock()
 	e.lastTick = e.now()
 	e.lastTickMu.Unlock()
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	e.recordTick(ctx, err)
+	return err
 }
 
 // pipeline returns the definition of a pipeline version, decoding it once.
