@@ -162,6 +162,9 @@ var liveStates = []types.ClusterState{types.ClusterStateStarting, types.ClusterS
 // Adopting such a cluster instead would save its startup time, but its steps may be half done
 // with unknown effects; a fresh cluster runs them from the start, as any retry does.
 func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error {
+	if t.Attempt <= 1 {
+		return nil // the first attempt: no earlier one can have left a cluster
+	}
 	name := clusterName(t)
 	var stale []string
 	in := &awsemr.ListClustersInput{ClusterStates: liveStates}

@@ -119,6 +119,9 @@ func TestAWS_Template_StartsClusterRunsStepsAndTerminates(t *testing.T) {
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("RunJobFlow requests: %d, %v", len(reqs), err)
 	}
+	if n := len(env.fake.Calls(fakeemr.OpListClusters)); n != 0 {
+		t.Errorf("%d ListClusters calls by a first attempt, want 0: no earlier attempt can have left a cluster", n)
+	}
 	in := reqs[0]
 	if got := aws.ToString(in.Name); got != "sluice-daily-transform-42" {
 		t.Errorf("cluster name %q", got)
@@ -515,6 +518,9 @@ func TestAWS_Retry_TerminatesTheClusterAnEarlierAttemptLeftRunning(t *testing.T)
 	}
 	if mine.Tags[emrstep.TagAttempt] != "2" {
 		t.Errorf("this attempt's cluster is tagged %v, want %s=2", mine.Tags, emrstep.TagAttempt)
+	}
+	if n := len(env.fake.Calls(fakeemr.OpListClusters)); n != 1 {
+		t.Errorf("%d ListClusters calls, want 1", n)
 	}
 	if !strings.Contains(logOf(tk), "left running by an earlier attempt") {
 		t.Errorf("the attempt log does not say it terminated a cluster:\n%s", logOf(tk))
