@@ -90,9 +90,17 @@ type Options struct {
 	RunnerID string
 }
 
-// Reaper ends what dead runners on this machine left running: *procgroup.Registry.
+// Reaper ends what dead runners on this machine left running, and tells which dead runners
+// ran here: *procgroup.Registry.
 type Reaper interface {
 	Reap(ctx context.Context) ([]procgroup.Reaped, error)
+	// Register records this runner id as this process, for KnownDead on other runners here.
+	Register(runnerID string) error
+	// Unregister removes that record when the runner stops.
+	Unregister(runnerID string)
+	// KnownDead says whether runner id ran on this machine, is dead, and left no process
+	// (after reaping it): its jobs need no grace.
+	KnownDead(ctx context.Context, runnerID string) bool
 }
 
 // Engine schedules and executes runs.
@@ -215,6 +223,12 @@ func New(opts Options) (*Engine, error) {
 // River's workers, and the loop.
 func (e *Engine) Start(ctx context.Context) error {
 	reaped := e.reap(ctx)
+	if e.opts.Processes != nil {
+		if err := e.opts.Processes.Register(e.opts.RunnerID); err != nil {
+			// Only costs a peer on this machine the process grace when this runner dies.
+			e.log.Warn("could not record this runner for its peers on this machine", "error", err)
+		}
+	}
 	if e.db.Dialect == state.SQLite {
 		// The dead runner ran on this machine (the file lock is local) and its process groups
 		// were just reaped: its attempts' processes are known dead, and the jobs may run again
@@ -294,6 +308,10 @@ func (e *Engine) stopRiver(ctx context.Context, cancelWork bool) error {
 		}
 		if e.live != nil {
 			e.live.Close(context.WithoutCancel(ctx))
+		}
+		if e.opts.Processes != nil {
+			// From now on a peer here cannot tell this runner's death: it waits the grace.
+			e.opts.Processes.Unregister(e.opts.RunnerID)
 		}
 	})
 	return e.stopErr
@@ -449,15 +467,20 @@ func (e *Engine) rescueOrphans(ctx context.Context) error {
 			continue
 		}
 		// Released to run after the process grace: the dead runner may be on another machine,
-		// where its processes cannot be seen; they are given the time to be gone.
-		n, err := state.ReleaseJobs(ctx, e.db.Reader(), owner, ids, now.Add(e.opts.ProcessGrace))
+		// where its processes cannot be seen; they are given the time to be gone. A runner
+		// that ran on this machine and whose processes are known gone needs no grace.
+		at, grace := now.Add(e.opts.ProcessGrace), e.opts.ProcessGrace
+		if e.opts.Processes != nil && e.opts.Processes.KnownDead(ctx, owner) {
+			at, grace = now, 0
+		}
+		n, err := state.ReleaseJobs(ctx, e.db.Reader(), owner, ids, at)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		delete(e.suspects, owner)
 		if n > 0 {
-			e.log.Warn("released the jobs of a dead runner", "runner", owner, "jobs", n, "retried_after", e.opts.ProcessGrace)
+			e.log.Warn("released the jobs of a dead runner", "runner", owner, "jobs", n, "retried_after", grace)
 		}
 	}
 	return errors.Join(errs...)

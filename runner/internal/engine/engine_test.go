@@ -362,6 +362,29 @@ func TestLostLivenessStopsTheRunner(t *testing.T) {
 // cannot be seen: its job is retried only after the process grace, not as soon as its death
 // is noticed, so that its processes (killed by their guard) are gone before the retry starts.
 func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
+	const grace = 1500 * time.Millisecond
+	waited := retryOfDeadRunner(t, func(o *engine.Options) { o.ProcessGrace = grace })
+	// Noticed dead after the orphan check's 2 s, then the grace.
+	if waited < 2*time.Second+grace {
+		t.Errorf("the attempt was retried %s after its runner died, want at least 2s + the %s grace", waited.Round(time.Millisecond), grace)
+	}
+}
+
+// A dead runner that ran on the same machine, and whose processes are known gone (reaped),
+// needs no grace: its job is retried as soon as its death is noticed.
+func TestDeadRunnersAttemptIsRetriedAtOnceWhenItsProcessesAreKnownDead(t *testing.T) {
+	waited := retryOfDeadRunner(t, func(o *engine.Options) {
+		o.ProcessGrace, o.Processes = time.Hour, &fakeReaper{dead: map[string]bool{"dead": true}}
+	})
+	if waited > 30*time.Second {
+		t.Errorf("the attempt was retried %s after its runner died, want no process grace (1h)", waited.Round(time.Millisecond))
+	}
+}
+
+// retryOfDeadRunner lets a runner "dead" die on PostgreSQL in the middle of an attempt, starts
+// a peer with peerOpts, and returns how long after the death the peer retried the attempt.
+func retryOfDeadRunner(t *testing.T, peerOpts func(*engine.Options)) time.Duration {
+	t.Helper()
 	url := acctest.NewPostgresDatabase(t)
 	running, release := make(chan struct{}), make(chan struct{})
 	// The dead runner's attempt: it ignores cancellation, as a process nobody can reach would.
@@ -400,30 +423,36 @@ func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	died := time.Now()
-	const grace = 1500 * time.Millisecond
 	retried := make(chan time.Time, 1)
-	ok := activity.ExecutorFunc(func(_ context.Context, tk *activity.Task) (*activity.Result, error) {
+	ok := activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
 		retried <- time.Now()
 		return &activity.Result{}, nil
 	})
 	start(t, url, map[string]activity.Executor{definition.KindShell: ok}, func(o *engine.Options) {
-		o.RunnerID, o.ProcessGrace = "peer", grace
+		o.RunnerID = "peer"
+		peerOpts(o)
 	})
 	select {
 	case at := <-retried:
-		// Noticed dead after the orphan check's 2 s, then the grace.
-		if waited := at.Sub(died); waited < 2*time.Second+grace {
-			t.Errorf("the attempt was retried %s after its runner died, want at least 2s + the %s grace", waited.Round(time.Millisecond), grace)
-		}
-	case <-time.After(30 * time.Second):
+		return at.Sub(died)
+	case <-time.After(40 * time.Second):
 		t.Fatal("the dead runner's attempt was never retried")
 	}
+	return 0
 }
 
-// fakeReaper stands in for procgroup.Registry: it counts its calls and fails with err.
+// fakeReaper stands in for procgroup.Registry: it counts its calls and fails with err; every
+// runner in dead is known dead.
 type fakeReaper struct {
 	calls atomic.Int32
 	err   error
+	dead  map[string]bool
+}
+
+func (r *fakeReaper) Register(string) error { return nil }
+func (r *fakeReaper) Unregister(string)     {}
+func (r *fakeReaper) KnownDead(_ context.Context, id string) bool {
+	return r.dead[id]
 }
 
 func (r *fakeReaper) Reap(context.Context) ([]procgroup.Reaped, error) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -178,6 +179,114 @@ func (r *Registry) write(g *Group, owner Owner) error {
 	return nil
 }
 
+// runnerRecord says which process a runner id is on this machine: <dir>/runner-<hash>.json.
+type runnerRecord struct {
+	RunnerID   string `json:"runner_id"`
+	BootID     string `json:"boot_id"`
+	PID        int    `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+}
+
+func (r *Registry) runnerFile(id string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return filepath.Join(r.dir, fmt.Sprintf("runner-%016x.json", h.Sum64()))
+}
+
+// Register records that this process is the runner id on this machine, so that another runner
+// here can tell, once id is dead, that its processes are known dead (KnownDead).
+func (r *Registry) Register(id string) error {
+	if r == nil {
+		return nil
+	}
+	data, err := json.Marshal(runnerRecord{RunnerID: id, BootID: r.boot, PID: r.self, StartTicks: r.selfST})
+	if err != nil {
+		return fmt.Errorf("encoding the runner record: %w", err)
+	}
+	file := r.runnerFile(id)
+	if err := os.WriteFile(file+".tmp", data, 0o600); err != nil {
+		return fmt.Errorf("writing runner record %s: %w", file, err)
+	}
+	if err := os.Rename(file+".tmp", file); err != nil {
+		return fmt.Errorf("writing runner record %s: %w", file, err)
+	}
+	return nil
+}
+
+// Unregister removes the record Register wrote; a runner that stops cleanly leaves nothing.
+func (r *Registry) Unregister(id string) {
+	if r != nil {
+		_ = os.Remove(r.runnerFile(id))
+	}
+}
+
+// KnownDead reports whether runner id ran on this machine, is dead, and left no process
+// group alive: its groups are reaped first. False means unknown — another machine's runner,
+// whose processes only a grace period can account for.
+func (r *Registry) KnownDead(ctx context.Context, id string) bool {
+	if r == nil {
+		return false
+	}
+	data, err := os.ReadFile(r.runnerFile(id))
+	if err != nil {
+		return false
+	}
+	var rec runnerRecord
+	if json.Unmarshal(data, &rec) != nil || rec.RunnerID != id || rec.BootID != r.boot {
+		return false
+	}
+	if st, err := startTicks(rec.PID); err == nil && st == rec.StartTicks {
+		return false // the process lives: it only lost its database connection
+	}
+	if _, err := r.Reap(ctx); err != nil {
+		r.log.Warn("reaping a dead runner's processes", "runner", id, "error", err)
+	}
+	entries, err := os.ReadDir(r.dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), "runner-") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(r.dir, e.Name()))
+		if err != nil {
+			return false
+		}
+		var g record
+		if json.Unmarshal(b, &g) != nil || (g.RunnerPID == rec.PID && g.RunnerStartTicks == rec.StartTicks) {
+			return false // a group Reap could not end, or a record it could not read
+		}
+	}
+	return true
+}
+
+// runnerRecordKeep is how long the record of a dead runner is kept, for KnownDead of runners
+// that take its jobs over; after that it is pruned by Reap.
+const runnerRecordKeep = 24 * time.Hour
+
+// pruneRunner removes the record of a runner that is dead (or from an earlier boot) since
+// long enough.
+func (r *Registry) pruneRunner(file string, info os.FileInfo) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return
+	}
+	var rec runnerRecord
+	if json.Unmarshal(data, &rec) != nil {
+		return
+	}
+	if rec.BootID == r.boot {
+		if st, err := startTicks(rec.PID); err == nil && st == rec.StartTicks {
+			return
+		}
+		if time.Since(info.ModTime()) < runnerRecordKeep {
+			return
+		}
+	}
+	_ = os.Remove(file)
+}
+
 // Reaped is a process group that Reap ended.
 type Reaped struct {
 	Owner     Owner
@@ -205,6 +314,12 @@ func (r *Registry) Reap(ctx context.Context) ([]Reaped, error) {
 			continue
 		}
 		file := filepath.Join(r.dir, e.Name())
+		if strings.HasPrefix(e.Name(), "runner-") {
+			if info, err := e.Info(); err == nil {
+				r.pruneRunner(file, info)
+			}
+			continue
+		}
 		data, err := os.ReadFile(file)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading process group record %s: %w", file, err))

@@ -38,6 +38,10 @@ func helperRunner() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if err := reg.Register("helper"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cmd := exec.Command("sh", "-c", `sleep 300 & echo $! > "$PIDFILE.tmp"; mv "$PIDFILE.tmp" "$PIDFILE"; wait`)
 	if _, err := reg.Start(cmd, owner); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -99,7 +103,7 @@ func waitDead(t *testing.T, pid int, d time.Duration) {
 
 func records(t *testing.T, dir string) []map[string]any {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := filepath.Glob(filepath.Join(dir, "[0-9a-f]*.json")) // not runner-*.json
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,10 +218,10 @@ func TestReap_SparesLiveRunnersAndRecycledPids(t *testing.T) {
 		}
 	}
 	// A dead runner's group whose pid now belongs to the stranger: another start time.
-	write("recycled", map[string]any{"token": "aaaa", "pgid": stranger.Process.Pid, "start_ticks": st - 1,
+	write("aaaa", map[string]any{"token": "aaaa", "pgid": stranger.Process.Pid, "start_ticks": st - 1,
 		"runner_pid": 999999999, "runner_start_ticks": 1})
 	// The stranger recorded as the group of a live runner (this process).
-	write("live", map[string]any{"token": "bbbb", "pgid": stranger.Process.Pid, "start_ticks": st,
+	write("bbbb", map[string]any{"token": "bbbb", "pgid": stranger.Process.Pid, "start_ticks": st,
 		"runner_pid": os.Getpid(), "runner_start_ticks": self})
 	reg, err := procgroup.Open(dir, nil)
 	if err != nil {
@@ -248,4 +252,38 @@ func startTicks(t *testing.T, pid int) float64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// KnownDead is true only for a runner that ran on this machine, is dead, and whose processes
+// are gone once reaped: the guard and the command's child are killed here along with the
+// runner, so nothing but the reaping in KnownDead can end the child.
+func TestKnownDead_OnlyForADeadRunnerOfThisMachineWhoseProcessesAreGone(t *testing.T) {
+	dir := t.TempDir()
+	runner, sleep := startRunner(t, dir)
+	reg, err := procgroup.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if reg.KnownDead(ctx, "helper") {
+		t.Fatal("KnownDead(helper) while it runs")
+	}
+	if reg.KnownDead(ctx, "elsewhere") {
+		t.Fatal("KnownDead of a runner never recorded here: it may run on another machine")
+	}
+	guard := int(records(t, dir)[0]["pgid"].(float64))
+	_ = syscall.Kill(guard, syscall.SIGSTOP) // it must not get to kill its group
+	_ = runner.Process.Signal(syscall.SIGKILL)
+	_ = runner.Wait()
+	_ = syscall.Kill(guard, syscall.SIGKILL)
+	time.Sleep(50 * time.Millisecond)
+	if !alive(sleep) {
+		t.Fatal("the command's child died without the guard: this test needs it left behind")
+	}
+	if !reg.KnownDead(ctx, "helper") {
+		t.Fatal("KnownDead(helper) after it died: want true, once its processes are reaped")
+	}
+	if alive(sleep) {
+		t.Error("KnownDead said dead while the runner's process still runs")
+	}
 }

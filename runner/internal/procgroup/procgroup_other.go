@@ -48,5 +48,14 @@ type Reaped struct {
 	Processes int
 }
 
+// Register records nothing.
+func (r *Registry) Register(string) error { return nil }
+
+// Unregister does nothing.
+func (r *Registry) Unregister(string) {}
+
+// KnownDead is always false: nothing is recorded.
+func (r *Registry) KnownDead(context.Context, string) bool { return false }
+
 // Reap does nothing: nothing is recorded.
 func (r *Registry) Reap(context.Context) ([]Reaped, error) { return nil, nil }
