@@ -169,8 +169,18 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	)
 	switch {
 	case attempt > maxAttempts:
-		// Every attempt was used up by runners that died mid-attempt.
+		// Every attempt was used up by runners that died mid-attempt. No retry will end what
+		// the last of them left (a transient cluster): the executor does it now.
 		err = activity.Permanent(fmt.Errorf("%d attempts started and none finished (the runner stopped during each)", attempt-1))
+		if ab, ok := exec.(activity.Abandoner); ok {
+			if aerr := ab.Abandon(ctx, &activity.Task{
+				Pipeline: p.Name, RunID: run.ID, ActivityID: args.Activity, Attempt: attempt,
+				Interval: definition.Interval{Start: data.Start, End: data.End}, Activity: rendered,
+				Params: p.Parameters, Log: logBuf, Logger: log,
+			}); aerr != nil {
+				err = fmt.Errorf("%w (and %w)", err, aerr)
+			}
+		}
 	case exec == nil:
 		err = activity.Permanent(fmt.Errorf("this runner has no executor for %s activities", kind))
 	default:
