@@ -342,6 +342,7 @@ func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 		NewRedshiftGroupResource,
 		NewEMRTemplateResource,
 		NewPipelineResource,
+		NewStreamReplicationResource,
 	}
 }
 

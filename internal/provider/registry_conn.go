@@ -15,7 +15,7 @@ import (
 )
 
 // registryDescription lists the URL forms from the same list the validator's errors use.
-var registryDescription = "Where `sluice_pipeline` and `sluice_emr_template` publish their definitions for `sluice-runner`: " +
+var registryDescription = "Where `sluice_pipeline`, `sluice_emr_template` and `sluice_stream_replication` publish their definitions for `sluice-runner`: " +
 	quotedList(registry.URLForms) + ". An `s3://` registry uses the provider's AWS credentials and the `s3` endpoint; " +
 	"a relative `file://` path is relative to the directory Terraform runs in. " +
 	"Required only by resources that publish definitions; nothing is opened until one needs it."
