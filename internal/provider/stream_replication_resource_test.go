@@ -645,7 +645,7 @@ func TestAccStreamReplication_DocumentOverMaxDocumentSize(t *testing.T) {
 			{
 				Config: config("1KiB"), PlanOnly: true,
 				ExpectError: wordsRE(`stream replication document too large`, `The published document of stream replication "bad" would be`,
-					`bytes, over the provider's max_document_size of 1KiB (1024 bytes).`),
+					`bytes, over the provider's max_document_size of 1KiB (1024 bytes). Shorten it (its description, its replicas), or raise max_document_size`),
 			},
 			{Config: config("8KiB"), Check: checkReplicationDoc(dir, "bad", nil)},
 		},
@@ -749,5 +749,35 @@ func TestAccStreamReplication_Example(t *testing.T) {
 				return nil
 			},
 		}},
+	})
+}
+
+// TestAccStreamReplication_ImportErrors: importing a name nobody published, or a document that
+// is not a replication, fails and says which.
+func TestAccStreamReplication_ImportErrors(t *testing.T) {
+	dir := t.TempDir()
+	config := replicationFileConfig(t, dir, minimalReplication("", `  format = "statements"`))
+	broken := replicationDocPath(dir, "broken")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config, ResourceName: replicationAddr, ImportState: true, ImportStateId: "missing",
+				ExpectError: wordsRE("Cannot import non-existent remote object"),
+			},
+			{
+				PreConfig: func() {
+					if err := os.MkdirAll(filepath.Dir(broken), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(broken, []byte(`{"format":"sluice/pipeline.v1","name":"broken"}`), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config, ResourceName: replicationAddr, ImportState: true, ImportStateId: "broken",
+				ExpectError: wordsRE("Reading stream replication failed", "replications/broken.json in registry file://"+dir,
+					`is not a readable sluice/replication.v1 document: document is "sluice/pipeline.v1", expected "sluice/replication.v1"`),
+			},
+		},
 	})
 }
