@@ -222,7 +222,8 @@ type replicationProblem struct {
 
 // replicationProblems validates m and maps each problem to its attribute. It leaves out
 // problems at attributes that are not known yet (checked again when they are), and problems an
-// attribute validator reports already (an enum value that is not allowed). A cross-attribute
+// attribute validator reports already (the name, an enum value that is not allowed); every
+// other rule, ranges included, is ValidateReplication's alone, so each problem is reported once. A cross-attribute
 // rule is reported at an attribute the user set: table, insert_mode and key_columns of a
 // statements replication at whichever of them is set.
 func replicationProblems(m *streamReplicationModel) []replicationProblem {
@@ -233,6 +234,9 @@ func replicationProblems(m *streamReplicationModel) []replicationProblem {
 			continue
 		}
 		root, _, _ := strings.Cut(p.Path, ".")
+		if root == "name" {
+			continue // validate.Name applies the same rule (definition.ValidateName) and says so
+		}
 		if allowed, ok := replicationEnumAttrs[root]; ok {
 			v, _ := m.attrs()[root].(types.String)
 			switch {

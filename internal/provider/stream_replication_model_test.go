@@ -176,6 +176,18 @@ func TestReplicationProblems_MapToTheAttributeTheUserSet(t *testing.T) {
 		}, []string{
 			`poison_notify[1] | poison_notify.1: "ops@acme.example" is neither an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC) nor an http(s) URL`,
 		}},
+		// The name validator applies the same rule; ranges are the domain's alone: each once.
+		{"name", func(m *streamReplicationModel) { m.Name = types.StringValue("..") }, nil},
+		{"max_records", func(m *streamReplicationModel) { m.MaxRecords = types.Int64Value(20000) }, []string{
+			`max_records | max_records: must be between 1 and 10000 (the most one GetRecords call returns), got 20000`,
+		}},
+		{"no replicas", func(m *streamReplicationModel) { m.Replicas = replicasValue(map[string]attr.Value{}) }, []string{
+			`replicas | replicas: at least one replica is required`,
+		}},
+		{"key column twice", func(m *streamReplicationModel) {
+			rows(m)
+			m.Table, m.InsertMode, m.KeyColumns = types.StringValue("a.b"), types.StringValue(definition.InsertKeepExisting), stringList([]string{"id", "id"})
+		}, []string{`key_columns[1] | key_columns.1: column "id" is listed twice`}},
 		// Values known only after apply are checked when they are known.
 		{"unknown stream_arn", func(m *streamReplicationModel) { m.StreamARN = types.StringUnknown() }, nil},
 		{"unknown replicas", func(m *streamReplicationModel) {

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -71,10 +69,11 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 			MarkdownDescription: desc + " A duration such as `200ms`, `1s`, `30s` or `1m`, more than zero. Default `" + def + "`.",
 		}
 	}
-	stringsList := func(desc string) schema.ListAttribute {
+	stringsList := func(desc string, more ...validator.List) schema.ListAttribute {
 		return schema.ListAttribute{
 			ElementType: types.StringType, Optional: true, MarkdownDescription: desc,
-			Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
+			// Never []: the document leaves empty lists out, and [] would read back as null.
+			Validators: append([]validator.List{listvalidator.SizeAtLeast(1)}, more...),
 		}
 	}
 	location := "An `s3://` (or, for local development, `file://`) prefix."
@@ -114,7 +113,6 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 				MarkdownDescription: "The replicas, keyed by replica name (`" + definition.ReplicaNamePattern + "`). Each replica has its own " +
 					"subscriber per shard and its own checkpoint, so one replica that is down only lags; the others go on. Two replicas may not " +
 					"name the same connection: that database would apply every change twice.",
-				Validators: []validator.Map{mapvalidator.SizeAtLeast(1)},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"connection": schema.StringAttribute{
 						Required: true,
@@ -147,13 +145,11 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 				Optional: true, Computed: true, Default: int64default.StaticInt64(definition.DefaultBatchMaxRecords),
 				MarkdownDescription: fmt.Sprintf("Most records applied in one transaction, 1 to 10000 (the most one GetRecords call returns); "+
 					"a batch ends at whichever of `max_records`, `max_bytes` and `max_latency` comes first. Default `%d`.", definition.DefaultBatchMaxRecords),
-				Validators: []validator.Int64{int64validator.Between(1, 10000)},
 			},
 			"max_bytes": schema.Int64Attribute{
 				Optional: true, Computed: true, Default: int64default.StaticInt64(definition.DefaultBatchMaxBytes),
 				MarkdownDescription: fmt.Sprintf("Most bytes of records applied in one transaction, from %d (one Kinesis record) to %d. It bounds "+
 					"the memory a subscriber holds. Default `%d` (1 MiB).", definition.MaxRecordBytes, 64<<20, definition.DefaultBatchMaxBytes),
-				Validators: []validator.Int64{int64validator.Between(definition.MaxRecordBytes, 64<<20)},
 			},
 			"max_latency": duration("Longest a record waits in a batch before the batch is applied.", definition.DefaultBatchMaxLatency),
 			"staging": optional("Where row batches are written before they are loaded with COPY on Redshift replicas (PostgreSQL replicas " +
@@ -171,8 +167,8 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 				definition.PoisonPolicies(), defaultPoisonPolicy),
 			"dead_letter": optional("Only for `poison = \"" + definition.PoisonDeadLetter + "\"`, and required there: where poison records and their " +
 				"errors are written. " + location),
-			"poison_notify": stringsList("Targets told of each poison record: SNS topic ARNs (`arn:aws:sns:REGION:ACCOUNT:TOPIC`) or `http(s)` " +
-				"webhook URLs."),
+			"poison_notify": stringsList("Targets told of each poison record: SNS topic ARNs (`arn:aws:sns:REGION:ACCOUNT:TOPIC`) or `http(s)` "+
+				"webhook URLs.", listvalidator.UniqueValues()),
 			"poll_interval": duration(fmt.Sprintf("How often an idle subscriber calls GetRecords on a shard. Every replica's subscriber reads every "+
 				"shard, and a shard serves %d GetRecords calls per second to all its readers together: keep replicas ÷ poll_interval at or below %d "+
 				"per second (see `read_calls_per_second`).", definition.ShardReadCallsPerSecond, definition.ShardReadCallsPerSecond),

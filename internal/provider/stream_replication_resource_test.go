@@ -346,7 +346,7 @@ func TestAccStreamReplication_PlanTimeErrors(t *testing.T) {
 			wordsRE("replicas.Bad-Name:", `replica name "Bad-Name" must match`)},
 		{"region", `{ a = { connection = "x", region = "Europe" } }`, `  format = "statements"`,
 			wordsRE("replicas.a.region:", `"Europe" is not an AWS region such as "us-east-1"`)},
-		{"no replicas", `{}`, `  format = "statements"`, wordsRE(`Attribute replicas map must contain at least 1 elements`)},
+		{"no replicas", `{}`, `  format = "statements"`, wordsRE("replicas:", "at least one replica is required")},
 		{"format", "", `  format = "csv"`, wordsRE(`Attribute format value must be one of: ["statements" "rows"], got: "csv"`)},
 		{"rows without table", "", rows(`  insert_mode = "APPEND"`),
 			wordsRE("table:", `is required: a schema-qualified table name such as "analytics.clicks"`)},
@@ -398,7 +398,18 @@ func TestAccStreamReplication_PlanTimeErrors(t *testing.T) {
 			wordsRE("max_latency:", `"soon"`)},
 		{"max_records", "", `  format = "statements"
   max_records = 20000`,
-			wordsRE(`Attribute max_records value must be between 1 and 10000, got: 20000`)},
+			wordsRE("max_records:", "must be between 1 and 10000 (the most one GetRecords call returns), got 20000")},
+		{"max_bytes", "", `  format = "statements"
+  max_bytes = 1000`,
+			wordsRE("max_bytes:", "must be between 1048576 (one Kinesis record) and 67108864, got 1000")},
+		{"key_columns listed twice", "", rows(`  table = "analytics.clicks"
+  insert_mode = "KEEP_EXISTING"
+  key_columns = ["id", "id"]`),
+			wordsRE("key_columns.1:", `column "id" is listed twice`)},
+		{"empty key_columns", "", rows(`  table = "analytics.clicks"
+  insert_mode = "APPEND"
+  key_columns = []`),
+			wordsRE("Attribute key_columns list must contain at least 1 elements")},
 	}
 	var steps []resource.TestStep
 	step := func(body string, want *regexp.Regexp) {
