@@ -187,7 +187,8 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 				Computed: true,
 				MarkdownDescription: fmt.Sprintf("GetRecords calls per second the subscribers of this replication put on each shard when they are "+
 					"idle: one per `poll_interval` per replica. Kinesis allows %d per shard, shared by every reader of the stream (without enhanced "+
-					"fan-out), and %d MB/s; the plan warns above %d. Readers outside this replication count too.",
+					"fan-out), and %d MB/s; the plan warns above %d. Readers outside this replication count too. The bytes are shared alike: every "+
+					"replica reads all that is written, so N replicas keep up while less than 2 MB/s ÷ N is written to a shard.",
 					definition.ShardReadCallsPerSecond, definition.ShardReadBytesPerSecond>>20, definition.ShardReadCallsPerSecond),
 			},
 		},
