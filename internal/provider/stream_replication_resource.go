@@ -81,7 +81,7 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A stream replication: identical, independent warehouse replicas kept equal from one Kinesis stream. Every change is put " +
 			"into the stream; each replica has its own subscriber in `sluice-runner`, running in the replica's region, which applies the records in " +
-			"sequence order and writes its checkpoint in the same transaction (AWS's design for multi-AZ and multi-region Redshift clusters). " +
+			"sequence order (AWS's design for multi-AZ and multi-region Redshift clusters). " +
 			"Published to the provider's `registry` as `" + registry.ReplicationsPrefix + "<name>.json` (format `" + definition.FormatReplication + "`). " +
 			"Everything is checked at plan time; the plan shows the replicas, the exact document (`definition_json`), its `version`, and the read load " +
 			"the subscribers put on each shard (`read_calls_per_second`), with a warning when it is over Kinesis's shared limit of " +
