@@ -309,12 +309,19 @@ func TestStreamReplication_ModifyPlanWarnsOverTheShardReadLimit(t *testing.T) {
 	if !ok || !w.Path().Equal(path.Root("poll_interval")) {
 		t.Errorf("warning is not at poll_interval: %v", warnings[0])
 	}
-	const want = `Stream replication "warehouse": 3 replica subscribers each calling GetRecords every 500ms make 6 calls per second on every ` +
+	const want = `Stream replication "warehouse": with 3 replicas polling every 500ms, the subscribers make 6 GetRecords calls per second on every ` +
 		`shard of arn:aws:kinesis:us-east-1:123456789012:stream/changes, over Kinesis's limit of 5 per shard (shared by all readers of the ` +
 		`stream without enhanced fan-out, with 2 MB/s). Reads would be throttled and every replica would lag. Set poll_interval to 600ms ` +
 		`or more, or serve fewer replicas from this stream.`
 	if got := warnings[0].Detail(); got != want {
 		t.Errorf("warning\n%s\nwant\n%s", got, want)
+	}
+
+	// One replica polling every 100ms is over the limit alone.
+	_, diags = modifyPlan(t, withReplicas(1, "100ms"))
+	if w := diags.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Detail(), `Stream replication "warehouse": with 1 replica polling every 100ms, `+
+		`the subscribers make 10 GetRecords calls per second`) || !strings.Contains(w[0].Detail(), "Set poll_interval to 200ms or more") {
+		t.Errorf("1 replica every 100ms: %v", diags)
 	}
 
 	plan, diags = modifyPlan(t, withReplicas(5, "1s"))

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
@@ -241,10 +242,10 @@ func (r *streamReplicationResource) ModifyPlan(ctx context.Context, req resource
 		plan.ReadCallsPerSecond = types.Float64Value(roundCalls(calls))
 		if over {
 			resp.Diagnostics.AddAttributeWarning(path.Root("poll_interval"), "Subscribers would exceed the shard read limit",
-				fmt.Sprintf("Stream replication %q: %d replica subscribers each calling GetRecords every %s make %s calls per second on every shard "+
+				fmt.Sprintf("Stream replication %q: with %s polling every %s, the subscribers make %s GetRecords calls per second on every shard "+
 					"of %s, over Kinesis's limit of %d per shard (shared by all readers of the stream without enhanced fan-out, with %d MB/s). "+
 					"Reads would be throttled and every replica would lag. Set poll_interval to %s or more, or serve fewer replicas from this stream.",
-					rep.Name, len(rep.Replicas), rep.PollInterval, formatCalls(calls), rep.StreamARN, definition.ShardReadCallsPerSecond,
+					rep.Name, replicaCount(len(rep.Replicas)), rep.PollInterval, formatCalls(calls), rep.StreamARN, definition.ShardReadCallsPerSecond,
 					definition.ShardReadBytesPerSecond>>20, minPollInterval(len(rep.Replicas))))
 		}
 	}
@@ -265,26 +266,30 @@ func (r *streamReplicationResource) ModifyPlan(ctx context.Context, req resource
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
+// replicaCount is "1 replica", "6 replicas".
+func replicaCount(n int) string {
+	if n == 1 {
+		return "1 replica"
+	}
+	return fmt.Sprintf("%d replicas", n)
+}
+
 // formatCalls spells a calls-per-second figure without float noise: 10, 1.429.
 func formatCalls(c float64) string { return fmt.Sprint(roundCalls(c)) }
 
 func (r *streamReplicationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.publish(ctx, req.Plan.Get, true, &resp.State, &resp.Diagnostics)
+	r.publish(ctx, req.Plan, true, &resp.State, &resp.Diagnostics)
 }
 
 func (r *streamReplicationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	r.publish(ctx, req.Plan.Get, false, &resp.State, &resp.Diagnostics)
+	r.publish(ctx, req.Plan, false, &resp.State, &resp.Diagnostics)
 }
 
 // publish checks the planned replication, publishes it (atomically: the registry's Put) and
 // sets the state. On create it refuses to overwrite a replication it does not manage.
-func (r *streamReplicationResource) publish(ctx context.Context, get func(context.Context, any) diag.Diagnostics, create bool,
-	state interface {
-		Set(context.Context, any) diag.Diagnostics
-	}, diags *diag.Diagnostics,
-) {
+func (r *streamReplicationResource) publish(ctx context.Context, planned tfsdk.Plan, create bool, state *tfsdk.State, diags *diag.Diagnostics) {
 	var plan streamReplicationModel
-	diags.Append(get(ctx, &plan)...)
+	diags.Append(planned.Get(ctx, &plan)...)
 	if diags.HasError() {
 		return
 	}

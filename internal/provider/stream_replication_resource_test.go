@@ -550,7 +550,7 @@ resource "sluice_stream_replication" "test" {
 	cli.run([]int{0}, "init", "-input=false", "-backend=false")
 	_, out := cli.run([]int{0}, "plan", "-input=false")
 	want := wordsRE(`Warning: Subscribers would exceed the shard read limit`,
-		`Stream replication "bad": 6 replica subscribers each calling GetRecords every 1s make 6 calls per second on every shard of `+replicationARN+`,`,
+		`Stream replication "bad": with 6 replicas polling every 1s, the subscribers make 6 GetRecords calls per second on every shard of `+replicationARN+`,`,
 		`over Kinesis's limit of 5 per shard (shared by all readers of the stream without enhanced fan-out, with 2 MB/s).`,
 		`Reads would be throttled and every replica would lag. Set poll_interval to 1.2s or more, or serve fewer replicas from this stream.`)
 	if !want.MatchString(out) {
