@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 // Exit codes.
@@ -80,11 +81,17 @@ type globals struct {
 	output     string
 	logLevel   string
 	log        *slog.Logger
+	// secrets are every secret value the command learns (connection and state database
+	// passwords, Secrets Manager values, webhook tokens), scrubbed from all it writes: its logs,
+	// stdout and stderr, the errors and logs the engine stores, the notifications it sends.
+	secrets *redact.Secrets
 }
 
 // Execute runs sluice-runner with args (without the program name) and returns the exit code.
 func Execute(ctx context.Context, args []string, sys IO) int {
-	cmd := NewRootCommand(sys)
+	secrets := redact.New()
+	sys = scrubbedIO(sys, secrets)
+	cmd := newRootCommand(sys, secrets)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -107,6 +114,23 @@ func Execute(ctx context.Context, args []string, sys IO) int {
 // NewRootCommand builds the sluice-runner command tree. Run it with ExecuteContext; errors
 // carry their exit code (see Execute).
 func NewRootCommand(sys IO) *cobra.Command {
+	secrets := redact.New()
+	return newRootCommand(scrubbedIO(sys, secrets), secrets)
+}
+
+// scrubbedIO passes everything written to stdout and stderr through secrets: whatever a
+// command prints — results, status, progress, errors — holds no secret it has learnt.
+func scrubbedIO(sys IO, secrets *redact.Secrets) IO {
+	if sys.Stdout != nil {
+		sys.Stdout = secrets.Writer(sys.Stdout)
+	}
+	if sys.Stderr != nil {
+		sys.Stderr = secrets.Writer(sys.Stderr)
+	}
+	return sys
+}
+
+func newRootCommand(sys IO, secrets *redact.Secrets) *cobra.Command {
 	if sys.Getenv == nil {
 		sys.Getenv = func(string) string { return "" }
 	}
@@ -119,7 +143,7 @@ func NewRootCommand(sys IO) *cobra.Command {
 	if sys.Stderr == nil {
 		sys.Stderr = io.Discard
 	}
-	g := &globals{io: sys}
+	g := &globals{io: sys, secrets: secrets}
 	root := &cobra.Command{
 		Use:   "sluice-runner",
 		Short: "Check and run the pipelines that the sluice Terraform provider publishes",
@@ -164,13 +188,21 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return usageErrorf("--log-level %q is not a level: use debug, info, warn or error", g.logLevel)
 	}
-	g.log = slog.New(slog.NewJSONHandler(g.io.Stderr, &slog.HandlerOptions{Level: level})).With("command", cmd.Name())
+	g.log = slog.New(g.secrets.Handler(slog.NewJSONHandler(g.io.Stderr, &slog.HandlerOptions{Level: level}))).With("command", cmd.Name())
 	if g.output != OutputText && g.output != OutputJSON {
 		return usageErrorf("--output %q is not supported: use %s or %s", g.output, OutputText, OutputJSON)
 	}
 	if !cmd.Flags().Changed("registry") {
 		g.registry = g.io.Getenv(EnvRegistry)
 	}
+	// Every command learns the secrets of the environment first, even one that never opens a
+	// connection (status): old rows or a failing open may quote them.
+	env := config.Default()
+	_ = env.LoadEnv(g.io.Environ()) // its errors are the executing commands' to report
+	if env.Database == "" {
+		env.Database = g.io.Getenv(config.EnvDatabase)
+	}
+	g.addConfigSecrets(env)
 	if !cmd.Flags().Changed("config") {
 		g.configFile = g.io.Getenv(config.EnvConfig)
 	}
@@ -182,6 +214,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 			return usageErrorf("%v", err)
 		}
 		g.file = &c
+		g.addConfigSecrets(c)
 		if g.registry == "" {
 			g.registry = c.Registry
 		}

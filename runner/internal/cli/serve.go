@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/metrics"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/web"
@@ -52,7 +53,7 @@ runner (the file is locked).`,
 				}
 				srv = &http.Server{
 					Handler: web.Handler(web.Options{
-						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick)},
+						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick), secrets: g.secrets},
 						Metrics: m.Handler(), Logger: g.log,
 					}),
 					ReadHeaderTimeout: 10 * time.Second,
@@ -112,9 +113,10 @@ func (s metricsSource) Freshness(ctx context.Context) ([]metrics.PipelineFreshne
 
 // webSource serves the status page from the state database.
 type webSource struct {
-	db   *state.DB
-	eng  *engine.Engine
-	tick time.Duration
+	db      *state.DB
+	eng     *engine.Engine
+	tick    time.Duration
+	secrets redact.Scrubber
 }
 
 func (s webSource) Pipelines(ctx context.Context) ([]status.Pipeline, error) {
@@ -122,6 +124,7 @@ func (s webSource) Pipelines(ctx context.Context) ([]status.Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	scrubStatus(s.secrets, ps)
 	return ps, nil
 }
 

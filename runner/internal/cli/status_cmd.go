@@ -37,6 +37,7 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 					database = g.file.Database
 				}
 			}
+			g.addURISecrets(database)
 			ctx := cmd.Context()
 			db, err := state.OpenReadOnly(ctx, database)
 			if err != nil {
@@ -54,6 +55,7 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 			if err != nil {
 				return ioError(err)
 			}
+			scrubStatus(g.secrets, ps)
 			if g.output == OutputJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

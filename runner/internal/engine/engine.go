@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 )
 
@@ -72,6 +73,9 @@ type Options struct {
 	Schedule bool
 	// LogLimit bounds each attempt's stored log.
 	LogLimit int
+	// Secrets are scrubbed from every error and log text the engine stores or returns to River;
+	// nil scrubs nothing.
+	Secrets redact.Scrubber
 	Logger   *slog.Logger
 	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
 	// live runners; default host-pid-random.

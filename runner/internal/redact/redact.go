@@ -41,9 +41,11 @@ const cuts = "@:/?#[]&=;+%, '\"\\\t\r\n"
 // pieces, the prefixes and the suffixes are kept.
 const maxPieces = 24
 
-// Scrubber is what the engine and the notifier need: text in, text without secrets out.
+// Scrubber is what the engine and the notifier need: text and errors in, the same without
+// secrets out. *Secrets implements it.
 type Scrubber interface {
 	Scrub(text string) string
+	Error(err error) error
 }
 
 // Secrets is the registry. The zero value is not usable: call New. It is safe for concurrent
