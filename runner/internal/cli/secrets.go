@@ -23,13 +23,12 @@ func (g *globals) addConfigSecrets(c config.Config) {
 	}
 }
 
-// addURISecrets registers a URI's passwords and the URI itself.
+// addURISecrets registers a URI's passwords and, when it has any, the URI itself.
 func (g *globals) addURISecrets(uri string) {
-	if !strings.Contains(uri, "://") {
-		return // a SQLite path
+	if pws := conn.URISecrets(uri); len(pws) > 0 {
+		g.secrets.Add(pws...)
+		g.secrets.AddWhole(uri)
 	}
-	g.secrets.Add(conn.URISecrets(uri)...)
-	g.secrets.AddWhole(uri)
 }
 
 // warnShortSecrets says which configured passwords are too short to be scrubbed by value.
@@ -84,8 +83,10 @@ type notifier struct {
 }
 
 func (n notifier) Notify(ctx context.Context, target string, m engine.Notification) error {
-	n.secrets.AddWhole(target)
-	n.secrets.Add(notify.TargetSecrets(target)...)
+	if parts := notify.TargetSecrets(target); len(parts) > 0 {
+		n.secrets.Add(parts...)
+		n.secrets.AddWhole(target)
+	}
 	return n.s.Send(ctx, target, notify.Message{
 		Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
 		IntervalStart: m.IntervalStart, IntervalEnd: m.IntervalEnd, Activity: m.Activity, Error: m.Error, Late: m.Late,

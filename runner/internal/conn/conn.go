@@ -83,8 +83,8 @@ type SecretRegistry interface {
 
 // register tells Options.Secrets of secrets and of whole values.
 func (r *Resolver) register(secrets []string, whole ...string) {
-	if r.opts.Secrets == nil {
-		return
+	if r.opts.Secrets == nil || len(secrets) == 0 {
+		return // a value without secrets is not scrubbed: "uri" in a log line stays readable
 	}
 	r.opts.Secrets.Add(secrets...)
 	r.opts.Secrets.AddWhole(whole...)
