@@ -76,7 +76,7 @@ type Options struct {
 	// Secrets are scrubbed from every error and log text the engine stores or returns to River;
 	// nil scrubs nothing.
 	Secrets redact.Scrubber
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
 	// live runners; default host-pid-random.
 	RunnerID string
