@@ -253,7 +253,8 @@ func checkOutputs(t *testing.T, env map[string]string, secret string, outputs ma
 	t.Helper()
 	for _, format := range []string{"text", "json"} {
 		code, out, errOut := run(t, env, "status", "--output", format)
-		if code != 0 {
+		// A runner refused at startup leaves no state database for status to read.
+		if _, err := os.Stat(filepath.Join(stateDir, "state.db")); code != 0 && (stateDir == "" || err == nil) {
 			t.Errorf("status --output %s exited %d: %s", format, code, errOut)
 		}
 		outputs["status "+format] = out + errOut
