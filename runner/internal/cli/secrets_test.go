@@ -105,6 +105,11 @@ func leakForms(secret string, minPiece int) []string {
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
 // assertNoLeak fails the test when text holds any leak form of secret.
 func assertNoLeak(t *testing.T, where, text, secret string, minPiece int) {
 	t.Helper()
@@ -347,8 +352,10 @@ func TestSecrets_WarehousePasswordNeverLeavesTheRunner(t *testing.T) {
 			code, out, errOut = run(t, env, "run", "leaky", "--interval", "2026-11-01T00:00:00Z", "--tick", "20ms", "--fetch-cooldown", "5ms")
 			outputs["run"] = out + errOut
 			switch code {
-			case 2: // refused at startup
+			case 2:
+				t.Logf("refused at startup: %s", firstLine(errOut))
 			case 1:
+				t.Logf("the activity failed: %s", firstLine(out[strings.Index(out, "failed work"):]))
 				if !strings.Contains(out, "failed work") {
 					t.Errorf("run exited 1 without a failed activity:\n%s", out)
 				}

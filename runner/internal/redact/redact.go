@@ -155,7 +155,7 @@ type writer struct {
 
 func (w *writer) Write(p []byte) (int, error) {
 	if w.s.rep.Load() == nil {
-		return w.w.Write(p)
+		return w.w.Write(p) //nolint:wrapcheck // a pass-through writer reports its writer's error as is
 	}
 	if _, err := io.WriteString(w.w, w.s.Scrub(string(p))); err != nil {
 		return 0, fmt.Errorf("writing scrubbed output: %w", err)

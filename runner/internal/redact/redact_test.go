@@ -101,7 +101,7 @@ func TestError_ScrubsTheMessageAndKeepsTheChain(t *testing.T) {
 		t.Error("errors.Is no longer finds the cause")
 	}
 	plain := errors.New("nothing secret here")
-	if s.Error(plain) != plain {
+	if s.Error(plain) != plain { //nolint:errorlint // identity is the point: the same error, not a wrapper
 		t.Error("an error without a secret is not returned as is")
 	}
 }
