@@ -355,7 +355,8 @@ func TestSecrets_WarehousePasswordNeverLeavesTheRunner(t *testing.T) {
 			case 2:
 				t.Logf("refused at startup: %s", firstLine(errOut))
 			case 1:
-				t.Logf("the activity failed: %s", firstLine(out[strings.Index(out, "failed work"):]))
+				_, failure, _ := strings.Cut(out, "failed ")
+				t.Logf("the activity failed: %s", firstLine(failure))
 				if !strings.Contains(out, "failed work") {
 					t.Errorf("run exited 1 without a failed activity:\n%s", out)
 				}
