@@ -34,12 +34,17 @@ func (g *globals) addURISecrets(uri string) {
 // warnShortSecrets says which configured passwords are too short to be scrubbed by value.
 func (g *globals) warnShortSecrets(c config.Config) {
 	check := func(what, uri string) {
+		// URISecrets reads the password both as its author meant it and as url.Parse cuts a
+		// URI with unencoded delimiters; the longest is the password.
+		longest := ""
 		for _, pw := range conn.URISecrets(uri) {
-			if redact.TooShort(pw) {
-				g.log.Warn("a password shorter than the scrubbing minimum cannot be kept out of logs and errors by value: use a longer one",
-					"of", what, "minimum", redact.MinLen)
-				return
+			if len(pw) > len(longest) {
+				longest = pw
 			}
+		}
+		if longest != "" && redact.TooShort(longest) {
+			g.log.Warn("a password shorter than the scrubbing minimum cannot be kept out of logs and errors by value: use a longer one",
+				"of", what, "minimum", redact.MinLen)
 		}
 	}
 	check("state database", c.Database)

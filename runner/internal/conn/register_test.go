@@ -70,3 +70,27 @@ func TestGet_RegistersTheFetchedSecretValueAndItsPassword(t *testing.T) {
 		t.Errorf("pieces of the secret's JSON are scrubbed: %q", got)
 	}
 }
+
+// url.Parse quotes what it stumbled on — `invalid port ":Q7" after host`, `invalid URL escape
+// "%zZ"` — which for a password with an unencoded delimiter is a piece of it, too short for
+// scrubbing by value. The resolver says what is wrong in its own words.
+func TestNewResolver_ErrorsOfAnUnencodedPasswordQuoteNoPieceOfIt(t *testing.T) {
+	for _, uri := range []string{
+		"postgres://u:Q7/Zk9@127.0.0.1:5432/db",
+		"postgres://u:Q7#Zk9@127.0.0.1:5432/db",
+		"postgres://u:Q7?Zk9@127.0.0.1:5432/db",
+		"postgres://u:Q7%zZk9@127.0.0.1:5432/db",
+		"postgres://u:Q7 Zk9@127.0.0.1:5432/db",
+	} {
+		_, err := conn.NewResolver(map[string]string{"warehouse": uri}, conn.Options{})
+		if err == nil {
+			t.Errorf("%s was accepted", uri)
+			continue
+		}
+		for _, piece := range []string{"Q7", "Zk9", "zZ"} {
+			if strings.Contains(err.Error(), piece) {
+				t.Errorf("the error about %s quotes %q: %v", uri, piece, err)
+			}
+		}
+	}
+}

@@ -76,11 +76,17 @@ func parse(raw string) (*spec, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the whole URI, password included
 		}
-		var ee url.EscapeError
-		if errors.As(err, &ee) {
-			// It quotes the '%' and the two characters after it: a piece of the password too
-			// short to be scrubbed by value.
+		// url.Parse's own words quote the characters it stumbled on, which may be a piece of
+		// the password too short to be scrubbed by value: say what is wrong without them.
+		var (
+			ee url.EscapeError
+			he url.InvalidHostError
+		)
+		switch {
+		case errors.As(err, &ee):
 			err = errors.New("a '%' is not followed by two hexadecimal digits: percent-encode a '%' in the password as %25")
+		case errors.As(err, &he), strings.Contains(err.Error(), "invalid port"):
+			err = errors.New("the host or port is not valid — or the password holds a '/', '?', '#' or '@' that is not percent-encoded and ends the host early: percent-encode the password ('/' is %2F, '?' %3F, '#' %23, '@' %40)")
 		}
 		return nil, fmt.Errorf("not a valid URI: %w", scrub(err, secrets))
 	}
