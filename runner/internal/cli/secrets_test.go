@@ -506,3 +506,16 @@ func TestSecrets_WebhookTokenNeverLeavesTheRunner(t *testing.T) {
 		})
 	}
 }
+
+// A state database URI without a password used to have its connect error garbled: the
+// password pgx parsed, "", was replaced everywhere, between every two characters.
+func TestStatus_StateDatabaseErrorWithoutAPasswordStaysReadable(t *testing.T) {
+	// Nothing listens on port 1: the connection is refused, which pgx reports as a ConnectError.
+	code, _, errOut := run(t, nil, "status", "--database", "postgres://nobody@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5")
+	if code != 2 {
+		t.Fatalf("status exited %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "connecting to the state database") || strings.Contains(errOut, "xxxxxcxxxxx") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
