@@ -269,7 +269,7 @@ func (r *Resolver) openSpec(ctx context.Context, s *spec, rotating *entry) (*red
 	var creds redshift.CredentialSource
 	switch {
 	case auth != nil:
-		creds = auth
+		creds = registering{src: auth, r: r}
 	case rotating != nil:
 		if c := newSecretCreds(r, rotating, s); c != nil {
 			creds = c
@@ -280,6 +280,23 @@ func (r *Resolver) openSpec(ctx context.Context, s *spec, rotating *entry) (*red
 		return nil, fmt.Errorf("opening: %w", err)
 	}
 	return x, nil
+}
+
+// registering passes on the credentials of src (an IAM login's temporary passwords), telling
+// Options.Secrets of each password before the driver can quote it.
+type registering struct {
+	src redshift.CredentialSource
+	r   *Resolver
+}
+
+// Credentials implements redshift.CredentialSource.
+func (c registering) Credentials(ctx context.Context) (user, password string, err error) {
+	user, password, err = c.src.Credentials(ctx)
+	if err != nil {
+		return "", "", err //nolint:wrapcheck // the source's error names the call that failed
+	}
+	c.r.register([]string{password})
+	return user, password, nil
 }
 
 // Close closes every opened connection; later Gets fail.
