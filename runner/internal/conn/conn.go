@@ -293,7 +293,7 @@ type registering struct {
 func (c registering) Credentials(ctx context.Context) (user, password string, err error) {
 	user, password, err = c.src.Credentials(ctx)
 	if err != nil {
-		return "", "", err //nolint:wrapcheck // the source's error names the call that failed
+		return "", "", err // the source's error names the call that failed
 	}
 	c.r.register([]string{password})
 	return user, password, nil
