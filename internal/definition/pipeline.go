@@ -11,7 +11,7 @@ const (
 )
 
 // Formats lists the known formats.
-func Formats() []string { return []string{FormatPipeline, FormatEMRTemplate} }
+func Formats() []string { return []string{FormatPipeline, FormatEMRTemplate, FormatReplication} }
 
 // Pipeline is a published pipeline: a DAG of activities on a schedule. Secrets never appear in
 // it: SQL activities name a connection, which each runner resolves from its own configuration.

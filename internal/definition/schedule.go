@@ -3,12 +3,11 @@ package definition
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // embedded IANA zones: the provider and every runner agree whatever the host has
-
-	"github.com/robfig/cron/v3"
 )
 
 // Schedule semantics
@@ -21,17 +20,17 @@ import (
 //     Timezone, so a day across a DST change is 23 or 25 hours long and intervals keep starting
 //     at the same wall-clock time. Hours and smaller ("15m", "1h30m", "24h") are fixed lengths.
 //     Days cannot be mixed with smaller units in every ("1d12h" is refused: say "36h").
-//   - cron: a 5-field expression (minute hour day-of-month month day-of-week) evaluated in
-//     Timezone; every firing time ("tick") starts an interval that ends at the next tick. The
-//     first interval starts at the first tick at or after Start: time between Start and that
-//     tick is not covered. When both day-of-month and day-of-week are restricted, a day matches
-//     if either does (standard cron). Days without the given day-of-month are skipped
-//     ("0 0 31 * *" fires only in 31-day months).
-//   - DST with cron: a wall-clock time that does not exist (02:00 on the spring-forward day in
-//     Europe/Berlin) does not fire that day — robfig/cron skips it, so the interval before it is
-//     longer (47h for "0 2 * * *") and no data is lost. A wall-clock time that occurs twice (02:00
-//     on the fall-back day) fires once, at its first occurrence: robfig/cron fires both, and a
-//     one-hour "daily" interval would surprise everyone, so the second occurrence is dropped.
+//   - every in days ("1d", "7d"): interval k starts at the local wall clock of Start plus k
+//     calendar days. A time that occurs twice that day (fall-back) is its first occurrence; a
+//     time that does not exist (spring-forward) moves forward by the length of the gap (Berlin
+//     02:30 -> 03:30 CEST, Santiago 00:00 -> 01:00 -03), in every hemisphere.
+//   - cron: a 5-field expression (or @hourly, @daily, @weekly, @monthly, @yearly) evaluated on
+//     local calendar days and local wall clocks in Timezone; every firing time ("tick") starts
+//     an interval that ends at the next tick. The first interval starts at the first tick at or
+//     after Start: time between Start and that tick is not covered. The rules for matching
+//     days, for times that do not exist or occur twice, and for specs that never fire are in
+//     cron.go. Intervals are contiguous (each end is the next start), never overlap, and cover
+//     every instant from the first tick on.
 //   - End: the schedule covers data before End: the last interval is the last one that ends at
 //     or before End.
 //   - Catchup: with catchup, every interval that has ended (end <= now) since Start is due; without
@@ -61,9 +60,9 @@ type CompiledSchedule struct {
 	catchup   bool
 	maxActive int
 
-	spec *cron.SpecSchedule // cron schedules
-	days int                // every: whole calendar days
-	step time.Duration      // every: fixed length
+	spec *cronSpec     // cron schedules
+	days int           // every: whole calendar days
+	step time.Duration // every: fixed length
 }
 
 // MinEvery is the shortest period "every" accepts.
@@ -71,15 +70,6 @@ const MinEvery = time.Minute
 
 // maxDays bounds the day count of a duration so that it cannot overflow.
 const maxDays = 36500
-
-// maxSearchWindow bounds the backward search of a cron schedule before it starts from the
-// schedule's start (and keeps the window from overflowing).
-const maxSearchWindow = 100 * 365 * 24 * time.Hour
-
-// cronFields names the five cron fields in order.
-var cronFields = []string{"minute", "hour", "day-of-month", "month", "day-of-week"}
-
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
 // Compile validates the schedule and prepares it for interval arithmetic. The error, when not
 // nil, is a Problems listing every problem with a path such as "schedule.cron".
@@ -139,11 +129,7 @@ func compileSchedule(s Schedule, path string) (*CompiledSchedule, Problems) {
 			add("cron", "%v", err)
 			break
 		}
-		spec.Location = loc
 		c.spec = spec
-		if startOK && spec.Next(c.start).IsZero() {
-			add("cron", "%q never fires (no matching date within five years of start)", s.Cron)
-		}
 	default:
 		p, err := parsePeriod(s.Every)
 		switch {
@@ -174,44 +160,6 @@ func LoadTimezone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("%q is not an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"", name)
 	}
 	return loc, nil
-}
-
-// parseCron parses a 5-field cron expression and names the offending field on error.
-func parseCron(expr string) (*cron.SpecSchedule, error) {
-	trimmed := strings.TrimSpace(expr)
-	if strings.HasPrefix(trimmed, "@") {
-		return nil, fmt.Errorf("%q: descriptors are not supported, use the 5-field form (minute hour day-of-month month day-of-week), e.g. \"0 0 * * *\" for @daily", expr)
-	}
-	if strings.HasPrefix(trimmed, "CRON_TZ=") || strings.HasPrefix(trimmed, "TZ=") {
-		return nil, fmt.Errorf("%q: set the time zone with schedule.timezone, not in the expression", expr)
-	}
-	fields := strings.Fields(trimmed)
-	if len(fields) != len(cronFields) {
-		return nil, fmt.Errorf("%q has %d fields, expected 5: minute hour day-of-month month day-of-week", expr, len(fields))
-	}
-	for i, f := range fields {
-		upper := strings.ToUpper(f)
-		switch {
-		case i == 2 && strings.ContainsAny(upper, "LW"):
-			return nil, fmt.Errorf("%q: day-of-month field %q: L (last day) and W (nearest weekday) are not supported; use day-of-month 28-31 with care, or schedule at the start of the next month (\"0 0 1 * *\") and use the previous day in templates", expr, f)
-		case i == 4 && strings.ContainsAny(upper, "L#"):
-			return nil, fmt.Errorf("%q: day-of-week field %q: L (last) and # (nth weekday) are not supported", expr, f)
-		}
-		probe := []string{"*", "*", "*", "*", "*"}
-		probe[i] = f
-		if _, err := cronParser.Parse(strings.Join(probe, " ")); err != nil {
-			return nil, fmt.Errorf("%q: %s field %q: %w", expr, cronFields[i], f, err)
-		}
-	}
-	sched, err := cronParser.Parse(strings.Join(fields, " "))
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", expr, err)
-	}
-	spec, ok := sched.(*cron.SpecSchedule)
-	if !ok {
-		return nil, fmt.Errorf("%q: unexpected schedule type %T", expr, sched)
-	}
-	return spec, nil
 }
 
 // period is a parsed duration: whole days (calendar days when used by every) plus a fixed part.
@@ -294,22 +242,65 @@ func (c *CompiledSchedule) Catchup() bool { return c.catchup }
 func (c *CompiledSchedule) MaxActiveRuns() int { return c.maxActive }
 
 // Next returns the first interval that starts at or after from (and at or after the schedule's
-// start). Iterate with Next(iv.End). ok is false when there is none: the schedule has ended.
+// start). ok is false when there is none: the schedule has ended. To walk many intervals use
+// Intervals, which does not search again for each one.
 func (c *CompiledSchedule) Next(from time.Time) (iv Interval, ok bool) {
-	s, ok := c.firstTickAtOrAfter(from)
-	if !ok {
-		return Interval{}, false
+	for iv := range c.Intervals(from) {
+		return iv, true
 	}
-	return c.intervalFrom(s)
+	return Interval{}, false
 }
 
-// intervalFrom returns the interval starting at tick s, if it ends within the schedule.
-func (c *CompiledSchedule) intervalFrom(s time.Time) (Interval, bool) {
-	e, ok := c.tickAfter(s)
-	if !ok || (!c.end.IsZero() && e.After(c.end)) {
-		return Interval{}, false
+// Intervals yields, in order, the intervals that start at or after from (and at or after the
+// schedule's start) and end within the schedule.
+func (c *CompiledSchedule) Intervals(from time.Time) iter.Seq[Interval] {
+	return func(yield func(Interval) bool) {
+		var prev time.Time
+		have := false
+		for tick := range c.ticks(from) {
+			if have {
+				iv := Interval{Start: prev, End: tick}
+				if !c.end.IsZero() && iv.End.After(c.end) {
+					return
+				}
+				if !yield(iv) {
+					return
+				}
+			}
+			prev, have = tick, true
+		}
 	}
-	return Interval{Start: s, End: e}, true
+}
+
+// ticks yields the ticks at or after max(from, start), ascending, without end.
+func (c *CompiledSchedule) ticks(from time.Time) iter.Seq[time.Time] {
+	if from.Before(c.start) {
+		from = c.start
+	}
+	if c.spec != nil {
+		return func(yield func(time.Time) bool) {
+			for u := range c.spec.ticksFrom(c.loc, ceilSeconds(from)) {
+				if !yield(time.Unix(u, 0).In(c.loc)) {
+					return
+				}
+			}
+		}
+	}
+	return func(yield func(time.Time) bool) {
+		for k := c.everyCeilIndex(from); ; k++ {
+			if !yield(c.everyTick(k)) {
+				return
+			}
+		}
+	}
+}
+
+// ceilSeconds is t in Unix seconds, rounded up.
+func ceilSeconds(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 // NextRuns returns the starts of the next n intervals whose run has not started at now, that is
@@ -318,16 +309,20 @@ func (c *CompiledSchedule) intervalFrom(s time.Time) (Interval, bool) {
 // when the schedule ends.
 func (c *CompiledSchedule) NextRuns(now time.Time, n int) []time.Time {
 	var out []time.Time
+	if n <= 0 {
+		return out
+	}
 	s, ok := c.lastTickAtOrBefore(now)
 	if !ok {
 		s = c.start // now is before the first tick: start from the beginning
 	}
-	iv, ok := c.Next(s)
-	for ok && len(out) < n {
+	for iv := range c.Intervals(s) {
 		if iv.End.After(now) {
 			out = append(out, iv.Start)
+			if len(out) == n {
+				break
+			}
 		}
-		iv, ok = c.Next(iv.End)
 	}
 	return out
 }
@@ -335,7 +330,10 @@ func (c *CompiledSchedule) NextRuns(now time.Time, n int) []time.Time {
 // Between returns the intervals whose start is in [from, to), within the schedule.
 func (c *CompiledSchedule) Between(from, to time.Time) []Interval {
 	var out []Interval
-	for iv, ok := c.Next(from); ok && iv.Start.Before(to); iv, ok = c.Next(iv.End) {
+	for iv := range c.Intervals(from) {
+		if !iv.Start.Before(to) {
+			break
+		}
 		out = append(out, iv)
 	}
 	return out
@@ -349,7 +347,10 @@ func (c *CompiledSchedule) DueAt(now time.Time) []Interval {
 	limit := c.dueLimit(now)
 	if c.catchup {
 		var out []Interval
-		for iv, ok := c.Next(c.start); ok && !iv.End.After(limit); iv, ok = c.Next(iv.End) {
+		for iv := range c.Intervals(c.start) {
+			if iv.End.After(limit) {
+				break
+			}
 			out = append(out, iv)
 		}
 		return out
@@ -381,7 +382,10 @@ func (c *CompiledSchedule) CatchupCount(now time.Time) int {
 		return j
 	}
 	n := 0
-	for iv, ok := c.Next(c.start); ok && !iv.End.After(limit); iv, ok = c.Next(iv.End) {
+	for iv := range c.Intervals(c.start) {
+		if iv.End.After(limit) {
+			break
+		}
 		n++
 	}
 	return n
@@ -405,28 +409,11 @@ func (c *CompiledSchedule) latestDue(limit time.Time) (Interval, bool) {
 	if !ok {
 		return Interval{}, false // e is the first tick: no interval has ended
 	}
-	return c.intervalFrom(s)
-}
-
-// firstTickAtOrAfter is the first tick at or after max(t, start).
-func (c *CompiledSchedule) firstTickAtOrAfter(t time.Time) (time.Time, bool) {
-	if t.Before(c.start) {
-		t = c.start
+	iv, ok := c.Next(s)
+	if !ok || !iv.Start.Equal(s) {
+		return Interval{}, false
 	}
-	if c.spec == nil {
-		k := c.everyCeilIndex(t)
-		return c.everyTick(k), true
-	}
-	next := c.spec.Next(t.In(c.loc).Add(-time.Nanosecond))
-	for !next.IsZero() && c.isRepeatedWallClock(next) {
-		next = c.spec.Next(next)
-	}
-	return next, !next.IsZero()
-}
-
-// tickAfter is the tick following tick t.
-func (c *CompiledSchedule) tickAfter(t time.Time) (time.Time, bool) {
-	return c.firstTickAtOrAfter(t.Add(time.Nanosecond))
+	return iv, true
 }
 
 // lastTickAtOrBefore is the last tick at or before t (at or after start).
@@ -437,51 +424,20 @@ func (c *CompiledSchedule) lastTickAtOrBefore(t time.Time) (time.Time, bool) {
 	if c.spec == nil {
 		return c.everyTick(c.everyFloorIndex(t)), true
 	}
-	// cron has no "previous": search forward from ever earlier points.
-	for window := 25 * time.Hour; ; window *= 8 {
-		from := t.Add(-window)
-		if from.Before(c.start) || window > maxSearchWindow {
-			from = c.start
-		}
-		tick, ok := c.firstTickAtOrAfter(from)
-		if ok && !tick.After(t) {
-			for {
-				next, ok := c.tickAfter(tick)
-				if !ok || next.After(t) {
-					return tick, true
-				}
-				tick = next
-			}
-		}
-		if from.Equal(c.start) {
-			return time.Time{}, false
-		}
+	u, ok := c.spec.lastTickAtOrBefore(c.loc, t.Unix(), ceilSeconds(c.start))
+	if !ok {
+		return time.Time{}, false
 	}
-}
-
-// isRepeatedWallClock reports whether t's wall-clock time already occurred shortly before t
-// (the second 02:00 of a fall-back night).
-func (c *CompiledSchedule) isRepeatedWallClock(t time.Time) bool {
-	t = t.In(c.loc)
-	y, mo, d := t.Date()
-	h, mi, _ := t.Clock()
-	for _, back := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
-		e := t.Add(-back).In(c.loc)
-		ey, emo, ed := e.Date()
-		eh, emi, _ := e.Clock()
-		if ey == y && emo == mo && ed == d && eh == h && emi == mi {
-			return true
-		}
-	}
-	return false
+	return time.Unix(u, 0).In(c.loc), true
 }
 
 // everyTick is the start of interval k of an every schedule.
 func (c *CompiledSchedule) everyTick(k int) time.Time {
 	if c.days > 0 {
-		y, m, d := c.start.Date()
-		h, mi, s := c.start.Clock()
-		return time.Date(y, m, d+k*c.days, h, mi, s, c.start.Nanosecond(), c.loc)
+		w := civilOf(wallSeconds(c.start, c.loc)).addDays(k * c.days)
+		h, mi, sec := c.start.Clock()
+		u := newWallResolver(c.loc).firstOrShift(w.wall(h, mi) + int64(sec))
+		return time.Unix(u, int64(c.start.Nanosecond())).In(c.loc)
 	}
 	return c.start.Add(time.Duration(k) * c.step)
 }

@@ -99,7 +99,13 @@ func TestScheduleCompile_RefusesEachProblemWithItsPath(t *testing.T) {
 		{"nth weekday is not supported", func(s *Schedule) { s.Cron = "0 0 * * 5#3" }, "schedule.cron", "# (nth weekday) are not supported"},
 		{"four fields", func(s *Schedule) { s.Cron = "0 0 * *" }, "schedule.cron", "has 4 fields, expected 5"},
 		{"six fields", func(s *Schedule) { s.Cron = "0 0 0 * * *" }, "schedule.cron", "has 6 fields, expected 5"},
-		{"descriptor", func(s *Schedule) { s.Cron = "@daily" }, "schedule.cron", "descriptors are not supported"},
+		{"@reboot", func(s *Schedule) { s.Cron = "@reboot" }, "schedule.cron", "not @reboot or @every"},
+		{"@every", func(s *Schedule) { s.Cron = "@every 5m" }, "schedule.cron", "not @reboot or @every"},
+		{"seconds field", func(s *Schedule) { s.Cron = "0 0 0 * * *" }, "schedule.cron", "has 6 fields, expected 5"},
+		{"W is not supported", func(s *Schedule) { s.Cron = "0 0 15W * *" }, "schedule.cron", "L (last day) and W (nearest weekday) are not supported"},
+		{"last weekday is not supported", func(s *Schedule) { s.Cron = "0 0 * * 5L" }, "schedule.cron", "L (last) and # (nth weekday) are not supported"},
+		{"never fires on the 31st of February", func(s *Schedule) { s.Cron = "0 0 31 2 *" }, "schedule.cron", "never fires"},
+		{"day of week 8", func(s *Schedule) { s.Cron = "0 0 * * 6-8" }, "schedule.cron", `day-of-week field "6-8"`},
 		{"time zone in the expression", func(s *Schedule) { s.Cron = "CRON_TZ=UTC 0 0 * * *" }, "schedule.cron", "schedule.timezone"},
 		{"never fires", func(s *Schedule) { s.Cron = "0 0 30 2 *" }, "schedule.cron", "never fires"},
 		{"both cron and every", func(s *Schedule) { s.Every = "1d" }, "schedule.cron", "not both"},
@@ -135,18 +141,21 @@ func TestScheduleCompile_RefusesEachProblemWithItsPath(t *testing.T) {
 	}
 }
 
-func TestCron_SpringForwardInBerlinSkipsTheDayWithoutTwoOClock(t *testing.T) {
-	// 2026-03-29: clocks go from 02:00 CET to 03:00 CEST, so 02:00 does not exist. robfig/cron
-	// does not fire that day at all (it does not move the run to 03:00); the interval starting
-	// on the 28th therefore lasts 47 hours and covers the missing day: no data is lost.
+func TestCron_SpringForwardInBerlinFiresAtTheJumpSoTheDayKeepsItsRun(t *testing.T) {
+	// 2026-03-29: clocks go from 02:00 CET to 03:00 CEST, so 02:00 does not exist. A fixed-time
+	// job fires at the moment the clocks jump (03:00 CEST): the 29th keeps its run, and a
+	// date-partitioned pipeline loads that date.
 	c := mustCompile(t, Schedule{Cron: "0 2 * * *", Timezone: "Europe/Berlin", Start: "2026-03-27T00:00:00+01:00"})
 	loc := berlin(t)
 	ivs := c.Between(time.Date(2026, 3, 27, 0, 0, 0, 0, loc), time.Date(2026, 4, 1, 0, 0, 0, 0, loc))
 	assertStrings(t, "interval starts", starts(ivs), []string{
-		"2026-03-27T02:00:00+01:00", "2026-03-28T02:00:00+01:00", "2026-03-30T02:00:00+02:00", "2026-03-31T02:00:00+02:00",
+		"2026-03-27T02:00:00+01:00", "2026-03-28T02:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:00:00+02:00", "2026-03-31T02:00:00+02:00",
 	})
-	if got := ivs[1].End.Sub(ivs[1].Start); got != 47*time.Hour {
-		t.Fatalf("interval across the spring-forward day lasts %v, want 47h", got)
+	if got := ivs[1].End.Sub(ivs[1].Start); got != 24*time.Hour {
+		t.Fatalf("interval before the jump lasts %v, want 24h", got)
+	}
+	if got := ivs[2].End.Sub(ivs[2].Start); got != 23*time.Hour {
+		t.Fatalf("interval from the jump lasts %v, want 23h", got)
 	}
 }
 
@@ -164,14 +173,16 @@ func TestCron_FallBackInBerlinFiresOnceAtTheFirstTwoOClock(t *testing.T) {
 	}
 }
 
-func TestCron_HourlyOverFallBackGivesTheRepeatedHourOneTwoHourInterval(t *testing.T) {
+func TestCron_HourlyOverFallBackRunsTheRepeatedHourTwice(t *testing.T) {
 	c := mustCompile(t, Schedule{Cron: "0 * * * *", Timezone: "Europe/Berlin", Start: "2026-10-25T00:00:00+02:00"})
 	ivs := c.Between(mustTime(t, "2026-10-25T00:00:00+02:00"), mustTime(t, "2026-10-25T04:00:00+01:00"))
 	assertStrings(t, "interval starts", starts(ivs), []string{
-		"2026-10-25T00:00:00+02:00", "2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-25T03:00:00+01:00",
+		"2026-10-25T00:00:00+02:00", "2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00", "2026-10-25T03:00:00+01:00",
 	})
-	if got := ivs[2].End.Sub(ivs[2].Start); got != 2*time.Hour {
-		t.Fatalf("the 02:00 interval lasts %v, want 2h (both 02:00 hours)", got)
+	for _, iv := range ivs {
+		if got := iv.End.Sub(iv.Start); got != time.Hour {
+			t.Fatalf("interval %v lasts %v, want 1h", iv, got)
+		}
 	}
 }
 

@@ -45,9 +45,6 @@ func (ps Problems) sort() {
 
 // Patterns of names, documented with the attributes that use them.
 const (
-	// NamePattern is the form of pipeline and EMR template names: 1 to 128 letters, digits,
-	// underscores, dots or hyphens. Names are registry keys (pipelines/<name>.json).
-	NamePattern = `^[a-zA-Z0-9_.-]{1,128}$`
 	// ParameterNamePattern is the form of parameter names, so templates can say .Params.name.
 	ParameterNamePattern = `^[A-Za-z_][A-Za-z0-9_]{0,127}$`
 	// ConnectionNamePattern is the form of connection names: a letter, then letters, digits or
@@ -59,7 +56,6 @@ const (
 )
 
 var (
-	namePattern       = regexp.MustCompile(NamePattern)
 	parameterPattern  = regexp.MustCompile(ParameterNamePattern)
 	connectionPattern = regexp.MustCompile(ConnectionNamePattern)
 	tablePattern      = regexp.MustCompile(TablePattern)
@@ -91,8 +87,8 @@ func ValidatePipeline(p *Pipeline) []Problem {
 	if p.Format != FormatPipeline {
 		v.add("format", "is %q, expected %q", p.Format, FormatPipeline)
 	}
-	if !namePattern.MatchString(p.Name) {
-		v.add("name", "%q must be 1 to 128 letters, digits, underscores, dots or hyphens", p.Name)
+	if err := ValidateName("pipeline", p.Name); err != nil {
+		v.add("name", "%s", err)
 	}
 	_, schedProbs := compileSchedule(p.Schedule, "schedule")
 	v.probs = append(v.probs, schedProbs...)
@@ -330,8 +326,8 @@ func (v *validator) emrStep(base string, e *EMRStepActivity) {
 		v.add(base, "set exactly one of template (a transient cluster) and cluster_id (an existing cluster), not both")
 	case e.Template == "" && e.ClusterID == "":
 		v.add(base, "set exactly one of template (a transient cluster) and cluster_id (an existing cluster)")
-	case e.Template != "" && !namePattern.MatchString(e.Template):
-		v.add(base+".template", "%q is not an EMR template name (1 to 128 letters, digits, underscores, dots or hyphens)", e.Template)
+	case e.Template != "" && ValidateName("EMR template", e.Template) != nil:
+		v.add(base+".template", "%s", ValidateName("EMR template", e.Template))
 	case e.ClusterID != "" && !clusterIDPattern.MatchString(e.ClusterID):
 		v.add(base+".cluster_id", "%q is not an EMR cluster id such as \"j-2AXXXXXXGAPLF\"", e.ClusterID)
 	}

@@ -92,8 +92,8 @@ func TestValidatePipeline_EachRuleNamesThePathAndTheProblem(t *testing.T) {
 		fragment string
 	}{
 		{"format", func(p *Pipeline) { p.Format = "sluice/pipeline.v0" }, "format", `expected "sluice/pipeline.v1"`},
-		{"name with a slash", func(p *Pipeline) { p.Name = "web/logs" }, "name", `"web/logs" must be 1 to 128 letters`},
-		{"empty name", func(p *Pipeline) { p.Name = "" }, "name", `"" must be 1 to 128`},
+		{"name with a slash", func(p *Pipeline) { p.Name = "web/logs" }, "name", `pipeline name "web/logs" is not valid`},
+		{"empty name", func(p *Pipeline) { p.Name = "" }, "name", `pipeline name "" is not valid`},
 		{"schedule cron field", func(p *Pipeline) { p.Schedule.Every, p.Schedule.Cron = "", "0 3 * 13 *" }, "schedule.cron", `month field "13"`},
 		{"schedule every", func(p *Pipeline) { p.Schedule.Every = "10s" }, "schedule.every", "shorter than the minimum"},
 		{"schedule max_active_runs", func(p *Pipeline) { p.Schedule.MaxActiveRuns = 0 }, "schedule.max_active_runs", "at least 1"},

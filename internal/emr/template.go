@@ -27,7 +27,7 @@ const (
 	MinStepConcurrency = 1
 	MaxStepConcurrency = 256
 	// MaxNameLength bounds a template name, which is also its registry key.
-	MaxNameLength = 128
+	MaxNameLength = definition.MaxNameLength
 )
 
 // EBS volume types EMR accepts.
@@ -46,7 +46,6 @@ func VolumeTypes() []string {
 }
 
 var (
-	nameRE          = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	releaseLabelRE  = regexp.MustCompile(`^emr-[0-9]+\.[0-9]+\.[0-9]+$`)
 	bidPriceRE      = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	subnetRE        = regexp.MustCompile(`^subnet-[0-9A-Za-z]+$`)
@@ -63,13 +62,8 @@ type Problem struct {
 func (p Problem) String() string { return p.Path + ": " + p.Message }
 
 // ValidateName checks a template name, which is also its registry key
-// (emr-templates/<name>.json).
-func ValidateName(name string) error {
-	if name == "" || len(name) > MaxNameLength || !nameRE.MatchString(name) {
-		return fmt.Errorf("template name %q is not valid: use 1-%d letters, digits, '_', '-' or '.', starting with a letter or digit", name, MaxNameLength)
-	}
-	return nil
-}
+// (emr-templates/<name>.json), by the rule pipelines share (definition.ValidateName).
+func ValidateName(name string) error { return definition.ValidateName("EMR template", name) }
 
 // Validate checks everything RunJobFlow would refuse, and the rules sluice adds, so that a broken
 // template fails at plan time rather than when the runner starts a cluster. Problems come in

@@ -28,6 +28,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/emr"
+	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
@@ -216,9 +217,10 @@ func (r *emrTemplateResource) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"name": schema.StringAttribute{
 				Required: true,
-				MarkdownDescription: fmt.Sprintf("Template name, which pipelines use to refer to it: 1-%d letters, digits, `_`, `-` or `.`, starting with a letter or digit. "+
-					"It is also the registry key (`%s<name>.json`). Changing it renames the template in place: the document is published under the new name, "+
-					"then the old one is deleted — pipelines that still name the old template fail until they are updated.", emr.MaxNameLength, registry.EMRTemplatesPrefix),
+				MarkdownDescription: "Template name, which pipelines use to refer to it: " + nameRuleMarkdown + ". " +
+					"It is also the registry key (`" + registry.EMRTemplatesPrefix + "<name>.json`). Changing it renames the template in place: the document is published under the new name, " +
+					"then the old one is deleted — pipelines that still name the old template fail until they are updated.",
+				Validators: []validator.String{validate.Name("EMR template")},
 			},
 			"release_label": schema.StringAttribute{
 				Required:            true,
@@ -353,7 +355,9 @@ func (r *emrTemplateResource) ModifyPlan(ctx context.Context, req resource.Modif
 		plan.TagsAll = planTagsAll(ctx, plan.Tags, r.data.defaultTags, &resp.Diagnostics)
 	}
 	if req.Config.Raw.IsFullyKnown() && !plan.TagsAll.IsUnknown() {
-		r.compute(ctx, &plan, &resp.Diagnostics)
+		if doc := r.compute(ctx, &plan, &resp.Diagnostics); doc != nil {
+			r.data.checkDocumentSize("EMR template", plan.Name.ValueString(), doc, &resp.Diagnostics)
+		}
 	} else {
 		plan.Version = types.StringUnknown()
 		plan.RunJobFlowJSON = types.StringUnknown()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
@@ -61,8 +61,8 @@ func (d *pipelineDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the pipeline (`" + definition.NamePattern + "`).",
-				Validators:          []validator.String{stringvalidator.RegexMatches(pipelineNameRE, "must be 1 to 128 letters, digits, underscores, dots or hyphens")},
+				MarkdownDescription: "Name of the pipeline: " + nameRuleMarkdown + ".",
+				Validators:          []validator.String{validate.Name("pipeline")},
 			},
 			"id":          computed("The pipeline name."),
 			"version":     computed("Version of the published document: `sha256:` and the hash of its canonical JSON."),

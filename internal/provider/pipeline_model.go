@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,8 +27,9 @@ import (
 // pipelineComputed are the top-level attributes that are not part of the published document.
 var pipelineComputed = []string{"id", "version", "definition_json", "next_runs", "backfill_runs"}
 
-// pipelineNameRE matches pipeline names.
-var pipelineNameRE = regexp.MustCompile(definition.NamePattern)
+// nameRuleMarkdown is the name rule of pipelines and EMR templates for attribute descriptions,
+// from the constants the runner checks too, so the docs cannot disagree with either.
+const nameRuleMarkdown = "1 to 128 letters, digits, `_`, `.` or `-`, beginning with a letter or digit (`" + definition.NamePattern + "`)"
 
 // errPipelineUnknown is returned when a value needed for the conversion is not known yet.
 var errPipelineUnknown = errors.New("the pipeline depends on values known only after apply")

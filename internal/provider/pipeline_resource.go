@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,11 +20,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
@@ -112,10 +115,11 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"name": schema.StringAttribute{
 				Required: true,
-				MarkdownDescription: "Pipeline name, 1 to 128 letters, digits, `_`, `.` or `-` (`" + definition.NamePattern + "`). It is the registry key (`" +
+				MarkdownDescription: "Pipeline name: " + nameRuleMarkdown + ". It is the registry key (`" +
 					registry.PipelinesPrefix + "<name>.json`). Changing it replaces the pipeline: the old document is deleted and the new one published, " +
 					"and the runner treats it as a new pipeline (its run history stays with the old name).",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{validate.Name("pipeline")},
 			},
 			"description": str(false, "What the pipeline does, shown by `sluice-runner status`."),
 			"owner":       str(false, "Who is responsible for the pipeline, e.g. a team or an e-mail address; shown in status and alerts."),
@@ -131,10 +135,15 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "Which data intervals the pipeline processes. Intervals are `[start, end)`; a run starts when its interval ends " +
 					"(the run for 2026-03-01 starts at 2026-03-02T00:00). Set exactly one of `cron` and `every`.",
 				Attributes: map[string]schema.Attribute{
-					"cron": str(false, "A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in `timezone`, e.g. `0 3 * * *`. "+
-						"Each firing time starts an interval that ends at the next one. Descriptors such as `@daily` are not accepted."),
+					"cron": str(false, "A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated on local days and wall clocks in `timezone`, "+
+						"e.g. `0 3 * * *`; `7` is Sunday as well as `0`, and `"+strings.Join(definition.CronMacros(), "`, `")+"` stand for their 5-field forms. "+
+						"Each firing time starts an interval that ends at the next one. Across DST, a time that does not exist fires at the moment the clocks jump "+
+						"(fixed times such as `30 2 * * *`) or is skipped (wildcard minutes or hours such as `0 * * * *`), and a time that occurs twice fires once "+
+						"(fixed times) or twice (wildcard), so every calendar day keeps its run and an hourly schedule has 24 hours a day of one-hour intervals. "+
+						"A spec that can never fire (`0 0 31 2 *`) is refused."),
 					"every": str(false, "A fixed period aligned to `start`, e.g. `15m`, `1h`, `1d`: intervals are start, start+every, … Whole days are "+
-						"calendar days in `timezone` (a DST day is 23 or 25 hours); days cannot be mixed with smaller units (`36h`, not `1d12h`). At least `1m`."),
+						"calendar days in `timezone` (a DST day is 23 or 25 hours): the start's wall-clock time each day, its first occurrence when it occurs twice, "+
+						"moved forward by the gap when it does not exist (02:30 → 03:30). Days cannot be mixed with smaller units (`36h`, not `1d12h`). At least `1m`."),
 					"start": str(true, "Start of the first interval, RFC 3339, e.g. `2026-03-01T00:00:00Z`."),
 					"end":   str(false, "End of the schedule, RFC 3339: the last interval is the last one that ends at or before it. Unset, the schedule never ends."),
 					"timezone": schema.StringAttribute{
@@ -412,6 +421,10 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.AddError("Encoding pipeline failed", err.Error())
 		return
 	}
+	r.data.checkDocumentSize("pipeline", p.Name, doc, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), p.Version)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("definition_json"), string(doc))...)
 
@@ -664,9 +677,9 @@ func (r *pipelineResource) Delete(ctx context.Context, req resource.DeleteReques
 // ImportState imports a published pipeline by name: `terraform import sluice_pipeline.x daily_clicks`.
 // Read then fills every attribute from the document.
 func (r *pipelineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !pipelineNameRE.MatchString(req.ID) {
+	if err := definition.ValidateName("pipeline", req.ID); err != nil {
 		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import a pipeline by its name (%s), e.g. `terraform import sluice_pipeline.clicks daily_clicks`; got %q.", definition.NamePattern, req.ID))
+			fmt.Sprintf("Import a pipeline by its name, e.g. `terraform import sluice_pipeline.clicks daily_clicks`: %v.", err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)

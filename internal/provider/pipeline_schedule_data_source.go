@@ -58,7 +58,7 @@ func (d *pipelineScheduleDataSource) Schema(_ context.Context, _ datasource.Sche
 			"`sluice_pipeline`'s `schedule`; pass them from a pipeline resource to list its intervals. Pure computation: no registry or AWS call. " +
 			fmt.Sprintf("At most %d intervals are listed.", maxScheduleIntervals),
 		Attributes: map[string]schema.Attribute{
-			"cron":     opt("5-field cron expression evaluated in `timezone`, e.g. `0 3 * * *`. Set exactly one of `cron` and `every`."),
+			"cron":     opt("5-field cron expression (or `@hourly`, `@daily`, …) evaluated in `timezone` with the same rules as `sluice_pipeline`'s `schedule.cron`, e.g. `0 3 * * *`. Set exactly one of `cron` and `every`."),
 			"every":    opt("Fixed period aligned to `start`, e.g. `1h` or `1d`."),
 			"start":    req("Start of the schedule's first interval, RFC 3339."),
 			"end":      opt("End of the schedule, RFC 3339; unset, never."),
@@ -135,7 +135,10 @@ func (d *pipelineScheduleDataSource) Read(ctx context.Context, req datasource.Re
 		return
 	}
 	var elems []attr.Value
-	for iv, ok := c.Next(from); ok && iv.Start.Before(to); iv, ok = c.Next(iv.End) {
+	for iv := range c.Intervals(from) {
+		if !iv.Start.Before(to) {
+			break
+		}
 		if len(elems) == maxScheduleIntervals {
 			resp.Diagnostics.AddAttributeError(path.Root("to"), "Too many intervals",
 				fmt.Sprintf("The window [%s, %s) holds more than %d intervals; list a shorter window.", m.From.ValueString(), m.To.ValueString(), maxScheduleIntervals))

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
@@ -52,6 +53,7 @@ type providerModel struct {
 	DefaultTags               types.Object `tfsdk:"default_tags"`
 	Redshift                  types.Object `tfsdk:"redshift"`
 	Registry                  types.String `tfsdk:"registry"`
+	MaxDocumentSize           types.String `tfsdk:"max_document_size"`
 }
 
 type redshiftModel struct {
@@ -94,6 +96,8 @@ type providerData struct {
 	redshift *redshiftConn
 	// registryConn is nil when the provider has no registry attribute; see registry().
 	registryConn *registryConn
+	// maxDocumentSize is max_document_size in bytes: the largest document a resource publishes.
+	maxDocumentSize int64
 }
 
 func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -147,6 +151,14 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 				Optional:            true,
 				MarkdownDescription: registryDescription,
 				Validators:          []validator.String{validate.RegistryURL()},
+			},
+			"max_document_size": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Largest definition document `sluice_pipeline` and `sluice_emr_template` publish, e.g. `\"8MiB\"`: " +
+					definition.SizeForms + ". Default `" + definition.FormatSize(definition.DefaultMaxDocumentSize) + "`. A larger document is an error at plan time " +
+					"naming the resource. `sluice-runner` refuses documents over its own `max_document_size` (same default), so raise both together. " +
+					"The bound keeps every runner's memory and status pages small: a runner reads each document at every tick.",
+				Validators: []validator.String{validate.Size()},
 			},
 			"skip_credentials_validation": schema.BoolAttribute{
 				Optional:            true,
@@ -306,7 +318,16 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	}
 	tflog.Debug(ctx, "configured sluice provider", map[string]any{"region": client.Region(), "account": account})
 
-	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client)}
+	maxSize := definition.DefaultMaxDocumentSize
+	if v := cfg.MaxDocumentSize; !v.IsNull() && !v.IsUnknown() {
+		n, err := definition.ParseSize(v.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("max_document_size"), "Invalid size", err.Error())
+			return
+		}
+		maxSize = n
+	}
+	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client, maxSize), maxDocumentSize: maxSize}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
@@ -22,19 +23,20 @@ var registryDescription = "Where `sluice_pipeline` and `sluice_emr_template` pub
 // registryConn opens the registry lazily, like redshiftConn: a plan with no publishing resource
 // never touches it, and every resource of one Terraform operation shares one registry.
 type registryConn struct {
-	url string
-	aws *awsclient.Client
+	url     string
+	aws     *awsclient.Client
+	maxSize int64
 
 	mu  sync.Mutex
 	reg registry.Registry
 }
 
 // configureRegistry reads the registry attribute; nil when it is unset.
-func configureRegistry(v types.String, client *awsclient.Client) *registryConn {
+func configureRegistry(v types.String, client *awsclient.Client, maxSize int64) *registryConn {
 	if v.IsNull() || strings.TrimSpace(v.ValueString()) == "" {
 		return nil
 	}
-	return &registryConn{url: v.ValueString(), aws: client}
+	return &registryConn{url: v.ValueString(), aws: client, maxSize: maxSize}
 }
 
 func (c *registryConn) open(ctx context.Context) (registry.Registry, error) {
@@ -47,12 +49,27 @@ func (c *registryConn) open(ctx context.Context) (registry.Registry, error) {
 	if strings.HasPrefix(c.url, "s3://") {
 		s3 = c.aws.S3()
 	}
-	reg, err := registry.Open(ctx, c.url, s3)
+	reg, err := registry.Open(ctx, c.url, s3, registry.WithMaxDocumentSize(c.maxSize))
 	if err != nil {
 		return nil, fmt.Errorf("provider attribute registry: %w", err)
 	}
 	c.reg = reg
 	return reg, nil
+}
+
+// checkDocumentSize reports a document over max_document_size at plan time, naming the
+// resource (kind and name) and the limit, so the plan fails rather than the runner later. It
+// says nothing when the provider is not configured yet (its limit is unknown); publishing
+// checks again, in the registry.
+func (d *providerData) checkDocumentSize(kind, name string, doc []byte, diags *diag.Diagnostics) {
+	if d == nil || d.maxDocumentSize <= 0 || int64(len(doc)) <= d.maxDocumentSize {
+		return
+	}
+	diags.AddError(fmt.Sprintf("%s document too large", kind),
+		fmt.Sprintf("The published document of %s %q would be %d bytes, over the provider's max_document_size of %s (%d bytes). "+
+			"Split it into smaller %ss, or raise max_document_size in the provider and in every sluice-runner that reads the registry "+
+			"(max_document_size / $SLUICE_MAX_DOCUMENT_SIZE) together.",
+			kind, name, len(doc), definition.FormatSize(d.maxDocumentSize), d.maxDocumentSize, kind))
 }
 
 // registry returns the provider's registry, or nil after adding a diagnostic that says why there

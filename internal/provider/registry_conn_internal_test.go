@@ -14,7 +14,7 @@ import (
 
 func TestProviderDataRegistry_UnsetSaysSetTheAttribute(t *testing.T) {
 	var diags diag.Diagnostics
-	d := &providerData{registryConn: configureRegistry(types.StringNull(), nil)}
+	d := &providerData{registryConn: configureRegistry(types.StringNull(), nil, 0)}
 	if reg := d.registry(context.Background(), &diags); reg != nil {
 		t.Fatalf("registry() = %v, want nil", reg)
 	}
@@ -26,7 +26,7 @@ func TestProviderDataRegistry_UnsetSaysSetTheAttribute(t *testing.T) {
 
 func TestProviderDataRegistry_OpensOnceAndShares(t *testing.T) {
 	url := "file://" + t.TempDir()
-	d := &providerData{registryConn: configureRegistry(types.StringValue(url), nil)}
+	d := &providerData{registryConn: configureRegistry(types.StringValue(url), nil, 0)}
 	var diags diag.Diagnostics
 	first := d.registry(context.Background(), &diags)
 	second := d.registry(context.Background(), &diags)
@@ -46,7 +46,7 @@ func TestProviderDataRegistry_S3UsesTheProviderClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &providerData{registryConn: configureRegistry(types.StringValue("s3://acme/sluice"), client)}
+	d := &providerData{registryConn: configureRegistry(types.StringValue("s3://acme/sluice"), client, 0)}
 	var diags diag.Diagnostics
 	if reg := d.registry(context.Background(), &diags); reg == nil || reg.URL() != "s3://acme/sluice" {
 		t.Fatalf("registry() = %v (%v)", reg, diags)
@@ -58,7 +58,7 @@ func TestProviderDataRegistry_OpenErrorIsADiagnostic(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &providerData{registryConn: configureRegistry(types.StringValue("file://"+file), nil)}
+	d := &providerData{registryConn: configureRegistry(types.StringValue("file://"+file), nil, 0)}
 	var diags diag.Diagnostics
 	if reg := d.registry(context.Background(), &diags); reg != nil {
 		t.Fatalf("registry() = %v, want nil", reg)

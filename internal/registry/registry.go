@@ -1,32 +1,126 @@
 // Package registry publishes, reads, lists and deletes definition documents under a registry
 // URL: file:///abs/path, file://relative/path, or s3://bucket/prefix.
+//
+// A registry says what it cannot read (issue 11): a missing file registry directory is an error
+// of List (not an empty registry), an entry List cannot read as a document is reported by key
+// (ListError) instead of disappearing, and a document over the size limit is refused naming
+// the limit (ErrTooLarge).
 package registry
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 )
 
 // ErrNotFound is wrapped when a key has no document.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoRegistry is wrapped when the registry itself is not there: a file registry whose
+// directory does not exist. List returns it; Get wraps it beside ErrNotFound (a registry
+// nobody published to yet holds no key, which is what Terraform's first apply asks).
+var ErrNoRegistry = errors.New("the registry is missing")
+
+// ErrTooLarge is wrapped when a document is over the registry's maximum document size.
+var ErrTooLarge = errors.New("document too large")
+
 // Registry is a key space of documents. Keys are slash-separated, relative to the registry URL,
 // e.g. "pipelines/daily_clicks.json". Put is atomic: a reader sees the old or the new document,
 // never a partial one.
 type Registry interface {
+	// Put publishes data under key; data over the maximum document size is refused
+	// (ErrTooLarge) and nothing is written.
 	Put(ctx context.Context, key string, data []byte) error
+	// Get reads the document at key; one over the maximum document size is refused
+	// (ErrTooLarge) without being read into memory.
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error
-	// List returns the keys under prefix, sorted.
+	// List returns the keys under prefix, sorted. When some entries under prefix cannot be
+	// read as documents, List returns the keys it could list and a *ListError naming the
+	// others: callers that can go on without them use errors.As, others fail on the error.
 	List(ctx context.Context, prefix string) ([]string, error)
 	// URL is the registry URL, for messages.
 	URL() string
+	// MaxDocumentSize is the largest document Put and Get accept, in bytes.
+	MaxDocumentSize() int64
+}
+
+// Option changes a default of Open.
+type Option func(*options)
+
+type options struct {
+	maxDocumentSize int64
+}
+
+// WithMaxDocumentSize sets the largest document Put and Get accept, in bytes; the default is
+// definition.DefaultMaxDocumentSize. n <= 0 keeps the default.
+func WithMaxDocumentSize(n int64) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxDocumentSize = n
+		}
+	}
+}
+
+// EntryError is one entry of a registry that List could not read as a document.
+type EntryError struct {
+	// Key is where the entry is, as a registry key (e.g. "pipelines/broken.json").
+	Key string
+	Err error
+}
+
+func (e EntryError) Error() string { return e.Key + ": " + e.Err.Error() }
+
+// ListError is returned by List beside the keys it could list: the entries under the prefix it
+// could not read as documents, sorted by key. It never hides a key: an entry is either listed or
+// named here.
+type ListError struct {
+	URL     string
+	Prefix  string
+	Entries []EntryError
+}
+
+func (e *ListError) Error() string {
+	parts := make([]string, len(e.Entries))
+	for i, en := range e.Entries {
+		parts[i] = en.Error()
+	}
+	return fmt.Sprintf("registry %s: listing %q: %d entr%s cannot be read as documents: %s",
+		e.URL, e.Prefix, len(e.Entries), plural(len(e.Entries), "y", "ies"), strings.Join(parts, "; "))
+}
+
+func (e *ListError) sort() {
+	sort.Slice(e.Entries, func(i, j int) bool { return e.Entries[i].Key < e.Entries[j].Key })
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// tooLarge is the error of a document over the limit: it names the document, its size when
+// known, and the limit with the setting that raises it.
+func tooLarge(url, key string, size, limit int64) error {
+	got := "more than " + definition.FormatSize(limit)
+	if size > 0 {
+		got = fmt.Sprintf("%d bytes", size)
+	}
+	return fmt.Errorf("registry %s: document %q is %s, over the maximum document size of %s (%d bytes): %w; "+
+		"split the pipeline, or raise max_document_size in the provider and the runner configuration",
+		url, key, got, definition.FormatSize(limit), limit, ErrTooLarge)
 }
 
 // Key prefixes of the document kinds.
 const (
 	PipelinesPrefix    = "pipelines/"
 	EMRTemplatesPrefix = "emr-templates/"
+	ReplicationsPrefix = "replications/"
 )
 
 // PipelineKey is where a pipeline is published.
@@ -34,3 +128,6 @@ func PipelineKey(name string) string { return PipelinesPrefix + name + ".json" }
 
 // EMRTemplateKey is where an EMR template is published.
 func EMRTemplateKey(name string) string { return EMRTemplatesPrefix + name + ".json" }
+
+// ReplicationKey is the key of a stream replication.
+func ReplicationKey(name string) string { return ReplicationsPrefix + name + ".json" }

@@ -244,7 +244,12 @@ func TestRegistry_RefusesKeysThatEscapeTheRoot(t *testing.T) {
 				t.Errorf("List(%q) succeeded, want a refusal", prefix)
 			}
 		}
-		if got := mustList(t, reg, ""); len(got) != 0 {
+		// A file registry that was never written to is missing, which List reports.
+		got, err := reg.List(ctx, "")
+		if err != nil && !errors.Is(err, registry.ErrNoRegistry) {
+			t.Fatalf("List: %v", err)
+		}
+		if len(got) != 0 {
 			t.Errorf("refused keys left documents behind: %q", got)
 		}
 	})

@@ -34,11 +34,14 @@ type s3Registry struct {
 	prefix string
 	// pageSize is ListObjectsV2's MaxKeys; zero means S3's default (1000). Tests lower it.
 	pageSize int32
+	maxSize  int64
 }
 
 var _ Registry = (*s3Registry)(nil)
 
 func (r *s3Registry) URL() string { return r.url }
+
+func (r *s3Registry) MaxDocumentSize() int64 { return r.maxSize }
 
 func (r *s3Registry) objectKey(key string) (string, error) {
 	if err := checkKey(key); err != nil {
@@ -77,6 +80,9 @@ func (r *s3Registry) Put(ctx context.Context, key string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	if int64(len(data)) > r.maxSize {
+		return tooLarge(r.url, key, int64(len(data)), r.maxSize)
+	}
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(r.bucket),
 		Key:           aws.String(obj),
@@ -105,9 +111,18 @@ func (r *s3Registry) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, r.fail("s3:GetObject", key, err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	// The object's length is known before its body is read: an object over the limit is
+	// refused without downloading it, and the body is read through a limit in case the length
+	// was not sent.
+	if n := aws.ToInt64(out.ContentLength); n > r.maxSize {
+		return nil, tooLarge(r.url, key, n, r.maxSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(out.Body, r.maxSize+1))
 	if err != nil {
 		return nil, r.fail("s3:GetObject", key, err)
+	}
+	if int64(len(data)) > r.maxSize {
+		return nil, tooLarge(r.url, key, 0, r.maxSize)
 	}
 	return data, nil
 }

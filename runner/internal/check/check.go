@@ -20,6 +20,10 @@ import (
 type Document struct {
 	Key  string
 	Data []byte
+	// Err is why the document could not be read (a directory or pipe where a document is
+	// expected, a dangling symlink, over the size limit): it is the document's one problem, so
+	// an unreadable document is reported by name rather than left out.
+	Err error
 }
 
 // Result is the outcome for one document. Format, Name and Version are filled as far as the
@@ -105,6 +109,10 @@ func decode(d Document) *decoded {
 	r := &dec.result
 	add := func(p, format string, args ...any) {
 		r.Problems = append(r.Problems, definition.Problem{Path: p, Message: fmt.Sprintf(format, args...)})
+	}
+	if d.Err != nil {
+		add("", "cannot be read: %v", d.Err)
+		return dec
 	}
 	if !strings.HasSuffix(d.Key, ".json") {
 		add("", "not a .json document: the registry holds only pipelines/<name>.json and emr-templates/<name>.json")

@@ -28,7 +28,7 @@ edge from each dependency to its dependent, in a deterministic order.
 			if len(args) != 1 {
 				return usageErrorf("graph takes exactly one PIPELINE name, got %d", len(args))
 			}
-			return nil
+			return checkPipelineName(args[0])
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != graph.FormatDOT && format != graph.FormatMermaid {
@@ -49,6 +49,8 @@ edge from each dependency to its dependent, in a deterministic order.
 			key := registry.PipelineKey(name)
 			data, err := reg.Get(ctx, key)
 			switch {
+			case errors.Is(err, registry.ErrNoRegistry):
+				return ioError(err)
 			case errors.Is(err, registry.ErrNotFound):
 				return fmt.Errorf("pipeline %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key)
 			case err != nil:

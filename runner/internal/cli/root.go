@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
@@ -81,6 +82,10 @@ type globals struct {
 	output     string
 	logLevel   string
 	log        *slog.Logger
+	// maxDocSize is --max-document-size as given; maxDocumentSize the size every registry of
+	// the command is opened with (flag, else $SLUICE_MAX_DOCUMENT_SIZE, else the config file).
+	maxDocSize      string
+	maxDocumentSize int64
 	// secrets are every secret value the command learns (connection and state database
 	// passwords, Secrets Manager values, webhook tokens), scrubbed from all it writes: its logs,
 	// stdout and stderr, the errors and logs the engine stores, the notifications it sends.
@@ -177,8 +182,10 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f.StringVar(&g.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. a local stand-in; takes precedence over $AWS_ENDPOINT_URL_S3, then $AWS_ENDPOINT_URL")
 	f.StringVar(&g.output, "output", OutputText, "output format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level of the JSON logs on stderr: debug, info, warn or error")
+	f.StringVar(&g.maxDocSize, "max-document-size", "", "largest registry document read, e.g. 4MiB or 500KB; a larger one fails alone, naming the limit (default: $"+
+		config.EnvMaxDocumentSize+", else the config file's, else "+definition.FormatSize(definition.DefaultMaxDocumentSize)+")")
 
-	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g))
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g))
 	return root
 }
 
@@ -206,6 +213,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("config") {
 		g.configFile = g.io.Getenv(config.EnvConfig)
 	}
+	g.maxDocumentSize = definition.DefaultMaxDocumentSize
 	if g.configFile != "" {
 		// Every command reads the file, so that status, validate and graph find the same
 		// registry, database and S3 settings as serve; flags and variables still win.
@@ -224,6 +232,18 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		if g.s3Endpoint == "" {
 			g.s3Endpoint = c.Endpoints[string(awsclient.S3)]
 		}
+		g.maxDocumentSize = int64(c.MaxDocumentSize)
+	}
+	size, from := g.maxDocSize, "--max-document-size"
+	if !cmd.Flags().Changed("max-document-size") {
+		size, from = g.io.Getenv(config.EnvMaxDocumentSize), "$"+config.EnvMaxDocumentSize
+	}
+	if size != "" {
+		n, err := definition.ParseSize(size)
+		if err != nil {
+			return usageErrorf("%s: %v", from, err)
+		}
+		g.maxDocumentSize = n
 	}
 	return nil
 }
@@ -248,7 +268,7 @@ func (g *globals) openRegistry(ctx context.Context, rawURL string) (registry.Reg
 		s3 = client.S3()
 		g.log.Debug("S3 client", "region", client.Region(), "endpoint", redactURL(client.Endpoint(awsclient.S3)))
 	}
-	reg, err := registry.Open(ctx, rawURL, s3)
+	reg, err := registry.Open(ctx, rawURL, s3, registry.WithMaxDocumentSize(g.maxDocumentSize))
 	if err != nil {
 		return nil, ioError(err)
 	}

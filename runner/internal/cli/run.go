@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -83,8 +85,8 @@ An interval that has not ended yet is refused (the error says when it ends) unle
 func newBackfillCommand(g *globals) *cobra.Command {
 	f := &engineFlags{}
 	var from, to, reprocess string
-	var maxActive int
-	var noWait bool
+	var maxActive, maxRuns int
+	var noWait, yes bool
 	cmd := &cobra.Command{
 		Use:   "backfill PIPELINE --from START --to END",
 		Short: "Plan and run a pipeline's intervals in [from, to), oldest first",
@@ -95,6 +97,10 @@ to a serving runner on the same database).
 
 --reprocess says what happens to intervals that already have a run: none (default: skip them),
 failed (run again those whose newest run failed), all (run every interval again).
+
+A backfill of more than ` + strconv.Itoa(engine.DefaultBackfillMaxRuns) + ` runs is refused before anything is planned: the runs are
+counted first, and the error says how many there would be. Pass --max-runs N (at least that
+many) or --yes to plan them; --max-runs is a cap that --yes does not lift.
 
   sluice-runner backfill web_logs_daily --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z`,
 		Args: exactlyOnePipeline("backfill"),
@@ -118,6 +124,9 @@ failed (run again those whose newest run failed), all (run every interval again)
 			if maxActive < 0 {
 				return usageErrorf("--max-active %d: use a positive number (0 means the schedule's max_active_runs)", maxActive)
 			}
+			if maxRuns < 0 {
+				return usageErrorf("--max-runs %d: use a positive number (0 means %d unless --yes)", maxRuns, engine.DefaultBackfillMaxRuns)
+			}
 			cfg, err := g.loadConfig(cmd, f)
 			if err != nil {
 				return err
@@ -133,6 +142,9 @@ failed (run again those whose newest run failed), all (run every interval again)
 			defer rt.close()
 			p, err := readPipeline(ctx, rt.reg, args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkBackfillSize(ctx, rt.eng, p, fromT, toT, maxRuns, yes); err != nil {
 				return err
 			}
 			plan, err := rt.eng.Backfill(ctx, p, fromT, toT, reprocess, maxActive)
@@ -155,9 +167,45 @@ failed (run again those whose newest run failed), all (run every interval again)
 	fl.StringVar(&reprocess, "reprocess", engine.ReprocessNone, "intervals that already have a run: "+strings.Join(engine.ReprocessModes(), ", "))
 	fl.IntVar(&maxActive, "max-active", 0, "runs at once (default: the schedule's max_active_runs)")
 	fl.BoolVar(&noWait, "no-wait", false, "only plan the runs; a serving runner on the same database executes them")
+	fl.IntVar(&maxRuns, "max-runs", 0, fmt.Sprintf("most runs the backfill may plan; more is refused before anything is planned (default %d, unlimited with --yes)", engine.DefaultBackfillMaxRuns))
+	fl.BoolVar(&yes, "yes", false, fmt.Sprintf("plan the backfill even if it is over %d runs (a --max-runs still applies)", engine.DefaultBackfillMaxRuns))
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
+}
+
+// backfillCountCap is where counting a backfill's runs stops when no limit asks for more:
+// counting 50 million intervals takes seconds, and a backfill that size is refused anyway.
+const backfillCountCap = 50_000_000
+
+// checkBackfillSize refuses a backfill over its limit before anything is planned: --max-runs
+// when given, else DefaultBackfillMaxRuns unless --yes. The error says how many runs there
+// would be, so the user can narrow the range or pass a --max-runs that covers it.
+func checkBackfillSize(ctx context.Context, eng *engine.Engine, p *definition.Pipeline, from, to time.Time, maxRuns int, yes bool) error {
+	limit := maxRuns
+	if limit == 0 && !yes {
+		limit = engine.DefaultBackfillMaxRuns
+	}
+	if limit == 0 {
+		return nil
+	}
+	c, err := eng.CountBackfill(ctx, p, from, to, max(limit, backfillCountCap))
+	if err != nil {
+		return err
+	}
+	if c.Runs <= limit {
+		return nil
+	}
+	count := strconv.Itoa(c.Runs)
+	if c.Runs > max(limit, backfillCountCap) {
+		count = "more than " + strconv.Itoa(max(limit, backfillCountCap))
+	}
+	how := fmt.Sprintf("pass --max-runs %s or --yes to plan them, or narrow --from/--to", strconv.Itoa(c.Runs))
+	if maxRuns > 0 {
+		how = fmt.Sprintf("raise --max-runs to %d, or narrow --from/--to", c.Runs)
+	}
+	return usageErrorf("backfill of %s from %s to %s would plan %s runs, over the limit of %d (--max-runs): nothing was planned; %s",
+		p.Name, from.Format(time.RFC3339), to.Format(time.RFC3339), count, limit, how)
 }
 
 func exactlyOnePipeline(verb string) cobra.PositionalArgs {
@@ -165,8 +213,18 @@ func exactlyOnePipeline(verb string) cobra.PositionalArgs {
 		if len(args) != 1 {
 			return usageErrorf("%s takes exactly one PIPELINE name, got %d", verb, len(args))
 		}
-		return nil
+		return checkPipelineName(args[0])
 	}
+}
+
+// checkPipelineName refuses a name that is not a pipeline name before it becomes a registry
+// key or a database lookup: ".." would read pipelines/...json, and a name with "/" a document
+// of another kind. The rule is the provider's (definition.ValidateName).
+func checkPipelineName(name string) error {
+	if err := definition.ValidateName("pipeline", name); err != nil {
+		return usageErrorf("%v", err)
+	}
+	return nil
 }
 
 // executeAndReport works the runs in this process until they finish, shows progress on

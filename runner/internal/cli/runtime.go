@@ -30,14 +30,15 @@ import (
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
 type engineFlags struct {
-	database      string
-	emrMode       string
-	listen        string
-	workers       int
-	fetchCooldown time.Duration
-	tick          time.Duration
-	rescueAfter   time.Duration
-	workDir       string
+	database       string
+	emrMode        string
+	listen         string
+	workers        int
+	fetchCooldown  time.Duration
+	tick           time.Duration
+	rescueAfter    time.Duration
+	workDir        string
+	unhealthyAfter int
 }
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
@@ -50,6 +51,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("fallback for a runner whose death PostgreSQL has not noticed yet: how long a job must have run before River's rescuer runs it again (also its activity's timeout + 15s); the limit of an activity without a timeout (default %s)", config.DefaultRescueAfter))
 	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
+		fl.IntVar(&f.unhealthyAfter, "unhealthy-after", 0, fmt.Sprintf("/healthz fails once this many scheduler ticks in a row failed (default: $%s, else %d)", config.EnvUnhealthyAfter, config.DefaultUnhealthyAfter))
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
 	}
 }
@@ -86,6 +88,10 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	set("tick", func() { c.Tick = config.Duration(f.tick) })
 	set("rescue-after", func() { c.RescueAfter = config.Duration(f.rescueAfter) })
 	set("work-dir", func() { c.WorkDir = f.workDir })
+	set("unhealthy-after", func() { c.UnhealthyAfter = f.unhealthyAfter })
+	if fl.Changed("max-document-size") { // a global flag, parsed by setup
+		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
+	}
 	g.addConfigSecrets(c)
 	if err := c.Validate(); err != nil {
 		return c, usageErrorf("%v", err)
@@ -125,6 +131,15 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			return nil, err
 		}
 		rt.reg = reg
+		if schedule {
+			// serve does not start without its registry: a missing directory or bucket is an
+			// error now, not a runner that ticks "successfully" over nothing. Unreadable entries
+			// are not: they fail alone at every tick.
+			var le *registry.ListError
+			if _, err := reg.List(ctx, registry.PipelinesPrefix); err != nil && !errors.As(err, &le) {
+				return nil, ioError(fmt.Errorf("reading the registry at startup: %w", err))
+			}
+		}
 	} else if schedule {
 		return nil, usageErrorf("no registry: set --registry, $%s or registry in the config file", config.EnvRegistry)
 	}
@@ -192,7 +207,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 		Poker:    precond.New(store, rt.conns),
 		Notifier: notifier{s: sender, secrets: g.secrets}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
 		Workers: cfg.Workers, FetchCooldown: time.Duration(cfg.FetchCooldown), Tick: time.Duration(cfg.Tick),
-		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule,
+		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule, UnhealthyAfter: cfg.UnhealthyAfter,
 		Logger: g.log, Secrets: g.secrets,
 	})
 	if err != nil {
@@ -216,6 +231,9 @@ func readPipeline(ctx context.Context, reg registry.Registry, name string) (*def
 	key := registry.PipelineKey(name)
 	data, err := reg.Get(ctx, key)
 	switch {
+	case errors.Is(err, registry.ErrNoRegistry):
+		// Not "no such pipeline": the whole registry is missing, which the name cannot fix.
+		return nil, ioError(err)
 	case errors.Is(err, registry.ErrNotFound):
 		return nil, fmt.Errorf("pipeline %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key)
 	case err != nil:
@@ -273,7 +291,7 @@ func (g *globals) openRegistryWith(ctx context.Context, rawURL string, rt *runti
 		}
 		s3 = rt.aws.S3()
 	}
-	reg, err := registry.Open(ctx, rawURL, s3)
+	reg, err := registry.Open(ctx, rawURL, s3, registry.WithMaxDocumentSize(int64(rt.cfg.MaxDocumentSize)))
 	if err != nil {
 		return nil, ioError(err)
 	}

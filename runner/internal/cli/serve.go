@@ -119,16 +119,46 @@ type webSource struct {
 	secrets redact.Scrubber
 }
 
-func (s webSource) Pipelines(ctx context.Context) ([]status.Pipeline, error) {
-	ps, err := engine.Status(ctx, s.db, time.Now(), engine.StatusOptions{Runs: 20, Failures: 10})
+var (
+	_ web.TickSource     = webSource{}
+	_ engine.TickMetrics = (*metrics.Metrics)(nil)
+)
+
+// A pipeline on the status page shows its 20 newest runs and 10 newest failures: bounded
+// however long its history is.
+const webRuns, webFailures = 20, 10
+
+func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.Pipeline, int, error) {
+	ps, total, err := engine.StatusPage(ctx, s.db, time.Now(), engine.StatusOptions{Runs: webRuns, Failures: webFailures, Offset: offset, Limit: limit})
 	if err != nil {
+		return nil, 0, fmt.Errorf("status: %w", err)
+	}
+	scrubStatus(s.secrets, ps)
+	return ps, total, nil
+}
+
+func (s webSource) Pipeline(ctx context.Context, name string) (*status.Pipeline, error) {
+	ps, err := engine.Status(ctx, s.db, time.Now(), engine.StatusOptions{Pipeline: name, Runs: webRuns, Failures: webFailures})
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	scrubStatus(s.secrets, ps)
-	return ps, nil
+	return &ps[0], nil
 }
 
-func (s webSource) Healthy(ctx context.Context) error {
+func (s webSource) Ticks() status.Ticks {
+	t := s.eng.Ticks()
+	t.LastError = s.secrets.Scrub(t.LastError) // a tick's error may quote the state database's
+	return t
+}
+
+// Healthy's error is the body of /healthz: scrubbed like everything else the runner shows.
+func (s webSource) Healthy(ctx context.Context) error { return s.secrets.Error(s.healthy(ctx)) }
+
+func (s webSource) healthy(ctx context.Context) error {
 	if _, err := state.Pipelines(ctx, s.db.Reader()); err != nil {
 		return fmt.Errorf("state database: %w", err)
 	}
@@ -139,5 +169,6 @@ func (s webSource) Healthy(ctx context.Context) error {
 	if age := time.Since(last); age > 3*s.tick+time.Minute {
 		return fmt.Errorf("the scheduler last ticked %s ago (tick %s)", age.Round(time.Second), s.tick)
 	}
-	return nil
+	// A loop that ticks but fails every time schedules nothing: that is not healthy either.
+	return s.eng.Unhealthy()
 }

@@ -26,7 +26,16 @@ func newStatusCommand(g *globals) *cobra.Command {
 		Long: `status reads the state database (--database, $` + config.EnvDatabase + `, or database in --config) — also while a runner serves it
 — and shows each pipeline's owner, schedule, run counts, freshness, recent runs with their
 activities, and recent failures. --output json prints the same as JSON for scripts.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			switch len(args) {
+			case 0:
+				return nil
+			case 1:
+				return checkPipelineName(args[0])
+			default:
+				return usageErrorf("status takes at most one PIPELINE name, got %d", len(args))
+			}
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runs < 0 {
 				return usageErrorf("--runs %d: use 0 or more", runs)

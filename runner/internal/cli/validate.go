@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -120,17 +121,32 @@ func (g *globals) registryDocuments(ctx context.Context, rawURL string, prefixes
 	}
 	var docs []check.Document
 	for _, prefix := range prefixes {
+		// A registry that is not there (or cannot be listed) is an I/O error, exit 2: it must
+		// never pass as a valid registry of 0 documents. An entry that cannot be read, or a
+		// document over the size limit, is reported as that document's problem (exit 1), and
+		// the others are still checked.
+		first := len(docs)
 		keys, err := reg.List(ctx, prefix)
-		if err != nil {
+		var le *registry.ListError
+		if errors.As(err, &le) {
+			for _, en := range le.Entries {
+				docs = append(docs, check.Document{Key: en.Key, Err: en.Err})
+			}
+		} else if err != nil {
 			return nil, ioError(err)
 		}
 		for _, key := range keys {
 			data, err := reg.Get(ctx, key)
+			if err != nil && !errors.Is(err, registry.ErrNotFound) {
+				docs = append(docs, check.Document{Key: key, Err: err})
+				continue
+			}
 			if err != nil {
-				return nil, ioError(err)
+				return nil, ioError(err) // deleted while being read
 			}
 			docs = append(docs, check.Document{Key: key, Data: data})
 		}
+		sort.SliceStable(docs[first:], func(i, j int) bool { return docs[first+i].Key < docs[first+j].Key })
 	}
 	g.log.Debug("read registry", "registry", rawURL, "documents", len(docs))
 	return docs, nil

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 )
 
 // Environment variables.
@@ -31,6 +32,9 @@ const (
 	EnvTick          = "SLUICE_TICK"
 	EnvRescueAfter   = "SLUICE_RESCUE_AFTER"
 	EnvWorkDir       = "SLUICE_WORK_DIR"
+	// EnvUnhealthyAfter sets UnhealthyAfter, EnvMaxDocumentSize MaxDocumentSize.
+	EnvUnhealthyAfter  = "SLUICE_UNHEALTHY_AFTER"
+	EnvMaxDocumentSize = "SLUICE_MAX_DOCUMENT_SIZE"
 	// EnvConnPrefix + NAME sets connection name (lower-cased): SLUICE_CONN_WAREHOUSE=postgres://…
 	EnvConnPrefix = "SLUICE_CONN_"
 )
@@ -51,6 +55,11 @@ const (
 	DefaultFetchCooldown = 50 * time.Millisecond
 	DefaultTick          = 15 * time.Second
 	DefaultRescueAfter   = time.Hour
+	// DefaultUnhealthyAfter is engine.DefaultUnhealthyAfter (kept here so config does not
+	// import the engine): /healthz fails after 3 failed ticks in a row.
+	DefaultUnhealthyAfter = 3
+	// DefaultMaxDocumentSize is definition.DefaultMaxDocumentSize, the provider's default too.
+	DefaultMaxDocumentSize = Size(definition.DefaultMaxDocumentSize)
 )
 
 // Config is the runner's configuration.
@@ -78,12 +87,32 @@ type Config struct {
 	RescueAfter Duration `yaml:"rescue_after"`
 	// WorkDir is scratch space for local EMR steps and shell activities.
 	WorkDir string `yaml:"work_dir"`
+	// UnhealthyAfter is how many scheduler ticks in a row must fail before /healthz fails.
+	UnhealthyAfter int `yaml:"unhealthy_after"`
+	// MaxDocumentSize is the largest registry document the runner reads; a larger one fails
+	// alone, naming the limit. Set it like the provider's max_document_size.
+	MaxDocumentSize Size `yaml:"max_document_size"`
 	// Connections map connection names to URIs (postgres://, redshift://).
 	Connections map[string]string `yaml:"connections"`
 }
 
 // Duration is a time.Duration written as "50ms", "15s", "1h" in YAML.
 type Duration time.Duration
+
+// Size is a byte count written as "4MiB", "500KB" or "1048576" (definition.ParseSize).
+type Size int64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (z *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := definition.ParseSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*z = Size(v)
+	return nil
+}
+
+func (z Size) String() string { return definition.FormatSize(int64(z)) }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
@@ -100,6 +129,7 @@ func Default() Config {
 	return Config{
 		EMRMode: EMRModeAWS, Listen: DefaultListen, Workers: DefaultWorkers,
 		FetchCooldown: Duration(DefaultFetchCooldown), Tick: Duration(DefaultTick), RescueAfter: Duration(DefaultRescueAfter),
+		UnhealthyAfter: DefaultUnhealthyAfter, MaxDocumentSize: DefaultMaxDocumentSize,
 		Connections: map[string]string{}, Endpoints: map[string]string{},
 	}
 }
@@ -144,6 +174,12 @@ func (c *Config) merge(f Config) {
 	if f.RescueAfter != 0 {
 		c.RescueAfter = f.RescueAfter
 	}
+	if f.UnhealthyAfter != 0 {
+		c.UnhealthyAfter = f.UnhealthyAfter
+	}
+	if f.MaxDocumentSize != 0 {
+		c.MaxDocumentSize = f.MaxDocumentSize
+	}
 	for k, v := range f.Endpoints {
 		c.Endpoints[k] = v
 	}
@@ -177,6 +213,19 @@ func (c *Config) LoadEnv(environ []string) error {
 				errs = append(errs, fmt.Errorf("%s: %w", k, err))
 			}
 			c.Workers = n
+		case k == EnvUnhealthyAfter:
+			n, err := parseInt(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			}
+			c.UnhealthyAfter = n
+		case k == EnvMaxDocumentSize:
+			n, err := definition.ParseSize(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k, err))
+				continue
+			}
+			c.MaxDocumentSize = Size(n)
 		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter:
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -229,6 +278,12 @@ func (c *Config) Validate() error {
 	if c.RescueAfter < Duration(time.Second) {
 		errs = append(errs, fmt.Errorf("rescue after %s: use at least 1s (and more than the longest activity timeout)", time.Duration(c.RescueAfter)))
 	}
+	if c.UnhealthyAfter < 1 {
+		errs = append(errs, fmt.Errorf("unhealthy after %d: use 1 or more failed ticks in a row", c.UnhealthyAfter))
+	}
+	if c.MaxDocumentSize < 1 || int64(c.MaxDocumentSize) > definition.MaxDocumentSizeLimit {
+		errs = append(errs, fmt.Errorf("max document size %d bytes: use 1 byte to %s", c.MaxDocumentSize, definition.FormatSize(definition.MaxDocumentSizeLimit)))
+	}
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("listen %q: want host:port, e.g. %s", c.Listen, DefaultListen))
@@ -265,6 +320,7 @@ func (c *Config) Redacted() map[string]any {
 		"registry": c.Registry, "database": RedactURI(c.Database), "region": c.Region, "emr_mode": c.EMRMode,
 		"listen": c.Listen, "workers": c.Workers, "fetch_cooldown": time.Duration(c.FetchCooldown).String(),
 		"tick": time.Duration(c.Tick).String(), "rescue_after": time.Duration(c.RescueAfter).String(),
+		"unhealthy_after": c.UnhealthyAfter, "max_document_size": c.MaxDocumentSize.String(),
 		"connections": conns, "endpoints": c.Endpoints,
 	}
 }

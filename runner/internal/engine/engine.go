@@ -77,6 +77,9 @@ type Options struct {
 	// nil scrubs nothing.
 	Secrets redact.Scrubber
 	Logger  *slog.Logger
+	// UnhealthyAfter is how many ticks in a row must fail before Unhealthy reports the runner
+	// unhealthy (/healthz); default DefaultUnhealthyAfter.
+	UnhealthyAfter int
 	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
 	// live runners; default host-pid-random.
 	RunnerID string
@@ -92,8 +95,11 @@ type Engine struct {
 	defsMu sync.Mutex
 	defs   map[string]*definition.Pipeline // by version
 
+	leftOut sync.Map // "pipeline interval" already reported as overlapping an existing run
+
 	lastTick   time.Time
 	lastTickMu sync.Mutex
+	health     tickHealth
 	loopDone   chan struct{}
 	cancelLoop context.CancelFunc
 
@@ -138,6 +144,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.UnhealthyAfter <= 0 {
+		opts.UnhealthyAfter = DefaultUnhealthyAfter
+	}
 	if opts.RunnerID == "" {
 		host, _ := os.Hostname()
 		// The random part keeps two engines of one process (tests) and a restarted process
@@ -146,6 +155,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{},
 		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
+	if opts.Registry != nil {
+		e.opts.Registry = &watchedRegistry{Registry: opts.Registry, health: &e.health, log: opts.Logger}
+	}
 	workers := river.NewWorkers()
 	cfg := &river.Config{
 		FetchCooldown:        opts.FetchCooldown,
@@ -294,8 +306,11 @@ func (e *Engine) loop(ctx context.Context) {
 
 // Tick does one round of the loop: read the registry and create due runs (when scheduling),
 // start scheduled runs within their max_active_runs, and notify lateness.
+//
+// A tick that fails is recorded (Ticks, Unhealthy) and counted (sluice_tick_failures_total).
 func (e *Engine) Tick(ctx context.Context) error {
 	var errs []error
+	e.health.beginTick()
 	if e.opts.Schedule {
 		if err := e.scheduleDue(ctx); err != nil {
 			errs = append(errs, err)
@@ -315,7 +330,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 	e.lastTickMu.Lock()
 	e.lastTick = e.now()
 	e.lastTickMu.Unlock()
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	e.recordTick(ctx, err)
+	return err
 }
 
 // pipeline returns the definition of a pipeline version, decoding it once.

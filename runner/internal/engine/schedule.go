@@ -45,7 +45,10 @@ func Due(s *definition.CompiledSchedule, now, last time.Time, hasLast bool, limi
 		from = last.Add(time.Nanosecond)
 	}
 	var out []definition.Interval
-	for iv, ok := s.Next(from); ok && !iv.End.After(now) && len(out) < limit; iv, ok = s.Next(iv.End) {
+	for iv := range s.Intervals(from) {
+		if iv.End.After(now) || len(out) >= limit {
+			break
+		}
 		out = append(out, iv)
 	}
 	return out
@@ -70,6 +73,9 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 		}
 		p, doc, err := e.readPublished(ctx, key)
 		if err != nil {
+			// The document is there but cannot be read or used: its pipeline is not removed
+			// (the status page names the document; it keeps its runs and its last known state).
+			present[strings.TrimSuffix(strings.TrimPrefix(key, registry.PipelinesPrefix), ".json")] = true
 			e.log.Error("skipping a pipeline document", "key", key, "error", err)
 			continue
 		}
@@ -173,12 +179,21 @@ func (e *Engine) createRuns(ctx context.Context, p *definition.Pipeline, ivs []d
 		if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
 			return err
 		}
-		existing, err := state.LatestRuns(ctx, q, p.Name, ivs[0].Start, ivs[len(ivs)-1].Start.Add(time.Microsecond))
+		met, err := state.OverlappingRuns(ctx, q, p.Name, ivs[0].Start, ivs[len(ivs)-1].End)
 		if err != nil {
 			return err
 		}
+		existing := make(map[int64]state.RunRow, len(met))
+		for _, r := range met {
+			existing[state.Micros(r.IntervalStart)] = r // ordered by seq: the newest wins
+		}
+		overlaps := newOverlapIndex(met)
 		runs := make([]state.NewRun, 0, len(ivs))
 		for _, iv := range ivs {
+			if r, ok := overlaps.other(iv); ok && reprocess != ReprocessAll {
+				e.reportLeftOut(p.Name, iv, r)
+				continue
+			}
 			seq := 0
 			if prev, ok := existing[state.Micros(iv.Start)]; ok {
 				switch {
@@ -206,6 +221,49 @@ func (e *Engine) createRuns(ctx context.Context, p *definition.Pipeline, ivs []d
 		return nil
 	})
 	return ids, err
+}
+
+// overlapIndex finds existing runs whose interval overlaps a new one without being the same
+// interval. Runs made under earlier schedule rules (before the DST fixes, or of an earlier
+// version of the schedule) can cut time differently from today's intervals; a new run over
+// any instant they already cover would load that data twice.
+type overlapIndex struct {
+	runs   []state.RunRow // by interval start
+	maxEnd []time.Time    // maxEnd[i]: the latest end among runs[:i+1]
+}
+
+func newOverlapIndex(runs []state.RunRow) overlapIndex {
+	idx := overlapIndex{runs: runs, maxEnd: make([]time.Time, len(runs))}
+	for i, r := range runs {
+		idx.maxEnd[i] = r.IntervalEnd
+		if i > 0 && idx.maxEnd[i-1].After(r.IntervalEnd) {
+			idx.maxEnd[i] = idx.maxEnd[i-1]
+		}
+	}
+	return idx
+}
+
+// other returns a run that overlaps iv and does not start where iv starts.
+func (x overlapIndex) other(iv definition.Interval) (state.RunRow, bool) {
+	j := sort.Search(len(x.runs), func(i int) bool { return !x.runs[i].IntervalStart.Before(iv.End) })
+	for j--; j >= 0 && x.maxEnd[j].After(iv.Start); j-- {
+		r := x.runs[j]
+		if r.IntervalEnd.After(iv.Start) && !r.IntervalStart.Equal(iv.Start) {
+			return r, true
+		}
+	}
+	return state.RunRow{}, false
+}
+
+// reportLeftOut logs, once per runner and interval, an interval left out because an existing
+// run already covers part of it.
+func (e *Engine) reportLeftOut(pipeline string, iv definition.Interval, r state.RunRow) {
+	if _, seen := e.leftOut.LoadOrStore(pipeline+" "+iv.String(), true); seen {
+		return
+	}
+	e.log.Warn("interval left out: an existing run already covers part of it, and running it would load that data twice; backfill with --reprocess all to run today's intervals over it",
+		"pipeline", pipeline, "interval", iv.String(), "run", r.ID,
+		"run_interval", definition.Interval{Start: r.IntervalStart.In(iv.Start.Location()), End: r.IntervalEnd.In(iv.Start.Location())}.String())
 }
 
 // activityKinds maps each activity id to its kind, refusing an activity the runner cannot run.

@@ -14,6 +14,9 @@
 //	sluice_freshness_timestamp_seconds{pipeline}             end of the newest successful interval
 //	sluice_freshness_age_seconds{pipeline}                   now minus that end
 //	sluice_scrape_errors_total{source}                       Source calls that failed at scrape
+//	sluice_ticks_total                                       scheduler ticks that ended
+//	sluice_tick_failures_total                               scheduler ticks that failed
+//	sluice_registry_unreadable_documents                     pipeline documents the last tick could not read
 //
 // plus the standard go_* and process_* metrics.
 package metrics
@@ -98,6 +101,9 @@ type Metrics struct {
 	attempts        *prometheus.CounterVec
 	attemptDuration *prometheus.HistogramVec
 	scrapeErrors    *prometheus.CounterVec
+	ticks           prometheus.Counter
+	tickFailures    prometheus.Counter
+	unreadable      prometheus.Gauge
 }
 
 // Option changes a default of New.
@@ -160,6 +166,18 @@ func New(src Source, now func() time.Time, opts ...Option) *Metrics {
 			Name: "sluice_scrape_errors_total",
 			Help: "Scrapes whose values from the runner's database could not be read, by source (queue_depth or freshness); those values are missing from that scrape.",
 		}, []string{"source"}),
+		ticks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_ticks_total",
+			Help: "Scheduler ticks (read the registry, create due runs, start runs) that ended, failed or not.",
+		}),
+		tickFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_tick_failures_total",
+			Help: "Scheduler ticks that failed (registry or state database unreadable, ...); the status page shows the last error. Alert on its rate: a runner whose ticks fail schedules nothing.",
+		}),
+		unreadable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_registry_unreadable_documents",
+			Help: "Documents under pipelines/ that the last tick could not read (each named on the status page); the other pipelines were scheduled.",
+		}),
 	}
 	// Both sources exist from the start, so a rate() over them is defined before the first error.
 	m.scrapeErrors.WithLabelValues(SourceQueueDepth)
@@ -169,6 +187,7 @@ func New(src Source, now func() time.Time, opts ...Option) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.runsStarted, m.runsFinished, m.runDuration, m.attempts, m.attemptDuration,
+		m.ticks, m.tickFailures, m.unreadable,
 	)
 	if src == nil {
 		m.reg.MustRegister(m.scrapeErrors)
@@ -215,6 +234,16 @@ func (m *Metrics) AttemptFinished(pipeline, activity, kind, outcome string, d ti
 	pipeline, activity, kind, outcome = label(pipeline), label(activity), label(kind), label(outcome)
 	m.attempts.WithLabelValues(pipeline, activity, kind, outcome).Inc()
 	m.attemptDuration.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// TickFinished counts a scheduler tick that ended, and whether it failed, and sets how many
+// pipeline documents it could not read.
+func (m *Metrics) TickFinished(failed bool, unreadable int) {
+	m.ticks.Inc()
+	if failed {
+		m.tickFailures.Inc()
+	}
+	m.unreadable.Set(float64(unreadable))
 }
 
 // label makes v a valid label value: the client panics on invalid UTF-8, and a metric must never

@@ -211,6 +211,14 @@ func LatestRuns(ctx context.Context, q Q, pipeline string, from, to time.Time) (
 	return out, nil
 }
 
+// OverlappingRuns returns every run of a pipeline whose interval meets [from, to), ordered by
+// interval start and seq.
+func OverlappingRuns(ctx context.Context, q Q, pipeline string, from, to time.Time) ([]RunRow, error) {
+	return queryRuns(ctx, q, `SELECT `+runColumns+` FROM sluice_runs
+		WHERE pipeline = $1 AND interval_start < $2 AND interval_end > $3 ORDER BY interval_start, seq`,
+		pipeline, Micros(to), Micros(from))
+}
+
 // LastScheduled returns the start of the newest interval the scheduler created a run for: the
 // scheduler's cursor. Backfills and manual runs do not move it.
 func LastScheduled(ctx context.Context, q Q, pipeline string) (time.Time, bool, error) {

@@ -34,6 +34,56 @@ type page struct {
 	Pipelines []pipelineView
 	Pipeline  *pipelineView
 	Message   string
+	Pages     pagesView
+	Ticks     *ticksView
+}
+
+// pagesView is where a page of pipelines is among them all.
+type pagesView struct {
+	Page, Pages, Total int
+	First, Last        int    // the 1-based positions of the page's first and last pipelines
+	Prev, Next         string // links; empty when there is none
+}
+
+func newPagesView(pg, perPage, total int) pagesView {
+	v := pagesView{Page: pg, Pages: max((total+perPage-1)/perPage, 1), Total: total}
+	if total > 0 {
+		v.First = min((pg-1)*perPage+1, total+1)
+		v.Last = min(pg*perPage, total)
+	}
+	link := func(n int) string {
+		if perPage == PageSize {
+			return fmt.Sprintf("/?page=%d", n)
+		}
+		return fmt.Sprintf("/?page=%d&per_page=%d", n, perPage)
+	}
+	if pg > 1 {
+		v.Prev = link(min(pg-1, v.Pages))
+	}
+	if pg < v.Pages {
+		v.Next = link(pg + 1)
+	}
+	return v
+}
+
+// ticksView is the scheduler's health as shown at the top of the status page.
+type ticksView struct {
+	Last, LastOK, LastErrorAt timeView
+	Failures                  int64
+	Consecutive               int
+	UnhealthyAfter            int
+	Unhealthy                 bool
+	LastError                 string
+	Unreadable                []status.DocumentError
+}
+
+func newTicksView(t status.Ticks, now time.Time) ticksView {
+	return ticksView{
+		Last: newTimeView(t.Last, now), LastOK: newTimeView(t.LastOK, now), LastErrorAt: newTimeView(t.LastErrorAt, now),
+		Failures: t.Failures, Consecutive: t.Consecutive, UnhealthyAfter: t.UnhealthyAfter,
+		Unhealthy: t.UnhealthyAfter > 0 && t.Consecutive >= t.UnhealthyAfter,
+		LastError: t.LastError, Unreadable: t.Unreadable,
+	}
 }
 
 type pipelineView struct {

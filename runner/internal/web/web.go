@@ -4,12 +4,18 @@
 //
 // Routes (GET and HEAD only; any other method gets 405 with an Allow header):
 //
-//	/                       status page of every pipeline
+//	/?page=N                status page: the scheduler's ticks, then page N of the pipelines
 //	/pipelines/{name}       one pipeline, its recent runs and their activities (404 if unknown)
-//	/api/pipelines          JSON: []status.Pipeline
+//	/api/pipelines?page=N   JSON: []status.Pipeline, one page (X-Total-Count, Link rel="next")
 //	/api/pipelines/{name}   JSON: status.Pipeline (404 with {"error": ...} if unknown)
+//	/api/ticks              JSON: status.Ticks (404 when the runner does not schedule)
 //	/healthz                200 "ok", or 503 with the reason as text
 //	/metrics                Options.Metrics, when set
+//
+// Every response is bounded however many pipelines and runs the runner knows: the lists are
+// paginated (PageSize pipelines a page, ?per_page= up to MaxPageSize), a pipeline shows a fixed
+// number of recent runs and failures (the Source's choice), and documents are bounded by the
+// registry's maximum document size. An 80 MB document once made 80 MB status pages (issue 11).
 //
 // Pages are rendered on the server with html/template, so the untrusted text they show
 // (pipeline names, owners, descriptions, error messages) is escaped; they need no JavaScript and
@@ -32,13 +38,30 @@ import (
 
 // Source is where the pages' data comes from: the runner's database.
 type Source interface {
-	// Pipelines returns every pipeline the runner knows, with LastRun, NextRun, Freshness,
-	// Counts, RecentFailures and its recent Runs (each with its Activities).
-	Pipelines(ctx context.Context) ([]status.Pipeline, error)
+	// Pipelines returns at most limit pipelines from offset, in name order, with LastRun,
+	// NextRun, Freshness, Counts, RecentFailures and their recent Runs (each with its
+	// Activities), and how many pipelines there are in all.
+	Pipelines(ctx context.Context, offset, limit int) ([]status.Pipeline, int, error)
+	// Pipeline returns the pipeline named name as Pipelines does, or nil when the runner knows
+	// none by that name.
+	Pipeline(ctx context.Context, name string) (*status.Pipeline, error)
 	// Healthy returns nil when the runner works: its database is reachable and the scheduler
-	// ticked recently. Otherwise the error says what is wrong; /healthz shows it.
+	// ticks and its ticks do not keep failing. Otherwise the error says what is wrong; /healthz
+	// shows it.
 	Healthy(ctx context.Context) error
 }
+
+// TickSource is what a Source of a scheduling runner (serve) also gives: how its ticks fared,
+// shown at the top of the status page and as /api/ticks.
+type TickSource interface {
+	Ticks() status.Ticks
+}
+
+// Page sizes of the pipeline lists.
+const (
+	PageSize    = 50
+	MaxPageSize = 500
+)
 
 // Options configure Handler.
 type Options struct {
@@ -71,6 +94,7 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("GET /pipelines/{name}", s.pipeline)
 	mux.HandleFunc("GET /api/pipelines", s.apiPipelines)
 	mux.HandleFunc("GET /api/pipelines/{name}", s.apiPipeline)
+	mux.HandleFunc("GET /api/ticks", s.apiTicks)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
@@ -97,29 +121,64 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// pageParams reads ?page= (from 1) and ?per_page= (1 to MaxPageSize); a value that is not
+// one is an error naming it.
+func pageParams(r *http.Request) (page, perPage int, err error) {
+	page, perPage = 1, PageSize
+	if v := r.URL.Query().Get("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 {
+			return 0, 0, fmt.Errorf("page %q is not a page number: use 1 or more", v)
+		}
+	}
+	if v := r.URL.Query().Get("per_page"); v != "" {
+		if perPage, err = strconv.Atoi(v); err != nil || perPage < 1 || perPage > MaxPageSize {
+			return 0, 0, fmt.Errorf("per_page %q: use 1 to %d", v, MaxPageSize)
+		}
+	}
+	return page, perPage, nil
+}
+
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.src.Pipelines(r.Context())
+	now := s.now()
+	pg, perPage, err := pageParams(r)
+	if err != nil {
+		s.render(w, r, http.StatusBadRequest, messagePage, &page{Title: "bad request", Now: newTimeView(now, now), Message: err.Error()})
+		return
+	}
+	ps, total, err := s.src.Pipelines(r.Context(), (pg-1)*perPage, perPage)
 	if err != nil {
 		s.sourceFailed(w, r, err)
 		return
 	}
-	now := s.now()
 	views := make([]pipelineView, 0, len(ps))
 	for i := range ps {
 		views = append(views, newPipelineView(&ps[i], now))
 	}
-	s.render(w, r, http.StatusOK, indexPage, &page{Title: "sluice-runner", Now: newTimeView(now, now), Pipelines: views})
+	p := &page{Title: "sluice-runner", Now: newTimeView(now, now), Pipelines: views, Pages: newPagesView(pg, perPage, total)}
+	if ts, ok := s.src.(TickSource); ok {
+		t := newTicksView(ts.Ticks(), now)
+		p.Ticks = &t
+	}
+	s.render(w, r, http.StatusOK, indexPage, p)
+}
+
+func (s *server) apiTicks(w http.ResponseWriter, _ *http.Request) {
+	ts, ok := s.src.(TickSource)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "this runner does not schedule: it has no ticks"})
+		return
+	}
+	writeJSON(w, http.StatusOK, ts.Ticks())
 }
 
 func (s *server) pipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	ps, err := s.src.Pipelines(r.Context())
+	p, err := s.src.Pipeline(r.Context(), name)
 	if err != nil {
 		s.sourceFailed(w, r, err)
 		return
 	}
 	now := s.now()
-	p := find(ps, name)
 	if p == nil {
 		s.render(w, r, http.StatusNotFound, messagePage, &page{
 			Title: "pipeline not found", Now: newTimeView(now, now),
@@ -140,7 +199,12 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) apiPipelines(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.src.Pipelines(r.Context())
+	pg, perPage, err := pageParams(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	ps, total, err := s.src.Pipelines(r.Context(), (pg-1)*perPage, perPage)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
@@ -149,18 +213,21 @@ func (s *server) apiPipelines(w http.ResponseWriter, r *http.Request) {
 	if ps == nil {
 		ps = []status.Pipeline{} // "[]", not "null", when there are none
 	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if pg*perPage < total {
+		w.Header().Set("Link", fmt.Sprintf(`</api/pipelines?page=%d&per_page=%d>; rel="next"`, pg+1, perPage))
+	}
 	writeJSON(w, http.StatusOK, ps)
 }
 
 func (s *server) apiPipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	ps, err := s.src.Pipelines(r.Context())
+	p, err := s.src.Pipeline(r.Context(), name)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
 		return
 	}
-	p := find(ps, name)
 	if p == nil {
 		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no pipeline named %q", name)})
 		return
@@ -223,13 +290,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
-}
-
-func find(ps []status.Pipeline, name string) *status.Pipeline {
-	for i := range ps {
-		if ps[i].Name == name {
-			return &ps[i]
-		}
-	}
-	return nil
 }

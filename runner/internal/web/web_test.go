@@ -38,8 +38,24 @@ type fixedSource struct {
 	healthErr error
 }
 
-func (s *fixedSource) Pipelines(context.Context) ([]status.Pipeline, error) {
-	return s.pipelines, s.err
+func (s *fixedSource) Pipelines(_ context.Context, offset, limit int) ([]status.Pipeline, int, error) {
+	if s.err != nil {
+		return nil, 0, s.err
+	}
+	ps := s.pipelines[min(offset, len(s.pipelines)):]
+	return ps[:min(limit, len(ps))], len(s.pipelines), nil
+}
+
+func (s *fixedSource) Pipeline(_ context.Context, name string) (*status.Pipeline, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	for i := range s.pipelines {
+		if s.pipelines[i].Name == name {
+			return &s.pipelines[i], nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *fixedSource) Healthy(context.Context) error { return s.healthErr }
