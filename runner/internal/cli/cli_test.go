@@ -170,7 +170,7 @@ func TestValidate_InvalidAndUnknownFormatDocumentsAreBothReportedAndExitOne(t *t
 	want := "error pipelines/bad.json:\n" + strings.Join(badLines, "") +
 		fmt.Sprintf("ok pipelines/clicks.json %s\n", v["pipelines/clicks.json"]) +
 		"error pipelines/future.json:\n" +
-		"  format: unknown format \"sluice/pipeline.v9\": this build reads sluice/pipeline.v1, sluice/emr-template.v1\n" +
+		"  format: unknown format \"sluice/pipeline.v9\": this build reads sluice/pipeline.v1, sluice/emr-template.v1, sluice/replication.v1\n" +
 		fmt.Sprintf("ok pipelines/views.json %s\nok emr-templates/small.json %s\n", v["pipelines/views.json"], v["emr-templates/small.json"])
 	if out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)

@@ -117,3 +117,28 @@ func TestReplicasVerify_BadInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate_ChecksReplications(t *testing.T) {
+	dir, env := replicationRegistry(t)
+	bad := &definition.Replication{Format: definition.FormatReplication, Name: "bad", StreamARN: "stream/changes",
+		Records: definition.Records{Format: definition.RecordsRows}, PollInterval: "1s"}
+	doc, err := definition.Encode(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string][]byte{"replications/bad.json": doc})
+	code, out, errOut := run(t, env, "validate")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	for _, frag := range []string{
+		"error replications/bad.json:\n",
+		`  stream_arn: "stream/changes" is not a Kinesis stream ARN`,
+		"  replicas: at least one replica is required",
+		"\nok replications/warehouse.json sha256:",
+	} {
+		if !strings.Contains(out, frag) {
+			t.Errorf("validate output lacks %q:\n%s", frag, out)
+		}
+	}
+}
