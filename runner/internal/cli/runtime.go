@@ -96,9 +96,11 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	if fl.Changed("max-document-size") { // a global flag, parsed by setup
 		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
 	}
+	g.addConfigSecrets(c)
 	if err := c.Validate(); err != nil {
 		return c, usageErrorf("%v", err)
 	}
+	g.warnShortSecrets(c)
 	g.log.Debug("configuration", "config", c.Redacted())
 	return c, nil
 }
@@ -153,7 +155,8 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			}
 			return rt.aws, nil
 		},
-		Logger: g.log,
+		Logger:  g.log,
+		Secrets: g.secrets,
 	})
 	if err != nil {
 		return nil, usageErrorf("%v", err)
@@ -206,7 +209,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			return nil, activity.Permanent(why)
 		})
 	}
-	notifyOpts := notify.Options{Logger: g.log}
+	notifyOpts := notify.Options{Logger: g.log, Secrets: g.secrets}
 	if rt.aws != nil {
 		notifyOpts.SNS = rt.aws.SNS()
 	}
@@ -214,11 +217,11 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	rt.eng, err = engine.New(engine.Options{
 		DB: rt.db, Registry: rt.reg, Executors: execs,
 		Poker:    precond.New(store, rt.conns),
-		Notifier: notifier{sender}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
+		Notifier: notifier{s: sender, secrets: g.secrets}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
 		Workers: cfg.Workers, FetchCooldown: time.Duration(cfg.FetchCooldown), Tick: time.Duration(cfg.Tick),
 		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule, UnhealthyAfter: cfg.UnhealthyAfter,
 		Processes: procs, ProcessGrace: time.Duration(cfg.ProcessGrace),
-		Logger: g.log,
+		Logger: g.log, Secrets: g.secrets,
 	})
 	if err != nil {
 		rt.close()
@@ -234,16 +237,6 @@ func (rt *runtime) close() {
 	if rt.db != nil {
 		rt.db.Close()
 	}
-}
-
-// notifier adapts notify.Sender to the engine.
-type notifier struct{ s *notify.Sender }
-
-func (n notifier) Notify(ctx context.Context, target string, m engine.Notification) error {
-	return n.s.Send(ctx, target, notify.Message{
-		Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
-		IntervalStart: m.IntervalStart, IntervalEnd: m.IntervalEnd, Activity: m.Activity, Error: m.Error, Late: m.Late,
-	})
 }
 
 // readPipeline reads and checks a published pipeline.

@@ -46,6 +46,7 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 					database = g.file.Database
 				}
 			}
+			g.addURISecrets(database)
 			ctx := cmd.Context()
 			db, err := state.OpenReadOnly(ctx, database)
 			if err != nil {
@@ -63,6 +64,7 @@ activities, and recent failures. --output json prints the same as JSON for scrip
 			if err != nil {
 				return ioError(err)
 			}
+			scrubStatus(g.secrets, ps)
 			if g.output == OutputJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -106,7 +108,11 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 		}
 		fmt.Fprintf(w, "  runs:      %s\n", counts(p.Counts))
 		for _, f := range p.Freshness {
-			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), now.Sub(f.Value).Round(time.Minute))
+			// Never a negative age: a run of an interval not ended yet (run --allow-future) or a
+			// clock behind another runner's records a freshness ahead of now, and "-3h old"
+			// would read as fresher than fresh; it is as fresh as it gets.
+			age := max(now.Sub(f.Value), 0)
+			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), age.Round(time.Minute))
 		}
 		for _, r := range p.Runs {
 			fmt.Fprintf(w, "  run %d  %s  %-9s %s", r.ID, r.IntervalStart.Format(time.RFC3339), r.State, r.Trigger)

@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 )
 
@@ -73,7 +74,10 @@ type Options struct {
 	Schedule bool
 	// LogLimit bounds each attempt's stored log.
 	LogLimit int
-	Logger   *slog.Logger
+	// Secrets are scrubbed from every error and log text the engine stores or returns to River;
+	// nil scrubs nothing.
+	Secrets redact.Scrubber
+	Logger  *slog.Logger
 	// Processes reaps, at Start, the process groups that dead runners on this machine left
 	// (package procgroup); nil reaps nothing.
 	Processes Reaper
