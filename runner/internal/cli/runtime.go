@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/sqlrun"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
 )
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
@@ -192,6 +193,16 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 		definition.KindSQL:          sqlrun.NewSQL(rt.conns),
 		definition.KindCheck:        sqlrun.NewCheck(rt.conns, time.Now),
 		definition.KindRedshiftCopy: load.New(store, rt.conns),
+		definition.KindStreamPut: streamput.New(streamput.Options{
+			Registry: rt.reg, Store: store,
+			Kinesis: func(ctx context.Context, region string) (streamput.Kinesis, error) {
+				c, err := awsclient.New(ctx, awsclient.Settings{Region: region, Endpoints: endpoints, Getenv: g.io.Getenv})
+				if err != nil {
+					return nil, fmt.Errorf("AWS is not configured: %w", err)
+				}
+				return c.Kinesis(), nil
+			},
+		}),
 	}
 	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
 		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
