@@ -70,6 +70,7 @@ type Activity struct {
 	RedshiftCopy *RedshiftCopyActivity `json:"redshift_copy,omitempty"`
 	SQL          *SQLActivity          `json:"sql,omitempty"`
 	Check        *CheckActivity        `json:"check,omitempty"`
+	StreamPut    *StreamPutActivity    `json:"stream_put,omitempty"`
 }
 
 // Activity kinds, as named in HCL and JSON.
@@ -80,11 +81,12 @@ const (
 	KindRedshiftCopy = "redshift_copy"
 	KindSQL          = "sql"
 	KindCheck        = "check"
+	KindStreamPut    = "stream_put"
 )
 
 // ActivityKinds lists the kinds.
 func ActivityKinds() []string {
-	return []string{KindShell, KindS3Copy, KindEMRStep, KindRedshiftCopy, KindSQL, KindCheck}
+	return []string{KindShell, KindS3Copy, KindEMRStep, KindRedshiftCopy, KindSQL, KindCheck, KindStreamPut}
 }
 
 // Kinds returns the kinds set on the activity (exactly one when valid).
@@ -93,6 +95,7 @@ func (a *Activity) Kinds() []string {
 	for kind, set := range map[string]bool{
 		KindShell: a.Shell != nil, KindS3Copy: a.S3Copy != nil, KindEMRStep: a.EMRStep != nil,
 		KindRedshiftCopy: a.RedshiftCopy != nil, KindSQL: a.SQL != nil, KindCheck: a.Check != nil,
+		KindStreamPut: a.StreamPut != nil,
 	} {
 		if set {
 			out = append(out, kind)
@@ -205,6 +208,32 @@ type RedshiftCopyActivity struct {
 	IAMRole    string   `json:"iam_role,omitempty"`
 	// Options are extra COPY options, e.g. "IGNOREHEADER 1".
 	Options []string `json:"options,omitempty"`
+}
+
+// StreamPutActivity puts changes into a stream replication's stream instead of running them on
+// each replica: every replica's subscriber applies them, in order. Exactly one of Statements
+// and Load is set.
+type StreamPutActivity struct {
+	// Replication is the name of a published replication of format "statements".
+	Replication string `json:"replication"`
+	// Statements are put as one record each, in order.
+	Statements []string `json:"statements,omitempty"`
+	// Load puts the files of a load as one record (a sluice/load.v1 manifest): the data stays
+	// in S3, and every subscriber COPYs it into its own replica.
+	Load *StreamLoad `json:"load,omitempty"`
+	// PartitionKey orders the records: records with one key are applied in the order they were
+	// put. Empty: the replication's name, so every change of every pipeline is in one order.
+	PartitionKey string `json:"partition_key,omitempty"`
+}
+
+// StreamLoad is a load put into the stream: the files under From, as one sluice/load.v1 record.
+type StreamLoad struct {
+	Table      string   `json:"table"`
+	From       string   `json:"from"`
+	Format     string   `json:"format"`
+	InsertMode string   `json:"insert_mode"`
+	KeyColumns []string `json:"key_columns,omitempty"`
+	Options    []string `json:"options,omitempty"`
 }
 
 // SQLActivity runs statements on a connection, in one transaction.

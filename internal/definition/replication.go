@@ -3,6 +3,7 @@ package definition
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -18,6 +19,21 @@ const FormatReplication = "sluice/replication.v1"
 // (they stay in S3; the record carries the manifest), which every subscriber turns into its
 // own COPY on its replica.
 const FormatLoadRecord = "sluice/load.v1"
+
+// FormatChange is the envelope sluice puts a change in: an id that stays the same when the put is
+// retried, so a subscriber applies a change once even when it is in the stream twice.
+const FormatChange = "sluice/change.v1"
+
+// ChangeRecord is a change as sluice puts it into a stream: exactly one of SQL and Load.
+type ChangeRecord struct {
+	Format string      `json:"format"`
+	ID     string      `json:"id"`
+	SQL    string      `json:"sql,omitempty"`
+	Load   *LoadRecord `json:"load,omitempty"`
+}
+
+// MaxChangeIDLength bounds a change id (it is stored by every subscriber).
+const MaxChangeIDLength = 512
 
 // Replication keeps identical warehouse replicas fed from one Kinesis stream: every change is
 // put into the stream, and each replica has its own subscriber, running in the replica's
@@ -308,39 +324,84 @@ type LoadRecord struct {
 	Options []string `json:"options,omitempty"`
 }
 
-// Change is a decoded record of a statements replication: SQL, or a load.
+// Change is a decoded record of a statements replication: SQL, or a load. ID is set when the
+// record is a sluice/change.v1 envelope: the subscriber applies each ID once.
 type Change struct {
+	ID   string
 	SQL  string
 	Load *LoadRecord
 }
 
-// DecodeChange reads a statements record: a sluice/load.v1 JSON document is a load; anything
-// else is SQL text (SQL never begins with "{"). A record that is not valid UTF-8, is empty, or
-// is a malformed load is an error: it is a poison record.
+// DecodeChange reads a statements record: a sluice/change.v1 envelope (what sluice puts), a
+// bare sluice/load.v1 document, or anything else as SQL text (SQL never begins with "{"). A
+// record that is not valid UTF-8, is empty, or is malformed JSON of ours is an error: a poison
+// record.
 func DecodeChange(data []byte) (Change, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return Change{}, fmt.Errorf("empty record: a statements record is SQL or a %s document", FormatLoadRecord)
+		return Change{}, fmt.Errorf("empty record: a statements record is SQL, a %s or a %s document", FormatChange, FormatLoadRecord)
 	}
-	if trimmed[0] == '{' {
+	if trimmed[0] != '{' {
+		if !utf8.Valid(trimmed) {
+			return Change{}, fmt.Errorf("record is neither UTF-8 SQL nor a %s or %s document", FormatChange, FormatLoadRecord)
+		}
+		return Change{SQL: string(trimmed)}, nil
+	}
+	format, err := PeekFormat(trimmed)
+	if err != nil {
+		return Change{}, fmt.Errorf("record is JSON but not a %s or %s document: %w", FormatChange, FormatLoadRecord, err)
+	}
+	switch format {
+	case FormatChange:
+		var c ChangeRecord
+		if err := strictJSON(trimmed, &c); err != nil {
+			return Change{}, fmt.Errorf("%s record: %w", FormatChange, err)
+		}
+		switch {
+		case c.ID == "" || len(c.ID) > MaxChangeIDLength:
+			return Change{}, fmt.Errorf("%s record: id must be 1 to %d bytes", FormatChange, MaxChangeIDLength)
+		case (c.SQL == "") == (c.Load == nil):
+			return Change{}, fmt.Errorf("%s record %s: set exactly one of sql and load", FormatChange, c.ID)
+		case c.Load != nil:
+			if err := checkLoad(c.Load); err != nil {
+				return Change{}, fmt.Errorf("%s record %s: %w", FormatChange, c.ID, err)
+			}
+		}
+		return Change{ID: c.ID, SQL: c.SQL, Load: c.Load}, nil
+	case FormatLoadRecord:
 		var l LoadRecord
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
+		if err := strictJSON(trimmed, &l); err != nil {
 			return Change{}, fmt.Errorf("record is JSON but not a %s document: %w", FormatLoadRecord, err)
 		}
-		if l.Format != FormatLoadRecord {
-			return Change{}, fmt.Errorf("record is JSON with format %q, expected %q", l.Format, FormatLoadRecord)
-		}
-		if probs := ValidateLoadRecord(&l); len(probs) > 0 {
-			return Change{}, fmt.Errorf("%s record: %w", FormatLoadRecord, Problems(probs))
+		if err := checkLoad(&l); err != nil {
+			return Change{}, err
 		}
 		return Change{Load: &l}, nil
+	default:
+		return Change{}, fmt.Errorf("record is JSON with format %q, expected %q or %q", format, FormatChange, FormatLoadRecord)
 	}
-	if !utf8.Valid(trimmed) {
-		return Change{}, fmt.Errorf("record is neither UTF-8 SQL nor a %s document", FormatLoadRecord)
+}
+
+func checkLoad(l *LoadRecord) error {
+	if l.Format != FormatLoadRecord {
+		return fmt.Errorf("load has format %q, expected %q", l.Format, FormatLoadRecord)
 	}
-	return Change{SQL: string(trimmed)}, nil
+	if probs := ValidateLoadRecord(l); len(probs) > 0 {
+		return fmt.Errorf("%s record: %w", FormatLoadRecord, Problems(probs))
+	}
+	return nil
+}
+
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding: %w", err)
+	}
+	if dec.More() {
+		return errors.New("trailing data after the document")
+	}
+	return nil
 }
 
 // ValidateLoadRecord checks a load record.

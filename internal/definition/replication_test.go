@@ -110,15 +110,27 @@ func TestDecodeChange_SQLOrLoadAndPoison(t *testing.T) {
 		t.Fatalf("SQL record: %+v, %v", c, err)
 	}
 	c, err = DecodeChange([]byte(`{"format":"sluice/load.v1","table":"a.b","files":["s3://x/1.csv"],"file_format":"csv","insert_mode":"APPEND"}`))
-	if err != nil || c.Load == nil || c.Load.Table != "a.b" {
+	if err != nil || c.Load == nil || c.Load.Table != "a.b" || c.ID != "" {
 		t.Fatalf("load record: %+v, %v", c, err)
+	}
+	c, err = DecodeChange([]byte(`{"format":"sluice/change.v1","id":"run/7/put/0","sql":"DELETE FROM a.b"}`))
+	if err != nil || c.ID != "run/7/put/0" || c.SQL != "DELETE FROM a.b" {
+		t.Fatalf("change record: %+v, %v", c, err)
+	}
+	c, err = DecodeChange([]byte(`{"format":"sluice/change.v1","id":"run/7/put/1","load":{"format":"sluice/load.v1","table":"a.b","files":["s3://x/1.csv"],"file_format":"csv","insert_mode":"APPEND"}}`))
+	if err != nil || c.ID != "run/7/put/1" || c.Load == nil {
+		t.Fatalf("change record with a load: %+v, %v", c, err)
 	}
 	for in, frag := range map[string]string{
 		"":                   "empty record",
 		"\xff\xfe":           "neither UTF-8 SQL",
 		`{"format":"other"}`: `format "other"`,
 		`{"format":"sluice/load.v1","table":"b","files":[],"file_format":"csv","insert_mode":"APPEND"}`: "at least one file",
-		`{"nope":1}`: "not a sluice/load.v1 document",
+		`{"nope":1}`: `no "format" field`,
+		`{"format":"sluice/change.v1","id":"a/1"}`:                                                                         "set exactly one of sql and load",
+		`{"format":"sluice/change.v1","sql":"SELECT 1"}`:                                                                   "id must be 1 to 512 bytes",
+		`{"format":"sluice/change.v1","id":"a/1","sql":"x","extra":1}`:                                                     "unknown field",
+		`{"format":"sluice/load.v1","table":"a.b","files":["s3://x/1.csv"],"file_format":"csv","insert_mode":"APPEND"} {}`: "after top-level value",
 	} {
 		if _, err := DecodeChange([]byte(in)); err == nil || !strings.Contains(err.Error(), frag) {
 			t.Errorf("DecodeChange(%q) = %v, want an error containing %q", in, err, frag)

@@ -257,6 +257,47 @@ func (v *validator) activity(base string, a *Activity) {
 	v.redshiftCopy(base+"."+KindRedshiftCopy, a.RedshiftCopy)
 	v.sql(base+"."+KindSQL, a.SQL)
 	v.check(base+"."+KindCheck, a.Check)
+	v.streamPut(base+"."+KindStreamPut, a.StreamPut)
+}
+
+// MaxPartitionKeyLength is Kinesis's limit on a partition key (in Unicode characters).
+const MaxPartitionKeyLength = 256
+
+func (v *validator) streamPut(base string, s *StreamPutActivity) {
+	if s == nil {
+		return
+	}
+	if err := ValidateName("replication", s.Replication); err != nil {
+		v.add(base+".replication", "%s", err)
+	}
+	switch {
+	case len(s.Statements) == 0 && s.Load == nil:
+		v.add(base, "set exactly one of statements and load; none is set")
+	case len(s.Statements) > 0 && s.Load != nil:
+		v.add(base, "set exactly one of statements and load; both are set")
+	}
+	for i, st := range s.Statements {
+		p := base + ".statements." + strconv.Itoa(i)
+		if v.required(p, st, "a SQL statement") {
+			v.tmpl(p, st)
+		}
+	}
+	if s.PartitionKey != "" {
+		if sample, ok := v.tmpl(base+".partition_key", s.PartitionKey); ok && len([]rune(sample)) > MaxPartitionKeyLength {
+			v.add(base+".partition_key", "is %d characters, over Kinesis's limit of %d", len([]rune(sample)), MaxPartitionKeyLength)
+		}
+	}
+	if l := s.Load; l != nil {
+		lb := base + ".load"
+		v.table(lb+".table", l.Table)
+		v.location(lb+".from", l.From, "s3://", "file://")
+		v.enum(lb+".format", l.Format, CopyFormats())
+		v.enum(lb+".insert_mode", l.InsertMode, InsertModes())
+		if (l.InsertMode == InsertKeepExisting || l.InsertMode == InsertOverwriteExisting) && len(l.KeyColumns) == 0 {
+			v.add(lb+".key_columns", "insert_mode %s needs key_columns: the columns that identify a row", l.InsertMode)
+		}
+		v.columns(lb+".key_columns", l.KeyColumns)
+	}
 }
 
 func (v *validator) waitFor(base string, w *WaitFor) {

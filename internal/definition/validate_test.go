@@ -196,6 +196,32 @@ func TestValidatePipeline_EachRuleNamesThePathAndTheProblem(t *testing.T) {
 		{"check where template", func(p *Pipeline) { act(p, "check_clicks").Check.Where = "day = '{{ ds .start }}'" }, "activities.check_clicks.check.where", "unknown field .start"},
 		{"check freshness max_age", func(p *Pipeline) { act(p, "check_freshness").Check.Freshness.MaxAge = "" }, "activities.check_freshness.check.freshness.max_age", "is required"},
 		{"check table", func(p *Pipeline) { act(p, "check_freshness").Check.Table = "a.b.c" }, "activities.check_freshness.check.table", "schema-qualified"},
+		{"stream_put neither", func(p *Pipeline) {
+			act(p, "vacuum").SQL, act(p, "vacuum").StreamPut = nil, &StreamPutActivity{Replication: "wh"}
+		},
+			"activities.vacuum.stream_put", "set exactly one of statements and load; none is set"},
+		{"stream_put both", func(p *Pipeline) {
+			act(p, "vacuum").SQL = nil
+			act(p, "vacuum").StreamPut = &StreamPutActivity{Replication: "wh", Statements: []string{"SELECT 1"},
+				Load: &StreamLoad{Table: "a.b", From: "s3://x/", Format: FormatCSV, InsertMode: InsertAppend}}
+		}, "activities.vacuum.stream_put", "both are set"},
+		{"stream_put replication name", func(p *Pipeline) {
+			act(p, "vacuum").SQL, act(p, "vacuum").StreamPut = nil, &StreamPutActivity{Replication: "..", Statements: []string{"SELECT 1"}}
+		}, "activities.vacuum.stream_put.replication", "replication name"},
+		{"stream_put statement template", func(p *Pipeline) {
+			act(p, "vacuum").SQL, act(p, "vacuum").StreamPut = nil, &StreamPutActivity{Replication: "wh", Statements: []string{"DELETE FROM a.b WHERE d = '{{ ds .Begin }}'"}}
+		}, "activities.vacuum.stream_put.statements.0", "unknown field .Begin"},
+		{"stream_put partition key too long", func(p *Pipeline) {
+			act(p, "vacuum").SQL, act(p, "vacuum").StreamPut = nil, &StreamPutActivity{Replication: "wh", Statements: []string{"SELECT 1"}, PartitionKey: strings.Repeat("k", 257)}
+		}, "activities.vacuum.stream_put.partition_key", "over Kinesis's limit of 256"},
+		{"stream_put load keys", func(p *Pipeline) {
+			act(p, "vacuum").SQL = nil
+			act(p, "vacuum").StreamPut = &StreamPutActivity{Replication: "wh", Load: &StreamLoad{Table: "a.b", From: "s3://x/", Format: FormatCSV, InsertMode: InsertKeepExisting}}
+		}, "activities.vacuum.stream_put.load.key_columns", "needs key_columns"},
+		{"stream_put load from", func(p *Pipeline) {
+			act(p, "vacuum").SQL = nil
+			act(p, "vacuum").StreamPut = &StreamPutActivity{Replication: "wh", Load: &StreamLoad{Table: "a.b", From: "/tmp/x", Format: FormatCSV, InsertMode: InsertAppend}}
+		}, "activities.vacuum.stream_put.load.from", "must start with s3:// or file://"},
 		{"notify on_failure target", func(p *Pipeline) { p.Notify.OnFailure = []string{"data-alerts@example.com"} }, "notify.on_failure.0", "neither an SNS topic ARN"},
 		{"notify sns arn of another service", func(p *Pipeline) {
 			p.Notify.OnSuccess = []string{"arn:aws:sqs:eu-west-1:123456789012:q"}

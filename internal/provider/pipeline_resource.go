@@ -329,6 +329,25 @@ func pipelineActivityAttributes(
 			"connection": connection("Connection the statements run on."),
 			"statements": list(true, "The statements, run in order."+templatedNote),
 		}),
+		definition.KindStreamPut: nested("Put changes into a `sluice_stream_replication`'s stream instead of running them on each replica: every "+
+			"replica's subscriber applies them, in order, and a replica that is down applies them when it returns. Each change goes in a "+
+			"`sluice/change.v1` envelope whose id is the same for every attempt of the activity in a run, so a change put twice by a retried "+
+			"attempt is applied once. Set exactly one of `statements` and `load`.", map[string]schema.Attribute{
+			"replication": str(true, "Name of a published `sluice_stream_replication` whose `format` is `statements`. Write "+
+				"`replication = sluice_stream_replication.<x>.name` so that Terraform publishes it first."),
+			"statements": list(false, "SQL put as one change each, in order (DDL or DML)."+templatedNote),
+			"load": nested("A load put as one change: the files under `from` stay where they are, and the change carries their list (a "+
+				"`sluice/load.v1` manifest) for every subscriber to COPY into its own replica.", map[string]schema.Attribute{
+				"table":       table,
+				"from":        location("Files to load: an object or a prefix."),
+				"format":      str(true, "File format: "+quotedList(definition.CopyFormats())+"."),
+				"insert_mode": str(true, "How rows are added: "+quotedList(definition.InsertModes())+", as for `redshift_copy`."),
+				"key_columns": list(false, "Columns that identify a row; required by `KEEP_EXISTING` and `OVERWRITE_EXISTING`."),
+				"options":     list(false, "Extra COPY options, e.g. `[\"IGNOREHEADER 1\"]`."),
+			}),
+			"partition_key": str(false, "Kinesis partition key: changes with one key are applied in the order they were put. Unset: the "+
+				"replication's name, so every change of the replication is in one order (one shard)."+templatedNote),
+		}),
 		definition.KindCheck: nested("A QA check on a table. Set at least one of `row_count`, `unique`, `not_null` and `freshness`.", map[string]schema.Attribute{
 			"connection": connection("Connection the check queries."),
 			"table":      table,

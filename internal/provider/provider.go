@@ -154,7 +154,7 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 			},
 			"max_document_size": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Largest definition document `sluice_pipeline` and `sluice_emr_template` publish, e.g. `\"8MiB\"`: " +
+				MarkdownDescription: "Largest definition document `sluice_pipeline`, `sluice_emr_template` and `sluice_stream_replication` publish, e.g. `\"8MiB\"`: " +
 					definition.SizeForms + ". Default `" + definition.FormatSize(definition.DefaultMaxDocumentSize) + "`. A larger document is an error at plan time " +
 					"naming the resource. `sluice-runner` refuses documents over its own `max_document_size` (same default), so raise both together. " +
 					"The bound keeps every runner's memory and status pages small: a runner reads each document at every tick.",
@@ -342,6 +342,7 @@ func (p *sluiceProvider) Resources(context.Context) []func() resource.Resource {
 		NewRedshiftGroupResource,
 		NewEMRTemplateResource,
 		NewPipelineResource,
+		NewStreamReplicationResource,
 	}
 }
 

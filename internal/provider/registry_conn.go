@@ -15,7 +15,7 @@ import (
 )
 
 // registryDescription lists the URL forms from the same list the validator's errors use.
-var registryDescription = "Where `sluice_pipeline` and `sluice_emr_template` publish their definitions for `sluice-runner`: " +
+var registryDescription = "Where `sluice_pipeline`, `sluice_emr_template` and `sluice_stream_replication` publish their definitions for `sluice-runner`: " +
 	quotedList(registry.URLForms) + ". An `s3://` registry uses the provider's AWS credentials and the `s3` endpoint; " +
 	"a relative `file://` path is relative to the directory Terraform runs in. " +
 	"Required only by resources that publish definitions; nothing is opened until one needs it."
@@ -65,11 +65,16 @@ func (d *providerData) checkDocumentSize(kind, name string, doc []byte, diags *d
 	if d == nil || d.maxDocumentSize <= 0 || int64(len(doc)) <= d.maxDocumentSize {
 		return
 	}
+	// A replication cannot be split (its replicas must read one stream); it can only be shortened.
+	shrink := "Split it into smaller " + kind + "s"
+	if kind == replicationKind {
+		shrink = "Shorten it (its description, its replicas)"
+	}
 	diags.AddError(fmt.Sprintf("%s document too large", kind),
 		fmt.Sprintf("The published document of %s %q would be %d bytes, over the provider's max_document_size of %s (%d bytes). "+
-			"Split it into smaller %ss, or raise max_document_size in the provider and in every sluice-runner that reads the registry "+
+			"%s, or raise max_document_size in the provider and in every sluice-runner that reads the registry "+
 			"(max_document_size / $SLUICE_MAX_DOCUMENT_SIZE) together.",
-			kind, name, len(doc), definition.FormatSize(d.maxDocumentSize), d.maxDocumentSize, kind))
+			kind, name, len(doc), definition.FormatSize(d.maxDocumentSize), d.maxDocumentSize, shrink))
 }
 
 // registry returns the provider's registry, or nil after adding a diagnostic that says why there

@@ -112,8 +112,20 @@ func tooLarge(url, key string, size, limit int64) error {
 		got = fmt.Sprintf("%d bytes", size)
 	}
 	return fmt.Errorf("registry %s: document %q is %s, over the maximum document size of %s (%d bytes): %w; "+
-		"split the pipeline, or raise max_document_size in the provider and the runner configuration",
-		url, key, got, definition.FormatSize(limit), limit, ErrTooLarge)
+		"%s, or raise max_document_size in the provider and the runner configuration",
+		url, key, got, definition.FormatSize(limit), limit, ErrTooLarge, shrinkHint(key))
+}
+
+// shrinkHint says how to make the document at key smaller, in the words of its kind.
+func shrinkHint(key string) string {
+	switch {
+	case strings.HasPrefix(key, PipelinesPrefix):
+		return "split the pipeline"
+	case strings.HasPrefix(key, ReplicationsPrefix):
+		return "shorten the replication (its description, its replicas)"
+	default:
+		return "make the document smaller"
+	}
 }
 
 // Key prefixes of the document kinds.

@@ -64,6 +64,13 @@ type Executor interface {
 	Execute(ctx context.Context, t *Task) (*Result, error)
 }
 
+// Abandoner is an Executor that can end what earlier attempts of a task left behind — a
+// transient EMR cluster whose runner died — when no further attempt will run to do it: every
+// attempt was cut short by a dying runner. The engine calls Abandon instead of Execute then.
+type Abandoner interface {
+	Abandon(ctx context.Context, t *Task) error
+}
+
 // ExecutorFunc adapts a function to Executor.
 type ExecutorFunc func(ctx context.Context, t *Task) (*Result, error)
 

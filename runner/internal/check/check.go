@@ -44,6 +44,7 @@ const (
 	kindOther kind = iota
 	kindPipeline
 	kindTemplate
+	kindReplication
 )
 
 func kindOf(key string) kind {
@@ -52,6 +53,8 @@ func kindOf(key string) kind {
 		return kindPipeline
 	case strings.HasPrefix(key, registry.EMRTemplatesPrefix):
 		return kindTemplate
+	case strings.HasPrefix(key, registry.ReplicationsPrefix):
+		return kindReplication
 	default:
 		return kindOther
 	}
@@ -115,7 +118,7 @@ func decode(d Document) *decoded {
 		return dec
 	}
 	if !strings.HasSuffix(d.Key, ".json") {
-		add("", "not a .json document: the registry holds only pipelines/<name>.json and emr-templates/<name>.json")
+		add("", "not a .json document: the registry holds only pipelines/<name>.json, emr-templates/<name>.json and replications/<name>.json")
 		return dec
 	}
 	format, err := definition.PeekFormat(d.Data)
@@ -124,7 +127,7 @@ func decode(d Document) *decoded {
 		return dec
 	}
 	r.Format = format
-	want := map[kind]string{kindPipeline: definition.FormatPipeline, kindTemplate: definition.FormatEMRTemplate}[kindOf(d.Key)]
+	want := map[kind]string{kindPipeline: definition.FormatPipeline, kindTemplate: definition.FormatEMRTemplate, kindReplication: definition.FormatReplication}[kindOf(d.Key)]
 	if want == "" {
 		want = format // a file outside a registry layout: read it as what it says it is
 	}
@@ -148,6 +151,15 @@ func decode(d Document) *decoded {
 		r.Name = t.Name
 		r.Version = t.Version
 		r.Problems = append(r.Problems, keyName(d.Key, t.Name, registry.EMRTemplateKey)...)
+	case definition.FormatReplication:
+		rep, err := definition.DecodeReplication(d.Data)
+		if !decodeErr(r, err) {
+			return dec
+		}
+		r.Name = rep.Name
+		r.Version = rep.Version
+		r.Problems = append(r.Problems, definition.ValidateReplication(rep)...)
+		r.Problems = append(r.Problems, keyName(d.Key, rep.Name, registry.ReplicationKey)...)
 	default:
 		// Unknown format: DecodePipeline words the error with the formats this build reads.
 		_, err := definition.DecodePipeline(d.Data)

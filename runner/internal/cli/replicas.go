@@ -2,114 +2,164 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"time"
+	"strings"
+	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/notify"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/subscribe"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/verify"
 )
 
-// subscribers is what serve needs of the stream subscribers: they run beside the engine until
-// the command ends.
-type subscribers interface {
-	Run(ctx context.Context) error
+func newReplicasCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "replicas",
+		Short: "Work with the replicas of a stream replication",
+	}
+	cmd.AddCommand(newReplicasVerifyCommand(g))
+	return cmd
 }
 
-// newSubscribers builds the stream subscribers of the replicas cfg names (nil when it names
-// none).
-func (rt *runtime) newSubscribers(log *slog.Logger) (subscribers, error) {
-	if len(rt.cfg.Replicas) == 0 {
-		return nil, nil
-	}
-	if rt.awsErr != nil {
-		return nil, usageErrorf("replicas %v: stream subscribers read Kinesis and need an AWS configuration: %v", rt.cfg.Replicas, rt.awsErr)
-	}
-	aws := rt.aws
-	sub, err := subscribe.New(subscribe.Options{
-		DB: rt.db, Registry: rt.reg, Conns: rt.conns,
-		// The stream is read in the region its ARN names, whatever the runner's own region.
-		Kinesis: func(_ context.Context, region string) (subscribe.Kinesis, error) {
-			return kinesis.NewFromConfig(aws.Config(), func(o *kinesis.Options) {
-				o.Region = region
-				if ep := aws.Endpoint(awsclient.Kinesis); ep != "" {
-					o.BaseEndpoint = &ep
-				}
-			}), nil
+func newReplicasVerifyCommand(g *globals) *cobra.Command {
+	f := &engineFlags{} // none of its flags: the configuration is the file's, the environment's and the globals'
+	cmd := &cobra.Command{
+		Use:   "verify REPLICATION",
+		Short: "Prove the replicas of a replication hold the same data",
+		Long: `verify reads replications/<REPLICATION>.json from the registry, connects to every replica
+(each replica names a connection, resolved like any other: SLUICE_CONN_<NAME> or the config file)
+and compares, table by table, the row count and an order-independent checksum of the rows: the
+one table of a "rows" replication, or every base table outside the system schemas and the
+subscribers' "sluice" schema for "statements". Every difference is printed: a table missing on a
+replica, different row counts, or the same count with different rows.
+
+Exit code: 0 when every replica holds the same data, 1 when they differ, 2 on usage or I/O
+errors (a replica that cannot be read is one: "could not look" is not "equal").`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("replicas verify takes exactly one REPLICATION name, got %d", len(args))
+			}
+			if err := definition.ValidateName("replication", args[0]); err != nil {
+				return usageErrorf("%v", err)
+			}
+			return nil
 		},
-		Store:    storage.New(aws.S3()),
-		Notifier: notify.New(notify.Options{SNS: aws.SNS(), Logger: log}),
-		Replicas: rt.cfg.Replicas, LeaseTTL: time.Duration(rt.cfg.ReplicaLease),
-		Logger: log,
-	})
-	if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig(cmd, f)
+			if err != nil {
+				return err
+			}
+			if cfg.Registry == "" {
+				return usageErrorf("no registry: set --registry or $%s", EnvRegistry)
+			}
+			ctx := cmd.Context()
+			reg, err := g.openRegistry(ctx, cfg.Registry)
+			if err != nil {
+				return err
+			}
+			rep, err := readReplication(ctx, reg, args[0])
+			if err != nil {
+				return err
+			}
+			endpoints := map[awsclient.Service]string{}
+			for k, v := range cfg.Endpoints {
+				endpoints[awsclient.Service(k)] = v
+			}
+			conns, err := conn.NewResolver(cfg.Connections, conn.Options{
+				AWS: func(ctx context.Context) (*awsclient.Client, error) {
+					return awsclient.New(ctx, awsclient.Settings{Region: cfg.Region, Endpoints: endpoints, Getenv: g.io.Getenv})
+				},
+				Logger: g.log,
+			})
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			defer conns.Close()
+			var replicas []verify.Replica
+			for _, name := range rep.ReplicaNames() {
+				ex, err := conns.Get(ctx, rep.Replicas[name].Connection)
+				if err != nil {
+					return ioError(fmt.Errorf("replication %s, replica %s: %w", rep.Name, name, err))
+				}
+				replicas = append(replicas, verify.Replica{Name: name, Exec: ex})
+			}
+			res, err := verify.Compare(ctx, replicas, rep.Records)
+			if err != nil {
+				return ioError(fmt.Errorf("replication %s: %w", rep.Name, err))
+			}
+			if err := writeVerify(cmd.OutOrStdout(), g.output, rep.Name, res); err != nil {
+				return ioError(fmt.Errorf("writing the result: %w", err))
+			}
+			if !res.Equal() {
+				return errInvalid
+			}
+			return nil
+		},
+	}
+	return cmd
+}
+
+// readReplication reads and decodes a published replication, naming the registry and key on
+// every error.
+func readReplication(ctx context.Context, reg registry.Registry, name string) (*definition.Replication, error) {
+	key := registry.ReplicationKey(name)
+	data, err := reg.Get(ctx, key)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, ioError(fmt.Errorf("replication %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key))
+	case err != nil:
 		return nil, ioError(err)
 	}
-	return sub, nil
-}
-
-// replicaSource reads the subscribers' shard reports from the state database, for metrics,
-// status and the status page.
-type replicaSource struct{ db *state.DB }
-
-func (s replicaSource) ReplicaShards(ctx context.Context) ([]status.ReplicaShard, error) {
-	return replicaShards(ctx, s.db, time.Now())
-}
-
-func replicaShards(ctx context.Context, db *state.DB, now time.Time) ([]status.ReplicaShard, error) {
-	rows, err := state.SubscriberShards(ctx, db.Reader())
+	rep, err := definition.DecodeReplication(data)
 	if err != nil {
-		return nil, fmt.Errorf("replicas: %w", err)
+		return nil, fmt.Errorf("registry %s, key %s: %w", reg.URL(), key, err)
 	}
-	out := make([]status.ReplicaShard, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, status.ReplicaShard{
-			Replication: r.Replication, Replica: r.Replica, Shard: r.Shard, State: r.State,
-			Owner: r.Owner, LeaseHeld: r.LeaseUntil.After(now), Sequence: r.Sequence, Applied: r.Applied,
-			MillisBehind: r.MillisBehind, LastApplied: r.LastApplied, LastError: r.LastError, UpdatedAt: r.UpdatedAt,
-		})
+	if probs := definition.ValidateReplication(rep); len(probs) > 0 {
+		return nil, fmt.Errorf("registry %s, key %s: replication %s is invalid:\n%w", reg.URL(), key, rep.Name, definition.Problems(probs))
 	}
-	return out, nil
+	return rep, nil
 }
 
-// writeReplicas prints the replicas section of status: per replication and replica, each
-// shard's state, applied records and sequence, lag and last error.
-func writeReplicas(w io.Writer, shards []status.ReplicaShard, now time.Time) {
-	if len(shards) == 0 {
-		return
+//nolint:wrapcheck // the caller says what was being written
+func writeVerify(w io.Writer, output, name string, res verify.Result) error {
+	if output == OutputJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Replication string `json:"replication"`
+			Equal       bool   `json:"equal"`
+			verify.Result
+		}{name, res.Equal(), res})
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "replicas")
-	prev := ""
-	for _, s := range shards {
-		if k := s.Replication + "\x00" + s.Replica; k != prev {
-			prev = k
-			fmt.Fprintf(w, "  replication %s, replica %s\n", s.Replication, s.Replica)
-		}
-		line := fmt.Sprintf("    %-24s %-9s applied %d", s.Shard, s.State, s.Applied)
-		if s.MillisBehind != nil {
-			line += fmt.Sprintf("  behind %s", (time.Duration(*s.MillisBehind) * time.Millisecond).String())
-		}
-		if s.LastApplied != nil {
-			line += fmt.Sprintf("  last applied %s (%s ago)", s.LastApplied.Format(time.RFC3339), now.Sub(*s.LastApplied).Round(time.Second))
-		}
-		if s.Sequence != "" {
-			line += "  sequence " + s.Sequence
-		}
-		lease := "lease " + s.Owner
-		if !s.LeaseHeld {
-			lease += " (lapsed)"
-		}
-		fmt.Fprintln(w, line+"  "+lease)
-		if s.LastError != "" {
-			fmt.Fprintf(w, "      error: %s\n", firstLine(s.LastError))
-		}
+	verdict := "identical"
+	if !res.Equal() {
+		verdict = "DIFFERENT"
 	}
+	if _, err := fmt.Fprintf(w, "replication %s: %d replicas (%s), %d tables: %s\n", name, len(res.Replicas), strings.Join(res.Replicas, ", "), len(res.Tables), verdict); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tROWS\tRESULT")
+	for _, t := range res.Tables {
+		rows := make([]string, 0, len(res.Replicas))
+		for _, r := range res.Replicas {
+			if s, ok := t.Sums[r]; ok {
+				rows = append(rows, fmt.Sprint(s.Rows))
+			} else {
+				rows = append(rows, "-")
+			}
+		}
+		result := "equal"
+		if len(t.Differences) > 0 {
+			result = strings.Join(t.Differences, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Table, strings.Join(rows, "/"), result)
+	}
+	return tw.Flush()
 }

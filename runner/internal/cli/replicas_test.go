@@ -3,62 +3,142 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
 
-func TestStatusReplicas_TextAndJSONFromTheStateDatabase(t *testing.T) {
-	url := "sqlite://" + filepath.Join(t.TempDir(), "state.db")
-	db, err := state.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"SLUICE_DATABASE": url}
-	if code, out, errOut := run(t, env, "status", "--replicas"); code != 0 || !strings.Contains(out, "no replica shards yet") {
-		t.Fatalf("status --replicas on an empty database: %d %q %q", code, out, errOut)
-	}
-	if code, out, _ := run(t, env, "status", "--replicas", "--output", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
-		t.Fatalf("status --replicas --output json on an empty database: %d %q", code, out)
-	}
-
+// replicationRegistry publishes a statements replication over three replicas and returns the
+// registry directory and the environment naming the three replica databases.
+func replicationRegistry(t *testing.T, fill ...[]string) (string, map[string]string) {
+	t.Helper()
 	ctx := context.Background()
-	now := time.Now()
-	k := state.ShardKey{Replication: "orders", Replica: "eu", Shard: "shardId-000000000001"}
-	behind := int64(2500)
-	err = db.InTx(ctx, func(q state.Q) error {
-		if _, err := state.AcquireShardLease(ctx, q, k, "vm-7", now, now.Add(time.Minute)); err != nil {
-			return err
+	env := map[string]string{}
+	r := &definition.Replication{
+		Format: definition.FormatReplication, Name: "warehouse",
+		StreamARN:     "arn:aws:kinesis:us-east-1:123456789012:stream/changes",
+		Replicas:      map[string]definition.Replica{},
+		Records:       definition.Records{Format: definition.RecordsStatements},
+		Batch:         definition.Batch{MaxRecords: 500, MaxBytes: 1 << 20, MaxLatency: "1s"},
+		StartPosition: definition.StartPosition{Type: definition.StartTrimHorizon},
+		Poison:        definition.Poison{Policy: definition.PoisonStop},
+		PollInterval:  "1s",
+	}
+	for i, name := range []string{"use1_a", "use1_b", "euw1"} {
+		url := acctest.NewPostgresDatabase(t)
+		ex, err := redshift.OpenPgx(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return state.ReportShard(ctx, q, k, "vm-7", state.ShardProgress{
-			State: state.ShardStopped, Sequence: "4967", Applied: 412, MillisBehind: &behind, LastApplied: now.Add(-time.Minute),
-			Error: "poison record 4968: relation \"app.missing\" does not exist\nmore",
-		}, now)
-	})
-	db.Close()
+		stmts := []string{`CREATE SCHEMA app`, `CREATE TABLE app.t (id int, v text)`, `INSERT INTO app.t SELECT g, md5(g::text) FROM generate_series(1, 500) g`}
+		if i < len(fill) {
+			stmts = append(stmts, fill[i]...)
+		}
+		if err := ex.ExecTx(ctx, stmts...); err != nil {
+			t.Fatal(err)
+		}
+		ex.Close()
+		region := "us-east-1"
+		if name == "euw1" {
+			region = "eu-west-1"
+		}
+		r.Replicas[name] = definition.Replica{Connection: name, Region: region}
+		env["SLUICE_CONN_"+strings.ToUpper(name)] = url
+	}
+	doc, err := definition.Encode(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, env, "status")
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string][]byte{"replications/warehouse.json": doc})
+	env["SLUICE_REGISTRY"] = "file://" + dir
+	return dir, env
+}
+
+func TestReplicasVerify_IdenticalReplicasExitZero(t *testing.T) {
+	_, env := replicationRegistry(t)
+	code, out, errOut := run(t, env, "replicas", "verify", "warehouse")
 	if code != 0 {
-		t.Fatalf("status: %d %s", code, errOut)
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"replicas\n  replication orders, replica eu\n", "shardId-000000000001     stopped   applied 412  behind 2.5s", "sequence 4967  lease vm-7\n",
-		"      error: poison record 4968: relation \"app.missing\" does not exist\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("status lacks %q:\n%s", want, out)
+	if !strings.Contains(out, "replication warehouse: 3 replicas (euw1, use1_a, use1_b), 1 tables: identical") ||
+		!strings.Contains(out, "app.t  500/500/500  equal") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
+
+func TestReplicasVerify_DifferencesExitOneAndAreNamed(t *testing.T) {
+	_, env := replicationRegistry(t, nil, []string{`DELETE FROM app.t WHERE id = 3`}, []string{`UPDATE app.t SET v = '<script>' WHERE id = 4`})
+	code, out, errOut := run(t, env, "replicas", "verify", "warehouse", "--output", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	var res struct {
+		Equal  bool `json:"equal"`
+		Tables []struct {
+			Table       string   `json:"table"`
+			Differences []string `json:"differences"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if res.Equal || len(res.Tables) != 1 || res.Tables[0].Differences[0] != "row counts differ: euw1 500, use1_a 500, use1_b 499" {
+		t.Fatalf("result: %+v", res)
+	}
+}
+
+func TestReplicasVerify_BadInputs(t *testing.T) {
+	_, env := replicationRegistry(t)
+	for _, tc := range []struct {
+		args []string
+		env  func(map[string]string)
+		code int
+		frag string
+	}{
+		{[]string{"replicas", "verify", ".."}, nil, 2, "replication name"},
+		{[]string{"replicas", "verify", "nope"}, nil, 2, `replication "nope" is not in registry`},
+		{[]string{"replicas", "verify", "warehouse"}, func(e map[string]string) { delete(e, "SLUICE_CONN_EUW1") }, 2, "replica euw1"},
+		{[]string{"replicas", "verify", "warehouse"}, func(e map[string]string) { e["SLUICE_CONN_USE1_B"] = "postgres://nobody@127.0.0.1:1/x" }, 2, "replica use1_b"},
+	} {
+		e := map[string]string{}
+		for k, v := range env {
+			e[k] = v
+		}
+		if tc.env != nil {
+			tc.env(e)
+		}
+		code, out, errOut := run(t, e, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.frag) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q\n%s", tc.args, code, errOut, tc.code, tc.frag, out)
 		}
 	}
-	code, out, _ = run(t, env, "status", "--replicas", "--output", "json")
-	var shards []status.ReplicaShard
-	if err := json.Unmarshal([]byte(out), &shards); code != 0 || err != nil || len(shards) != 1 || shards[0].State != "stopped" || !shards[0].LeaseHeld || shards[0].Applied != 412 {
-		t.Fatalf("status --replicas --output json: %d %v %s", code, err, out)
+}
+
+func TestValidate_ChecksReplications(t *testing.T) {
+	dir, env := replicationRegistry(t)
+	bad := &definition.Replication{Format: definition.FormatReplication, Name: "bad", StreamARN: "stream/changes",
+		Records: definition.Records{Format: definition.RecordsRows}, PollInterval: "1s"}
+	doc, err := definition.Encode(bad)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, _, errOut := run(t, env, "status", "--replicas", "orders"); code != 2 || !strings.Contains(errOut, "--replicas takes no PIPELINE") {
-		t.Fatalf("status --replicas PIPELINE: %d %s", code, errOut)
+	writeFiles(t, dir, map[string][]byte{"replications/bad.json": doc})
+	code, out, errOut := run(t, env, "validate")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	for _, frag := range []string{
+		"error replications/bad.json:\n",
+		`  stream_arn: "stream/changes" is not a Kinesis stream ARN`,
+		"  replicas: at least one replica is required",
+		"\nok replications/warehouse.json sha256:",
+	} {
+		if !strings.Contains(out, frag) {
+			t.Errorf("validate output lacks %q:\n%s", frag, out)
+		}
 	}
 }

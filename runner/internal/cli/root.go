@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 // Exit codes.
@@ -85,11 +86,17 @@ type globals struct {
 	// the command is opened with (flag, else $SLUICE_MAX_DOCUMENT_SIZE, else the config file).
 	maxDocSize      string
 	maxDocumentSize int64
+	// secrets are every secret value the command learns (connection and state database
+	// passwords, Secrets Manager values, webhook tokens), scrubbed from all it writes: its logs,
+	// stdout and stderr, the errors and logs the engine stores, the notifications it sends.
+	secrets *redact.Secrets
 }
 
 // Execute runs sluice-runner with args (without the program name) and returns the exit code.
 func Execute(ctx context.Context, args []string, sys IO) int {
-	cmd := NewRootCommand(sys)
+	secrets := redact.New()
+	sys = scrubbedIO(sys, secrets)
+	cmd := newRootCommand(sys, secrets)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -112,6 +119,23 @@ func Execute(ctx context.Context, args []string, sys IO) int {
 // NewRootCommand builds the sluice-runner command tree. Run it with ExecuteContext; errors
 // carry their exit code (see Execute).
 func NewRootCommand(sys IO) *cobra.Command {
+	secrets := redact.New()
+	return newRootCommand(scrubbedIO(sys, secrets), secrets)
+}
+
+// scrubbedIO passes everything written to stdout and stderr through secrets: whatever a
+// command prints — results, status, progress, errors — holds no secret it has learnt.
+func scrubbedIO(sys IO, secrets *redact.Secrets) IO {
+	if sys.Stdout != nil {
+		sys.Stdout = secrets.Writer(sys.Stdout)
+	}
+	if sys.Stderr != nil {
+		sys.Stderr = secrets.Writer(sys.Stderr)
+	}
+	return sys
+}
+
+func newRootCommand(sys IO, secrets *redact.Secrets) *cobra.Command {
 	if sys.Getenv == nil {
 		sys.Getenv = func(string) string { return "" }
 	}
@@ -124,7 +148,7 @@ func NewRootCommand(sys IO) *cobra.Command {
 	if sys.Stderr == nil {
 		sys.Stderr = io.Discard
 	}
-	g := &globals{io: sys}
+	g := &globals{io: sys, secrets: secrets}
 	root := &cobra.Command{
 		Use:   "sluice-runner",
 		Short: "Check and run the pipelines that the sluice Terraform provider publishes",
@@ -161,7 +185,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f.StringVar(&g.maxDocSize, "max-document-size", "", "largest registry document read, e.g. 4MiB or 500KB; a larger one fails alone, naming the limit (default: $"+
 		config.EnvMaxDocumentSize+", else the config file's, else "+definition.FormatSize(definition.DefaultMaxDocumentSize)+")")
 
-	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g))
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g))
 	return root
 }
 
@@ -171,13 +195,21 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return usageErrorf("--log-level %q is not a level: use debug, info, warn or error", g.logLevel)
 	}
-	g.log = slog.New(slog.NewJSONHandler(g.io.Stderr, &slog.HandlerOptions{Level: level})).With("command", cmd.Name())
+	g.log = slog.New(g.secrets.Handler(slog.NewJSONHandler(g.io.Stderr, &slog.HandlerOptions{Level: level}))).With("command", cmd.Name())
 	if g.output != OutputText && g.output != OutputJSON {
 		return usageErrorf("--output %q is not supported: use %s or %s", g.output, OutputText, OutputJSON)
 	}
 	if !cmd.Flags().Changed("registry") {
 		g.registry = g.io.Getenv(EnvRegistry)
 	}
+	// Every command learns the secrets of the environment first, even one that never opens a
+	// connection (status): old rows or a failing open may quote them.
+	env := config.Default()
+	_ = env.LoadEnv(g.io.Environ()) // its errors are the executing commands' to report
+	if env.Database == "" {
+		env.Database = g.io.Getenv(config.EnvDatabase)
+	}
+	g.addConfigSecrets(env)
 	if !cmd.Flags().Changed("config") {
 		g.configFile = g.io.Getenv(config.EnvConfig)
 	}
@@ -190,6 +222,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 			return usageErrorf("%v", err)
 		}
 		g.file = &c
+		g.addConfigSecrets(c)
 		if g.registry == "" {
 			g.registry = c.Registry
 		}

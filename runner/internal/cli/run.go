@@ -21,13 +21,15 @@ import (
 func newRunCommand(g *globals) *cobra.Command {
 	f := &engineFlags{}
 	var interval string
-	var reprocess bool
+	var reprocess, allowFuture bool
 	cmd := &cobra.Command{
 		Use:   "run PIPELINE --interval START",
 		Short: "Run one interval of a pipeline now and wait for it",
 		Long: `run reads the pipeline from the registry, plans the run of the interval that starts at START
 (RFC 3339, e.g. 2026-11-18T00:00:00Z), executes it in this process, and exits 0 when it
 succeeded, 1 when it failed. An interval that already has a run is refused unless --reprocess.
+An interval that has not ended yet is refused (the error says when it ends) unless
+--allow-future: its data cannot all exist yet, and the scheduler would skip it when it comes due.
 
   sluice-runner run web_logs_daily --interval 2026-11-18T00:00:00Z`,
 		Args: exactlyOnePipeline("run"),
@@ -53,6 +55,14 @@ succeeded, 1 when it failed. An interval that already has a run is refused unles
 			if err != nil {
 				return err
 			}
+			if !allowFuture {
+				if _, err := rt.eng.EndedInterval(p, start); err != nil {
+					if errors.Is(err, engine.ErrIntervalNotEnded) {
+						return usageErrorf("%v; wait until then, or pass --allow-future to run it now", err)
+					}
+					return err
+				}
+			}
 			id, iv, err := rt.eng.RunInterval(ctx, p, start, reprocess)
 			if err != nil {
 				if errors.Is(err, engine.ErrIntervalExists) {
@@ -67,6 +77,7 @@ succeeded, 1 when it failed. An interval that already has a run is refused unles
 	f.add(cmd, false)
 	cmd.Flags().StringVar(&interval, "interval", "", "start of the interval to run, RFC 3339 (required)")
 	cmd.Flags().BoolVar(&reprocess, "reprocess", false, "run the interval again even if it already has a finished run")
+	cmd.Flags().BoolVar(&allowFuture, "allow-future", false, "run an interval that has not ended yet (its freshness then lies ahead, and the scheduler will not run the interval when it comes due)")
 	_ = cmd.MarkFlagRequired("interval")
 	return cmd
 }

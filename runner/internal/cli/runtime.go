@@ -21,11 +21,13 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/load"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/notify"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/precond"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/s3copy"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/shell"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/sqlrun"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
 )
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
@@ -41,6 +43,7 @@ type engineFlags struct {
 	unhealthyAfter int
 	replicas       []string
 	replicaLease   time.Duration
+	processGrace   time.Duration
 }
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
@@ -51,6 +54,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 	fl.DurationVar(&f.fetchCooldown, "fetch-cooldown", 0, fmt.Sprintf("minimum time between job fetches: lower is lower latency and more database load (default %s)", config.DefaultFetchCooldown))
 	fl.DurationVar(&f.tick, "tick", 0, fmt.Sprintf("how often the registry is read and runs are scheduled and started (default %s)", config.DefaultTick))
 	fl.DurationVar(&f.rescueAfter, "rescue-after", 0, fmt.Sprintf("fallback for a runner whose death PostgreSQL has not noticed yet: how long a job must have run before River's rescuer runs it again (also its activity's timeout + 15s); the limit of an activity without a timeout (default %s)", config.DefaultRescueAfter))
+	fl.DurationVar(&f.processGrace, "process-grace", 0, fmt.Sprintf("PostgreSQL: how long the running jobs of a dead runner wait before another runner retries them, so that the dead runner's processes are gone first (default: $%s, else %s)", config.EnvProcessGrace, config.DefaultProcessGrace))
 	fl.StringVar(&f.workDir, "work-dir", "", "working directory of shell activities and scratch space of local EMR steps, created if missing (default: $"+config.EnvWorkDir+"; else shell runs in the runner's directory and EMR steps in the system temp dir)")
 	if withListen {
 		fl.IntVar(&f.unhealthyAfter, "unhealthy-after", 0, fmt.Sprintf("/healthz fails once this many scheduler ticks in a row failed (default: $%s, else %d)", config.EnvUnhealthyAfter, config.DefaultUnhealthyAfter))
@@ -91,6 +95,7 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	set("fetch-cooldown", func() { c.FetchCooldown = config.Duration(f.fetchCooldown) })
 	set("tick", func() { c.Tick = config.Duration(f.tick) })
 	set("rescue-after", func() { c.RescueAfter = config.Duration(f.rescueAfter) })
+	set("process-grace", func() { c.ProcessGrace = config.Duration(f.processGrace) })
 	set("work-dir", func() { c.WorkDir = f.workDir })
 	set("unhealthy-after", func() { c.UnhealthyAfter = f.unhealthyAfter })
 	set("replicas", func() { c.Replicas = f.replicas })
@@ -98,9 +103,11 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	if fl.Changed("max-document-size") { // a global flag, parsed by setup
 		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
 	}
+	g.addConfigSecrets(c)
 	if err := c.Validate(); err != nil {
 		return c, usageErrorf("%v", err)
 	}
+	g.warnShortSecrets(c)
 	g.log.Debug("configuration", "config", c.Redacted())
 	return c, nil
 }
@@ -155,7 +162,8 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			}
 			return rt.aws, nil
 		},
-		Logger: g.log,
+		Logger:  g.log,
+		Secrets: g.secrets,
 	})
 	if err != nil {
 		return nil, usageErrorf("%v", err)
@@ -168,6 +176,13 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			return nil, usageErrorf("work directory (--work-dir / $%s): %v", config.EnvWorkDir, err)
 		}
 	}
+	// Where this runner records the process groups of its activities, and reaps those a dead
+	// predecessor with the same work directory left (see package procgroup).
+	procs, err := procgroup.Open(procgroup.Dir(cfg.WorkDir), g.log)
+	if err != nil {
+		rt.conns.Close()
+		return nil, ioError(err)
+	}
 	rt.db, err = state.Open(ctx, cfg.Database)
 	if err != nil {
 		rt.conns.Close()
@@ -179,13 +194,24 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	}
 	store := storage.New(s3api)
 	execs := map[string]activity.Executor{
-		definition.KindShell:        shell.New(shell.Options{WorkDir: cfg.WorkDir}),
+		definition.KindShell:        shell.New(shell.Options{WorkDir: cfg.WorkDir, Processes: procs}),
 		definition.KindS3Copy:       s3copy.New(store),
 		definition.KindSQL:          sqlrun.NewSQL(rt.conns),
 		definition.KindCheck:        sqlrun.NewCheck(rt.conns, time.Now),
 		definition.KindRedshiftCopy: load.New(store, rt.conns),
+		definition.KindStreamPut: streamput.New(streamput.Options{
+			Registry: rt.reg, Store: store,
+			Kinesis: func(ctx context.Context, region string) (streamput.Kinesis, error) {
+				c, err := awsclient.New(ctx, awsclient.Settings{Region: region, Endpoints: endpoints, Getenv: g.io.Getenv})
+				if err != nil {
+					return nil, fmt.Errorf("AWS is not configured: %w", err)
+				}
+				return c.Kinesis(), nil
+			},
+		}),
 	}
-	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log}
+	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
+		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
 	if rt.aws != nil {
 		emrOpts.EMR = rt.aws.EMR()
 	}
@@ -200,7 +226,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			return nil, activity.Permanent(why)
 		})
 	}
-	notifyOpts := notify.Options{Logger: g.log}
+	notifyOpts := notify.Options{Logger: g.log, Secrets: g.secrets}
 	if rt.aws != nil {
 		notifyOpts.SNS = rt.aws.SNS()
 	}
@@ -208,10 +234,11 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	rt.eng, err = engine.New(engine.Options{
 		DB: rt.db, Registry: rt.reg, Executors: execs,
 		Poker:    precond.New(store, rt.conns),
-		Notifier: notifier{sender}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
+		Notifier: notifier{s: sender, secrets: g.secrets}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
 		Workers: cfg.Workers, FetchCooldown: time.Duration(cfg.FetchCooldown), Tick: time.Duration(cfg.Tick),
 		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule, UnhealthyAfter: cfg.UnhealthyAfter,
-		Logger: g.log,
+		Processes: procs, ProcessGrace: time.Duration(cfg.ProcessGrace),
+		Logger: g.log, Secrets: g.secrets,
 	})
 	if err != nil {
 		rt.close()
@@ -227,16 +254,6 @@ func (rt *runtime) close() {
 	if rt.db != nil {
 		rt.db.Close()
 	}
-}
-
-// notifier adapts notify.Sender to the engine.
-type notifier struct{ s *notify.Sender }
-
-func (n notifier) Notify(ctx context.Context, target string, m engine.Notification) error {
-	return n.s.Send(ctx, target, notify.Message{
-		Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
-		IntervalStart: m.IntervalStart, IntervalEnd: m.IntervalEnd, Activity: m.Activity, Error: m.Error, Late: m.Late,
-	})
 }
 
 // readPipeline reads and checks a published pipeline.

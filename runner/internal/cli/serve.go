@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/metrics"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/web"
@@ -47,7 +48,7 @@ runner (the file is locked).`,
 				return err
 			}
 			defer rt.close()
-			subs, err := rt.newSubscribers(g.log)
+			subs, err := rt.newSubscribers(g.log, g.secrets)
 			if err != nil {
 				return err
 			}
@@ -62,7 +63,7 @@ runner (the file is locked).`,
 				}
 				srv = &http.Server{
 					Handler: web.Handler(web.Options{
-						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick)},
+						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick), secrets: g.secrets},
 						Metrics: m.Handler(), Logger: g.log,
 					}),
 					ReadHeaderTimeout: 10 * time.Second,
@@ -125,9 +126,10 @@ func (s metricsSource) Freshness(ctx context.Context) ([]metrics.PipelineFreshne
 
 // webSource serves the status page from the state database.
 type webSource struct {
-	db   *state.DB
-	eng  *engine.Engine
-	tick time.Duration
+	db      *state.DB
+	eng     *engine.Engine
+	tick    time.Duration
+	secrets redact.Scrubber
 }
 
 var (
@@ -145,6 +147,7 @@ func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.P
 	if err != nil {
 		return nil, 0, fmt.Errorf("status: %w", err)
 	}
+	scrubStatus(s.secrets, ps)
 	return ps, total, nil
 }
 
@@ -156,16 +159,28 @@ func (s webSource) Pipeline(ctx context.Context, name string) (*status.Pipeline,
 	case err != nil:
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	scrubStatus(s.secrets, ps)
 	return &ps[0], nil
 }
 
-func (s webSource) Ticks() status.Ticks { return s.eng.Ticks() }
-
-func (s webSource) ReplicaShards(ctx context.Context) ([]status.ReplicaShard, error) {
-	return replicaShards(ctx, s.db, time.Now())
+func (s webSource) Ticks() status.Ticks {
+	t := s.eng.Ticks()
+	t.LastError = s.secrets.Scrub(t.LastError) // a tick's error may quote the state database's
+	return t
 }
 
-func (s webSource) Healthy(ctx context.Context) error {
+// ReplicaShards is the stream replicas' shards, their errors scrubbed like everything else the
+// runner shows.
+func (s webSource) ReplicaShards(ctx context.Context) ([]status.ReplicaShard, error) {
+	shards, err := replicaShards(ctx, s.db, time.Now())
+	scrubShards(s.secrets, shards)
+	return shards, s.secrets.Error(err)
+}
+
+// Healthy's error is the body of /healthz: scrubbed like everything else the runner shows.
+func (s webSource) Healthy(ctx context.Context) error { return s.secrets.Error(s.healthy(ctx)) }
+
+func (s webSource) healthy(ctx context.Context) error {
 	if _, err := state.Pipelines(ctx, s.db.Reader()); err != nil {
 		return fmt.Errorf("state database: %w", err)
 	}

@@ -51,6 +51,7 @@ replicas alone. --output json prints the same as JSON for scripts (the pipelines
 					database = g.file.Database
 				}
 			}
+			g.addURISecrets(database)
 			ctx := cmd.Context()
 			db, err := state.OpenReadOnly(ctx, database)
 			if err != nil {
@@ -64,8 +65,9 @@ replicas alone. --output json prints the same as JSON for scripts (the pipelines
 				}
 				shards, err := replicaShards(ctx, db, now)
 				if err != nil {
-					return ioError(err)
+					return ioError(g.secrets.Error(err))
 				}
+				scrubShards(g.secrets, shards)
 				if g.output == OutputJSON {
 					return writeJSON(cmd.OutOrStdout(), shards)
 				}
@@ -87,6 +89,7 @@ replicas alone. --output json prints the same as JSON for scripts (the pipelines
 			if err != nil {
 				return ioError(err)
 			}
+			scrubStatus(g.secrets, ps)
 			if g.output == OutputJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -102,8 +105,9 @@ replicas alone. --output json prints the same as JSON for scripts (the pipelines
 			if len(args) == 0 {
 				shards, err := replicaShards(ctx, db, now)
 				if err != nil {
-					return ioError(err)
+					return ioError(g.secrets.Error(err))
 				}
+				scrubShards(g.secrets, shards)
 				writeReplicas(cmd.OutOrStdout(), shards, now)
 			}
 			return nil
@@ -147,7 +151,11 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 		}
 		fmt.Fprintf(w, "  runs:      %s\n", counts(p.Counts))
 		for _, f := range p.Freshness {
-			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), now.Sub(f.Value).Round(time.Minute))
+			// Never a negative age: a run of an interval not ended yet (run --allow-future) or a
+			// clock behind another runner's records a freshness ahead of now, and "-3h old"
+			// would read as fresher than fresh; it is as fresh as it gets.
+			age := max(now.Sub(f.Value), 0)
+			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), age.Round(time.Minute))
 		}
 		for _, r := range p.Runs {
 			fmt.Fprintf(w, "  run %d  %s  %-9s %s", r.ID, r.IntervalStart.Format(time.RFC3339), r.State, r.Trigger)

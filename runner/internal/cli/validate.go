@@ -82,7 +82,7 @@ func (g *globals) validateInputs(ctx context.Context, args []string) (docs, rela
 		return nil, nil, "", usageErrorf("nothing to validate: give a PATH or URL, or set --registry or $%s", EnvRegistry)
 	}
 	if strings.Contains(target, "://") {
-		docs, err := g.registryDocuments(ctx, target, registry.PipelinesPrefix, registry.EMRTemplatesPrefix)
+		docs, err := g.registryDocuments(ctx, target, registry.PipelinesPrefix, registry.EMRTemplatesPrefix, registry.ReplicationsPrefix)
 		return docs, nil, target, err
 	}
 	st, err := os.Stat(target)
@@ -96,7 +96,7 @@ func (g *globals) validateInputs(ctx context.Context, args []string) (docs, rela
 		if err != nil {
 			return nil, nil, "", ioError(err)
 		}
-		docs, err := g.registryDocuments(ctx, "file://"+filepath.ToSlash(abs), registry.PipelinesPrefix, registry.EMRTemplatesPrefix)
+		docs, err := g.registryDocuments(ctx, "file://"+filepath.ToSlash(abs), registry.PipelinesPrefix, registry.EMRTemplatesPrefix, registry.ReplicationsPrefix)
 		return docs, nil, target, err
 	}
 	data, err := os.ReadFile(target)

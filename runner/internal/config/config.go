@@ -33,6 +33,8 @@ const (
 	EnvTick          = "SLUICE_TICK"
 	EnvRescueAfter   = "SLUICE_RESCUE_AFTER"
 	EnvWorkDir       = "SLUICE_WORK_DIR"
+	EnvProcessGrace  = "SLUICE_PROCESS_GRACE"
+	EnvEMRPoll       = "SLUICE_EMR_POLL_INTERVAL"
 	// EnvUnhealthyAfter sets UnhealthyAfter, EnvMaxDocumentSize MaxDocumentSize.
 	EnvUnhealthyAfter  = "SLUICE_UNHEALTHY_AFTER"
 	EnvMaxDocumentSize = "SLUICE_MAX_DOCUMENT_SIZE"
@@ -60,6 +62,14 @@ const (
 	DefaultFetchCooldown = 50 * time.Millisecond
 	DefaultTick          = 15 * time.Second
 	DefaultRescueAfter   = time.Hour
+	// DefaultProcessGrace is how long the jobs of a PostgreSQL runner found dead wait before
+	// another runner retries them: a runner that merely lost its database connection notices
+	// within two ticks (its liveness ping runs every tick and times out after one, at least 5s)
+	// and stops its processes within the shell kill grace (10s); the orphan check already
+	// waited two ticks. 30s leaves margin.
+	DefaultProcessGrace = 30 * time.Second
+	// DefaultEMRPollInterval is how often aws-mode emr_step activities poll EMR.
+	DefaultEMRPollInterval = 30 * time.Second
 	// DefaultUnhealthyAfter is engine.DefaultUnhealthyAfter (kept here so config does not
 	// import the engine): /healthz fails after 3 failed ticks in a row.
 	DefaultUnhealthyAfter = 3
@@ -93,8 +103,14 @@ type Config struct {
 	Tick Duration `yaml:"tick"`
 	// RescueAfter is how long a job may run before another runner assumes its runner died.
 	RescueAfter Duration `yaml:"rescue_after"`
-	// WorkDir is scratch space for local EMR steps and shell activities.
+	// WorkDir is scratch space for local EMR steps and shell activities, and holds the records
+	// of their process groups (.sluice-processes).
 	WorkDir string `yaml:"work_dir"`
+	// ProcessGrace is how long the running jobs of a dead PostgreSQL runner wait before another
+	// runner retries them, so that the dead runner's processes are gone first.
+	ProcessGrace Duration `yaml:"process_grace"`
+	// EMRPollInterval is how often aws-mode emr_step activities poll EMR.
+	EMRPollInterval Duration `yaml:"emr_poll_interval"`
 	// UnhealthyAfter is how many scheduler ticks in a row must fail before /healthz fails.
 	UnhealthyAfter int `yaml:"unhealthy_after"`
 	// MaxDocumentSize is the largest registry document the runner reads; a larger one fails
@@ -142,6 +158,7 @@ func Default() Config {
 	return Config{
 		EMRMode: EMRModeAWS, Listen: DefaultListen, Workers: DefaultWorkers,
 		FetchCooldown: Duration(DefaultFetchCooldown), Tick: Duration(DefaultTick), RescueAfter: Duration(DefaultRescueAfter),
+		ProcessGrace: Duration(DefaultProcessGrace), EMRPollInterval: Duration(DefaultEMRPollInterval),
 		UnhealthyAfter: DefaultUnhealthyAfter, MaxDocumentSize: DefaultMaxDocumentSize,
 		ReplicaLease: Duration(DefaultReplicaLease),
 		Connections:  map[string]string{}, Endpoints: map[string]string{},
@@ -187,6 +204,12 @@ func (c *Config) merge(f Config) {
 	}
 	if f.RescueAfter != 0 {
 		c.RescueAfter = f.RescueAfter
+	}
+	if f.ProcessGrace != 0 {
+		c.ProcessGrace = f.ProcessGrace
+	}
+	if f.EMRPollInterval != 0 {
+		c.EMRPollInterval = f.EMRPollInterval
 	}
 	if f.UnhealthyAfter != 0 {
 		c.UnhealthyAfter = f.UnhealthyAfter
@@ -248,7 +271,7 @@ func (c *Config) LoadEnv(environ []string) error {
 			c.MaxDocumentSize = Size(n)
 		case k == EnvReplicas:
 			c.Replicas = SplitList(v)
-		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter, k == EnvReplicaLease:
+		case k == EnvFetchCooldown, k == EnvTick, k == EnvRescueAfter, k == EnvProcessGrace, k == EnvEMRPoll, k == EnvReplicaLease:
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q is not a duration (e.g. 50ms, 15s, 1h)", k, v))
@@ -261,6 +284,10 @@ func (c *Config) LoadEnv(environ []string) error {
 				c.Tick = Duration(d)
 			case EnvReplicaLease:
 				c.ReplicaLease = Duration(d)
+			case EnvProcessGrace:
+				c.ProcessGrace = Duration(d)
+			case EnvEMRPoll:
+				c.EMRPollInterval = Duration(d)
 			default:
 				c.RescueAfter = Duration(d)
 			}
@@ -313,6 +340,12 @@ func (c *Config) Validate() error {
 	if c.RescueAfter < Duration(time.Second) {
 		errs = append(errs, fmt.Errorf("rescue after %s: use at least 1s (and more than the longest activity timeout)", time.Duration(c.RescueAfter)))
 	}
+	if c.ProcessGrace < 0 {
+		errs = append(errs, fmt.Errorf("process grace %s: use 0 or more (default %s)", time.Duration(c.ProcessGrace), DefaultProcessGrace))
+	}
+	if c.EMRPollInterval < Duration(10*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("emr poll interval %s: use at least 10ms", time.Duration(c.EMRPollInterval)))
+	}
 	if c.UnhealthyAfter < 1 {
 		errs = append(errs, fmt.Errorf("unhealthy after %d: use 1 or more failed ticks in a row", c.UnhealthyAfter))
 	}
@@ -364,6 +397,7 @@ func (c *Config) Redacted() map[string]any {
 		"registry": c.Registry, "database": RedactURI(c.Database), "region": c.Region, "emr_mode": c.EMRMode,
 		"listen": c.Listen, "workers": c.Workers, "fetch_cooldown": time.Duration(c.FetchCooldown).String(),
 		"tick": time.Duration(c.Tick).String(), "rescue_after": time.Duration(c.RescueAfter).String(),
+		"process_grace": time.Duration(c.ProcessGrace).String(), "emr_poll_interval": time.Duration(c.EMRPollInterval).String(),
 		"unhealthy_after": c.UnhealthyAfter, "max_document_size": c.MaxDocumentSize.String(),
 		"connections": conns, "endpoints": c.Endpoints,
 		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(),

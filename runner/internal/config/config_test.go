@@ -127,3 +127,31 @@ func TestEndpoints_AcceptSecretsManagerForSecretConnections(t *testing.T) {
 		t.Fatalf("a misspelt service: err = %v", err)
 	}
 }
+
+func TestProcessGraceAndEMRPollInterval_DefaultsFileAndEnv(t *testing.T) {
+	c := Default()
+	if time.Duration(c.ProcessGrace) != 30*time.Second || time.Duration(c.EMRPollInterval) != 30*time.Second {
+		t.Errorf("defaults: process grace %s, emr poll interval %s; want 30s and 30s", time.Duration(c.ProcessGrace), time.Duration(c.EMRPollInterval))
+	}
+	path := filepath.Join(t.TempDir(), "runner.yaml")
+	if err := os.WriteFile(path, []byte("process_grace: 1m\nemr_poll_interval: 10s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.ProcessGrace) != time.Minute || time.Duration(c.EMRPollInterval) != 10*time.Second {
+		t.Errorf("from the file: %s, %s; want 1m0s and 10s", time.Duration(c.ProcessGrace), time.Duration(c.EMRPollInterval))
+	}
+	if err := c.LoadEnv([]string{EnvProcessGrace + "=2s", EnvEMRPoll + "=50ms"}); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.ProcessGrace) != 2*time.Second || time.Duration(c.EMRPollInterval) != 50*time.Millisecond {
+		t.Errorf("from the environment: %s, %s; want 2s and 50ms", time.Duration(c.ProcessGrace), time.Duration(c.EMRPollInterval))
+	}
+	c.ProcessGrace, c.EMRPollInterval = Duration(-time.Second), Duration(time.Millisecond)
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "process grace -1s") || !strings.Contains(err.Error(), "emr poll interval 1ms") {
+		t.Errorf("Validate: %v; want both settings named", err)
+	}
+}

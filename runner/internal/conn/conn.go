@@ -66,6 +66,28 @@ type Options struct {
 	// Logger receives a line per opened connection (URI redacted, or the secret's ARN); nil
 	// discards. A secret's value is never logged.
 	Logger *slog.Logger
+	// Secrets is told every secret the resolver learns — the passwords of the configured URIs
+	// at once, a Secrets Manager value as soon as it is fetched — so that the runner scrubs
+	// them from all it writes; nil tells nobody.
+	Secrets SecretRegistry
+}
+
+// SecretRegistry collects secret values; *redact.Secrets implements it.
+type SecretRegistry interface {
+	// Add registers passwords and tokens, to be scrubbed in every form they can take.
+	Add(secrets ...string)
+	// AddWhole registers values holding secrets among ordinary words (a URI, a secret's JSON),
+	// to be scrubbed whole.
+	AddWhole(values ...string)
+}
+
+// register tells Options.Secrets of secrets and of whole values.
+func (r *Resolver) register(secrets []string, whole ...string) {
+	if r.opts.Secrets == nil || len(secrets) == 0 {
+		return // a value without secrets is not scrubbed: "uri" in a log line stays readable
+	}
+	r.opts.Secrets.Add(secrets...)
+	r.opts.Secrets.AddWhole(whole...)
 }
 
 // Resolver maps connection names to open executors. It opens each connection on first use and
@@ -126,6 +148,9 @@ func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
 			r.conns[key] = &entry{name: key, secret: ref}
 			continue
 		}
+		// Registered before parsing, so that even the error about a URI that does not parse
+		// is scrubbed wherever it goes.
+		r.register(secretsOf(uris[name]), uris[name])
 		s, err := parse(uris[name])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connection %q (%s): %w", key, Redact(uris[name]), err))
@@ -135,6 +160,7 @@ func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
 			errs = append(errs, fmt.Errorf("connection %q (%s) logs in with IAM (iam=true), but this runner has no AWS configuration to call redshift:GetClusterCredentials with", key, Redact(uris[name])))
 			continue
 		}
+		r.register(s.secrets)
 		r.conns[key] = &entry{name: key, spec: s}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -221,7 +247,7 @@ func (r *Resolver) open(ctx context.Context, e *entry) (*redshift.PgxExecutor, e
 		return r.openSecret(ctx, e)
 	}
 	x, err := r.openSpec(ctx, e.spec, nil)
-	return x, scrub(err, e.spec.secrets)
+	return x, scrub(err, e.spec.secrets, e.spec.whole...)
 }
 
 // openSpec opens a parsed URI. Its errors may contain the URI's password: callers scrub them.
@@ -243,7 +269,7 @@ func (r *Resolver) openSpec(ctx context.Context, s *spec, rotating *entry) (*red
 	var creds redshift.CredentialSource
 	switch {
 	case auth != nil:
-		creds = auth
+		creds = registering{src: auth, r: r}
 	case rotating != nil:
 		if c := newSecretCreds(r, rotating, s); c != nil {
 			creds = c
@@ -254,6 +280,23 @@ func (r *Resolver) openSpec(ctx context.Context, s *spec, rotating *entry) (*red
 		return nil, fmt.Errorf("opening: %w", err)
 	}
 	return x, nil
+}
+
+// registering passes on the credentials of src (an IAM login's temporary passwords), telling
+// Options.Secrets of each password before the driver can quote it.
+type registering struct {
+	src redshift.CredentialSource
+	r   *Resolver
+}
+
+// Credentials implements redshift.CredentialSource.
+func (c registering) Credentials(ctx context.Context) (user, password string, err error) {
+	user, password, err = c.src.Credentials(ctx)
+	if err != nil {
+		return "", "", err // the source's error names the call that failed
+	}
+	c.r.register([]string{password})
+	return user, password, nil
 }
 
 // Close closes every opened connection; later Gets fail.

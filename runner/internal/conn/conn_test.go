@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 func TestMain(m *testing.M) { acctest.RunnerMain(m) }
@@ -261,7 +262,8 @@ func TestGet_RedshiftIAMLoginUsesGetClusterCredentials(t *testing.T) {
 	}
 	uri := fmt.Sprintf("redshift://%s/%s?iam=true&cluster_identifier=analytics&db_user=etl_iam&auto_create=true&db_groups=loaders,readers&sslmode=disable", u.Host, db)
 	var logs bytes.Buffer
-	_, x := openWarehouse(t, uri, conn.Options{AWS: aws, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	secrets := redact.New()
+	_, x := openWarehouse(t, uri, conn.Options{AWS: aws, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Secrets: secrets})
 	rows, err := x.Query(context.Background(), "SELECT current_user")
 	if err != nil {
 		t.Fatal(err)
@@ -284,6 +286,10 @@ func TestGet_RedshiftIAMLoginUsesGetClusterCredentials(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), pg.Password) {
 		t.Fatalf("log contains the temporary password:\n%s", logs.String())
+	}
+	// The temporary password is registered for scrubbing as soon as it is handed to the driver.
+	if got := secrets.Scrub("pw " + pg.Password); strings.Contains(got, pg.Password) {
+		t.Errorf("the temporary password is not registered: %q", got)
 	}
 }
 

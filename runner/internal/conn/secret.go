@@ -104,9 +104,9 @@ func (r *Resolver) openSecret(ctx context.Context, e *entry) (*redshift.PgxExecu
 		return x, nil
 	}
 	if !authFailed(err) {
-		return nil, scrub(err, e.spec.secrets)
+		return nil, scrub(err, e.spec.secrets, e.spec.whole...)
 	}
-	err = scrub(err, e.spec.secrets)
+	err = scrub(err, e.spec.secrets, e.spec.whole...)
 	e.spec = nil
 	if fresh {
 		return nil, err
@@ -121,7 +121,7 @@ func (r *Resolver) openSecret(ctx context.Context, e *entry) (*redshift.PgxExecu
 		if !authFailed(err) {
 			e.spec = s // a new value, refused for another reason: keep it like any fetched value
 		}
-		return nil, scrub(err, s.secrets)
+		return nil, scrub(err, s.secrets, s.whole...)
 	}
 	e.spec = s
 	return x, nil
@@ -175,11 +175,14 @@ func (r *Resolver) fetchSecret(ctx context.Context, e *entry) (*spec, error) {
 		return nil, fmt.Errorf("%w: the secret has no SecretString (a SecretBinary secret cannot be used): store the connection URI or RDS-style JSON as the secret's text", ErrSecret)
 	}
 	value := *out.SecretString
+	// Registered before anything is done with it, so that no message about it can carry it.
+	r.register(secretsOfValue(value), value)
 	s, err := parseSecretValue(value)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSecret, scrub(err, append(secretsOfValue(value), value)))
+		return nil, fmt.Errorf("%w: %w", ErrSecret, scrub(err, secretsOfValue(value), value))
 	}
-	s.secrets = append(s.secrets, value)
+	s.whole = append(s.whole, value)
+	r.register(s.secrets)
 	r.log.Debug("connection secret fetched", "connection", e.name, "secret", e.secret.arn, "version", aws.ToString(out.VersionId))
 	return s, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 // DefaultRedshiftPort is the port of a redshift:// URI that names none.
@@ -24,6 +26,9 @@ type spec struct {
 	redacted string
 	// secrets are the passwords in the URI, scrubbed from any error as a last line of defence.
 	secrets []string
+	// whole are values scrubbed whole but not piece by piece (see redact.Secrets.AddWhole): the
+	// Secrets Manager value the URI came from.
+	whole []string
 }
 
 // iamSpec holds the redshift:GetClusterCredentials inputs of an IAM login.
@@ -70,6 +75,18 @@ func parse(raw string) (*spec, error) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the whole URI, password included
+		}
+		// url.Parse's own words quote the characters it stumbled on, which may be a piece of
+		// the password too short to be scrubbed by value: say what is wrong without them.
+		var (
+			ee url.EscapeError
+			he url.InvalidHostError
+		)
+		switch {
+		case errors.As(err, &ee):
+			err = errors.New("a '%' is not followed by two hexadecimal digits: percent-encode a '%' in the password as %25")
+		case errors.As(err, &he), strings.Contains(err.Error(), "invalid port"):
+			err = errors.New("the host or port is not valid — or the password holds a '/', '?', '#' or '@' that is not percent-encoded and ends the host early: percent-encode the password ('/' is %2F, '?' %3F, '#' %23, '@' %40)")
 		}
 		return nil, fmt.Errorf("not a valid URI: %w", scrub(err, secrets))
 	}
@@ -269,22 +286,20 @@ func secretsOf(raw string) []string {
 	return out
 }
 
-// scrub replaces any secret in err's message. An error that contains none is returned as is, so
-// errors.Is and errors.As keep working.
-func scrub(err error, secrets []string) error {
+// scrub replaces every form of the secrets (see redact.Forms) and of the whole values in err's
+// message. An error that contains none is returned as is; one that does still unwraps to err,
+// so errors.Is and errors.As keep working.
+func scrub(err error, secrets []string, whole ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	clean := msg
-	// Longest first, so a secret that contains another is replaced whole.
-	sorted := slices.Clone(secrets)
-	slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range sorted {
-		clean = strings.ReplaceAll(clean, s, "xxxxx")
-	}
-	if clean == msg {
-		return err
-	}
-	return errors.New(clean)
+	r := redact.New()
+	r.Add(secrets...)
+	r.AddWhole(whole...)
+	return r.Error(err)
 }
+
+// URISecrets returns the passwords of a URI, raw and decoded, found as its author meant them
+// (the user information ends at the last '@') whether or not url.Parse accepts the URI, for
+// registering with a redact.Secrets.
+func URISecrets(uri string) []string { return secretsOf(uri) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,12 +20,14 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 )
 
-// Tags the runner puts on every transient cluster, so that a cluster can be traced to its run
-// (and found, should the runner ever leave one behind).
+// Tags the runner puts on every transient cluster, so that a cluster can be traced to its
+// attempt, and found by the runner that retries the attempt when the runner that started it
+// died (see terminateEarlier).
 const (
 	TagPipeline = "sluice:pipeline"
 	TagRunID    = "sluice:run_id"
 	TagActivity = "sluice:activity"
+	TagAttempt  = "sluice:attempt"
 )
 
 // maxClusterName is EMR's limit on a cluster name.
@@ -41,9 +44,9 @@ func clusterName(t *activity.Task) string {
 
 // withRunTags adds the run's tags to the template's, replacing template tags of the same keys.
 func withRunTags(tags []types.Tag, t *activity.Task) []types.Tag {
-	run := map[string]string{TagPipeline: t.Pipeline, TagRunID: activity.RunIDString(t.RunID), TagActivity: t.ActivityID}
+	run := map[string]string{TagPipeline: t.Pipeline, TagRunID: activity.RunIDString(t.RunID), TagActivity: t.ActivityID, TagAttempt: strconv.Itoa(t.Attempt)}
 	out := slices.DeleteFunc(slices.Clone(tags), func(tag types.Tag) bool { _, ok := run[aws.ToString(tag.Key)]; return ok })
-	for _, k := range []string{TagPipeline, TagRunID, TagActivity} {
+	for _, k := range []string{TagPipeline, TagRunID, TagActivity, TagAttempt} {
 		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(run[k])})
 	}
 	return out
@@ -70,6 +73,11 @@ func (x *executor) runTransient(ctx context.Context, t *activity.Task, a *defini
 	tpl, err := definition.DecodeEMRTemplate(raw)
 	if err != nil {
 		return nil, activity.Permanent(fmt.Errorf("EMR template %q in registry %s: %w", a.Template, reg.URL(), err))
+	}
+	// A runner that died during an earlier attempt left its cluster running: end it before
+	// starting this attempt's, so that the steps never run twice at once.
+	if err := x.terminateEarlier(ctx, t); err != nil {
+		return nil, err
 	}
 	subnets := tpl.SubnetIDs
 	if len(subnets) == 0 {
@@ -140,6 +148,104 @@ func (x *executor) watchTransient(ctx context.Context, t *activity.Task, id, sub
 		Summary: fmt.Sprintf("ran %d EMR step(s) on transient cluster %s in %s", len(steps), id, subnetLabel(subnet)),
 		Details: map[string]any{"cluster_id": id, "subnet": subnet, "steps": stepDetails(steps)},
 	}, nil
+}
+
+// liveStates are the states of a cluster that has not begun terminating.
+var liveStates = []types.ClusterState{types.ClusterStateStarting, types.ClusterStateBootstrapping, types.ClusterStateRunning, types.ClusterStateWaiting}
+
+// terminateEarlier terminates the transient clusters that earlier attempts of the task's
+// activity instance started and left running — their runner died before it could terminate
+// them — and waits until they are terminated. EMR cannot list clusters by tag: it lists the
+// clusters not yet terminating (a short list) and reads the tags of those with the task's
+// cluster name; the tags, not the name, decide (names are cut at 256 characters).
+//
+// Adopting such a cluster instead would save its startup time, but its steps may be half done
+// with unknown effects; a fresh cluster runs them from the start, as any retry does.
+func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error {
+	if t.Attempt <= 1 {
+		return nil // the first attempt: no earlier one can have left a cluster
+	}
+	name := clusterName(t)
+	var stale []string
+	in := &awsemr.ListClustersInput{ClusterStates: liveStates}
+	for {
+		out, err := x.opts.EMR.ListClusters(ctx, in)
+		if err != nil {
+			return fmt.Errorf("listing EMR clusters to find those an earlier attempt left running: %w", err)
+		}
+		for _, c := range out.Clusters {
+			if aws.ToString(c.Name) != name {
+				continue
+			}
+			id := aws.ToString(c.Id)
+			dc, err := x.opts.EMR.DescribeCluster(ctx, &awsemr.DescribeClusterInput{ClusterId: aws.String(id)})
+			if err != nil {
+				return fmt.Errorf("reading the tags of EMR cluster %s: %w", id, err)
+			}
+			if dc.Cluster != nil && earlierAttempt(dc.Cluster.Tags, t) {
+				stale = append(stale, id)
+			}
+		}
+		if aws.ToString(out.Marker) == "" {
+			break
+		}
+		in.Marker = out.Marker
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	log := x.logger(t)
+	log.Warn("terminating EMR clusters an earlier attempt left running", "cluster_ids", stale)
+	logf(t, "terminating EMR cluster(s) %s left running by an earlier attempt", strings.Join(stale, ", "))
+	if _, err := x.opts.EMR.TerminateJobFlows(ctx, &awsemr.TerminateJobFlowsInput{JobFlowIds: stale}); err != nil {
+		return fmt.Errorf("terminating EMR cluster(s) %s left running by an earlier attempt: %w", strings.Join(stale, ", "), err)
+	}
+	for _, id := range stale {
+		for {
+			dc, err := x.opts.EMR.DescribeCluster(ctx, &awsemr.DescribeClusterInput{ClusterId: aws.String(id)})
+			if err != nil {
+				return x.pollError(ctx, id, err)
+			}
+			if dc.Cluster != nil && dc.Cluster.Status != nil && (dc.Cluster.Status.State == types.ClusterStateTerminated || dc.Cluster.Status.State == types.ClusterStateTerminatedWithErrors) {
+				break
+			}
+			timer := time.NewTimer(x.opts.PollInterval)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return fmt.Errorf("waiting for EMR cluster %s, left running by an earlier attempt, to terminate: %w", id, context.Cause(ctx))
+			case <-timer.C:
+			}
+		}
+		logf(t, "EMR cluster %s terminated", id)
+	}
+	return nil
+}
+
+// Abandon terminates the transient clusters that attempts of the task before t.Attempt left
+// running; the engine calls it when those attempts used up the retries and none will follow.
+// Local mode and existing clusters have nothing to end here: local processes died with their
+// runner (see package procgroup).
+func (x *executor) Abandon(ctx context.Context, t *activity.Task) error {
+	if x.opts.Mode != ModeAWS || t.Activity == nil || t.Activity.EMRStep == nil || t.Activity.EMRStep.Template == "" {
+		return nil
+	}
+	return x.terminateEarlier(ctx, t)
+}
+
+// earlierAttempt reports whether tags are those of an earlier attempt of the task's instance.
+func earlierAttempt(tags []types.Tag, t *activity.Task) bool {
+	m := map[string]string{}
+	for _, tag := range tags {
+		m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	if m[TagPipeline] != t.Pipeline || m[TagRunID] != activity.RunIDString(t.RunID) || m[TagActivity] != t.ActivityID {
+		return false
+	}
+	n, err := strconv.Atoi(m[TagAttempt])
+	// A cluster without an attempt tag was started by a runner older than the tag: it is an
+	// earlier attempt's too.
+	return err != nil || n < t.Attempt
 }
 
 // terminate terminates a cluster even when ctx is done: the attempt's cancellation or timeout

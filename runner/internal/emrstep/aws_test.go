@@ -49,6 +49,7 @@ const TagRunIDForTest = emrstep.TagRunID
 type awsEnv struct {
 	fake *fakeemr.Server
 	exec activity.Executor
+	emr  *awsemr.Client
 }
 
 func startAWS(t *testing.T, cfg fakeemr.Config) *awsEnv {
@@ -82,7 +83,7 @@ func startAWS(t *testing.T, cfg fakeemr.Config) *awsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &awsEnv{fake: fake, exec: x}
+	return &awsEnv{fake: fake, exec: x, emr: client.EMR()}
 }
 
 func task(a *definition.EMRStepActivity) *activity.Task {
@@ -118,6 +119,9 @@ func TestAWS_Template_StartsClusterRunsStepsAndTerminates(t *testing.T) {
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("RunJobFlow requests: %d, %v", len(reqs), err)
 	}
+	if n := len(env.fake.Calls(fakeemr.OpListClusters)); n != 0 {
+		t.Errorf("%d ListClusters calls by a first attempt, want 0: no earlier attempt can have left a cluster", n)
+	}
 	in := reqs[0]
 	if got := aws.ToString(in.Name); got != "sluice-daily-transform-42" {
 		t.Errorf("cluster name %q", got)
@@ -140,7 +144,7 @@ func TestAWS_Template_StartsClusterRunsStepsAndTerminates(t *testing.T) {
 	for _, tag := range in.Tags {
 		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 	}
-	wantTags := map[string]string{"team": "data", "sluice:pipeline": "daily", "sluice:run_id": "42", "sluice:activity": "transform"}
+	wantTags := map[string]string{"team": "data", "sluice:pipeline": "daily", "sluice:run_id": "42", "sluice:activity": "transform", "sluice:attempt": "1"}
 	if len(tags) != len(wantTags) {
 		t.Errorf("tags %v, want %v", tags, wantTags)
 	}
@@ -455,5 +459,92 @@ func TestNew_RejectsIncompleteOptions(t *testing.T) {
 		if _, err := emrstep.New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
+	}
+}
+
+// leftRunning starts a cluster as a runner that died during attempt `attempt` of run `run`
+// would have left it: the task's name, its tags, one step that never ends.
+func leftRunning(t *testing.T, env *awsEnv, run, attempt string) string {
+	t.Helper()
+	out, err := env.emr.RunJobFlow(context.Background(), &awsemr.RunJobFlowInput{
+		Name: aws.String("sluice-daily-transform-42"), ReleaseLabel: aws.String("emr-7.1.0"),
+		ServiceRole: aws.String("EMR_DefaultRole"), JobFlowRole: aws.String("EMR_EC2_DefaultRole"),
+		Instances: &types.JobFlowInstancesConfig{InstanceGroups: []types.InstanceGroupConfig{{InstanceRole: types.InstanceRoleTypeMaster, InstanceType: aws.String("m5.xlarge"), InstanceCount: aws.Int32(1)}}},
+		Steps:     []types.StepConfig{{Name: aws.String("forever"), HadoopJarStep: &types.HadoopJarStepConfig{Jar: aws.String("command-runner.jar"), Args: []string{"true"}}}},
+		Tags: []types.Tag{
+			{Key: aws.String(emrstep.TagPipeline), Value: aws.String("daily")}, {Key: aws.String(emrstep.TagRunID), Value: aws.String(run)},
+			{Key: aws.String(emrstep.TagActivity), Value: aws.String("transform")}, {Key: aws.String(emrstep.TagAttempt), Value: aws.String(attempt)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.JobFlowId)
+}
+
+// A runner killed during attempt 1 leaves its transient cluster running; the runner that
+// retries the attempt finds it by its tags and terminates it before starting its own, so the
+// steps never run twice at once. A cluster of another run with the same name is left alone.
+func TestAWS_Retry_TerminatesTheClusterAnEarlierAttemptLeftRunning(t *testing.T) {
+	env := startAWS(t, fakeemr.Config{StepTicks: map[string]int{"forever": -1}})
+	stale := leftRunning(t, env, "42", "1")
+	other := leftRunning(t, env, "43", "1") // same cluster name, another run: not ours
+	tk := task(&definition.EMRStepActivity{Template: "spark_small", Steps: allSteps()[:1]})
+	tk.Attempt = 2
+	if _, err := env.exec.Execute(context.Background(), tk); err != nil {
+		t.Fatalf("Execute: %v\nlog:\n%s", err, logOf(tk))
+	}
+	byID := map[string]fakeemr.ClusterInfo{}
+	for _, c := range env.fake.Clusters() {
+		byID[c.ID] = c
+	}
+	if len(byID) != 3 {
+		t.Fatalf("clusters %v, want the two left running and this attempt's", byID)
+	}
+	var mine fakeemr.ClusterInfo
+	for id, c := range byID {
+		if id != stale && id != other {
+			mine = c
+		}
+	}
+	if st := byID[stale].State; st != types.ClusterStateTerminated {
+		t.Errorf("the cluster attempt 1 left is %s, want TERMINATED", st)
+	}
+	if byID[stale].Ended.IsZero() || byID[stale].Ended.After(mine.Created) {
+		t.Errorf("attempt 1's cluster ended at %v, attempt 2's started at %v: they overlapped", byID[stale].Ended, mine.Created)
+	}
+	if c := byID[other]; !c.Ended.IsZero() {
+		t.Errorf("the cluster of another run is %s, want it left running", c.State)
+	}
+	if mine.Tags[emrstep.TagAttempt] != "2" {
+		t.Errorf("this attempt's cluster is tagged %v, want %s=2", mine.Tags, emrstep.TagAttempt)
+	}
+	if n := len(env.fake.Calls(fakeemr.OpListClusters)); n != 1 {
+		t.Errorf("%d ListClusters calls, want 1", n)
+	}
+	if !strings.Contains(logOf(tk), "left running by an earlier attempt") {
+		t.Errorf("the attempt log does not say it terminated a cluster:\n%s", logOf(tk))
+	}
+}
+
+// When every attempt was cut short by a dying runner, no retry will terminate the last
+// attempt's cluster: the engine calls Abandon, which does, and starts nothing.
+func TestAWS_Abandon_TerminatesTheClusterTheLastAttemptLeft(t *testing.T) {
+	env := startAWS(t, fakeemr.Config{StepTicks: map[string]int{"forever": -1}})
+	stale := leftRunning(t, env, "42", "3")
+	tk := task(&definition.EMRStepActivity{Template: "spark_small", Steps: allSteps()[:1]})
+	tk.Attempt = 4
+	ab, ok := env.exec.(activity.Abandoner)
+	if !ok {
+		t.Fatal("the emr_step executor does not implement activity.Abandoner")
+	}
+	if err := ab.Abandon(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := env.fake.ClusterState(stale); st != types.ClusterStateTerminated {
+		t.Errorf("the last attempt's cluster is %s, want TERMINATED", st)
+	}
+	if n := len(env.fake.Calls(fakeemr.OpRunJobFlow)); n != 1 {
+		t.Errorf("%d RunJobFlow calls, want only the one that left the cluster", n)
 	}
 }

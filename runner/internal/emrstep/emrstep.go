@@ -29,6 +29,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 )
 
@@ -53,6 +54,7 @@ const terminateTimeout = 2 * time.Minute
 type EMRAPI interface {
 	RunJobFlow(ctx context.Context, in *awsemr.RunJobFlowInput, optFns ...func(*awsemr.Options)) (*awsemr.RunJobFlowOutput, error)
 	DescribeCluster(ctx context.Context, in *awsemr.DescribeClusterInput, optFns ...func(*awsemr.Options)) (*awsemr.DescribeClusterOutput, error)
+	ListClusters(ctx context.Context, in *awsemr.ListClustersInput, optFns ...func(*awsemr.Options)) (*awsemr.ListClustersOutput, error)
 	AddJobFlowSteps(ctx context.Context, in *awsemr.AddJobFlowStepsInput, optFns ...func(*awsemr.Options)) (*awsemr.AddJobFlowStepsOutput, error)
 	ListSteps(ctx context.Context, in *awsemr.ListStepsInput, optFns ...func(*awsemr.Options)) (*awsemr.ListStepsOutput, error)
 	DescribeStep(ctx context.Context, in *awsemr.DescribeStepInput, optFns ...func(*awsemr.Options)) (*awsemr.DescribeStepOutput, error)
@@ -86,6 +88,10 @@ type Options struct {
 	PollInterval time.Duration
 	// WorkDir holds local mode's scratch directories; "" means os.TempDir().
 	WorkDir string
+	// Processes records local mode's process groups, so that a runner restarted after a
+	// SIGKILL reaps what its predecessor left (see package procgroup); nil records nothing.
+	// Every local process dies with the runner through its guard either way.
+	Processes *procgroup.Registry
 	// Logger receives the executor's own log lines when a task carries no Logger; nil discards
 	// them.
 	Logger *slog.Logger

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 )
 
@@ -102,13 +103,31 @@ func newCmd(ctx context.Context, dir string, env []string, argv ...string) *exec
 	return cmd
 }
 
+// start starts a process under a guard that kills its process group when the runner dies, and
+// records the group (see package procgroup): a retry of the attempt never runs beside it. Call
+// the group's Done after cmd.Wait, on the same goroutine.
+func (x *executor) start(cmd *exec.Cmd, t *activity.Task) (*procgroup.Group, error) {
+	return x.opts.Processes.Start(cmd, procgroup.Owner{Pipeline: t.Pipeline, RunID: t.RunID, Activity: t.ActivityID, Attempt: t.Attempt})
+}
+
+// run starts a process as start does and waits for it; whatever it left in its group is killed.
+func (x *executor) run(cmd *exec.Cmd, t *activity.Task) error {
+	g, err := x.start(cmd, t)
+	if err != nil {
+		return err
+	}
+	err = cmd.Wait()
+	g.Done()
+	return err //nolint:wrapcheck // the caller describes it with procError, which needs the *exec.ExitError
+}
+
 // runCommand runs a command step: argv as given, in the step's scratch directory.
 func (x *executor) runCommand(ctx context.Context, t *activity.Task, dir string, argv []string) error {
 	tail := newTail()
 	cmd := newCmd(ctx, dir, os.Environ(), argv...)
 	cmd.Stdout = logWriter(t)
 	cmd.Stderr = io.MultiWriter(logWriter(t), tail)
-	if err := cmd.Run(); err != nil {
+	if err := x.run(cmd, t); err != nil {
 		return procError(ctx, fmt.Sprintf("command %q", strings.Join(argv, " ")), err, tail)
 	}
 	return nil
@@ -191,15 +210,17 @@ func (x *executor) runStreaming(ctx context.Context, t *activity.Task, dir strin
 		return 0, err
 	}
 
-	if err := sorter.Start(); err != nil {
+	g, err := x.start(sorter, t)
+	if err != nil {
 		return finish(fmt.Errorf("starting sort: %w", err))
 	}
-	p.started = append(p.started, sorter)
+	p.started = append(p.started, started{sorter, g})
 	if reducer != nil {
-		if err := reducer.Start(); err != nil {
+		g, err := x.start(reducer, t)
+		if err != nil {
 			return finish(fmt.Errorf("starting the reducer: %w", err))
 		}
-		p.started = append(p.started, reducer)
+		p.started = append(p.started, started{reducer, g})
 	}
 	p.closeChildEnds()
 
@@ -209,15 +230,14 @@ func (x *executor) runStreaming(ctx context.Context, t *activity.Task, dir strin
 		}
 	}
 	_ = mapOut.Close() // sort sees the end of its input
-	if err := sorter.Wait(); err != nil {
+	if err := p.wait(0); err != nil {
 		return finish(procError(ctx, "sort", err, sortTail))
 	}
 	if reducer != nil {
-		if err := reducer.Wait(); err != nil {
+		if err := p.wait(0); err != nil {
 			return finish(procError(ctx, fmt.Sprintf("reducer %q", st.Reducer), err, redTail))
 		}
 	}
-	p.started = nil
 	_ = pw.Close()
 	if err := <-putDone; err != nil {
 		return 0, fmt.Errorf("writing %s: %w", out+partFile, err)
@@ -248,7 +268,7 @@ func (x *executor) runMapper(ctx context.Context, t *activity.Task, dir string, 
 	cmd := newCmd(ctx, dir, append(env, "mapreduce_map_input_file="+url), "sh", "-c", mapper)
 	cmd.Stdin, cmd.Stdout = in, w
 	cmd.Stderr = io.MultiWriter(logWriter(t), tail)
-	if err := cmd.Run(); err != nil {
+	if err := x.run(cmd, t); err != nil {
 		return procError(ctx, fmt.Sprintf("mapper %q on %s", mapper, url), err, tail)
 	}
 	return nil
@@ -260,7 +280,22 @@ type pipeline struct {
 	cancel     context.CancelFunc
 	childEnds  []*os.File // ends handed to children; the parent closes its copies once they started
 	parentEnds []*os.File
-	started    []*exec.Cmd
+	started    []started // not yet waited for, in start order
+}
+
+// started is a process of the pipeline and its guarded group.
+type started struct {
+	cmd   *exec.Cmd
+	group *procgroup.Group
+}
+
+// wait waits for the i-th process not yet waited for and ends its group.
+func (p *pipeline) wait(i int) error {
+	s := p.started[i]
+	p.started = append(p.started[:i], p.started[i+1:]...)
+	err := s.cmd.Wait()
+	s.group.Done()
+	return err //nolint:wrapcheck // the caller describes it with procError, which needs the *exec.ExitError
 }
 
 // pipe makes an OS pipe whose read end becomes *stdin and returns the write end, which the
@@ -290,8 +325,8 @@ func (p *pipeline) cleanup() {
 	for _, f := range p.parentEnds {
 		_ = f.Close()
 	}
-	for _, c := range p.started {
-		_ = c.Wait()
+	for len(p.started) > 0 {
+		_ = p.wait(0)
 	}
 }
 

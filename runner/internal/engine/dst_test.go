@@ -95,8 +95,11 @@ func TestCatchupOverDSTRunsExactlyTheScheduleIntervals(t *testing.T) {
 				reg := fileRegistry(t)
 				put(t, reg, dstPipeline("dst", tc.cron, tc.start))
 				noop := map[string]activity.Executor{definition.KindShell: activity.Noop}
-				h := start(t, url, noop, func(o *engine.Options) { o.Registry, o.Schedule = reg, true })
-				h.setNow(mustParse(t, tc.now))
+				now := mustParse(t, tc.now) // fixed before the engine starts: its first tick already sees it
+				h := start(t, url, noop, func(o *engine.Options) {
+					o.Registry, o.Schedule = reg, true
+					o.Now = func() time.Time { return now }
+				})
 				waitRuns(t, h, "dst", len(tc.want))
 				assertStrings(t, runIntervals(t, h.db, "dst"), tc.want)
 			})
@@ -157,11 +160,12 @@ func TestSchedulerNeverRunsAnInstantTwiceAfterTheRulesChanged(t *testing.T) {
 		put(t, reg, p)
 		logs := &syncBuffer{}
 		noop := map[string]activity.Executor{definition.KindShell: activity.Noop}
+		later := mustParse(t, "2026-04-01T03:00:00+02:00")
 		h := start(t, url, noop, func(o *engine.Options) {
 			o.Registry, o.Schedule = reg, true
 			o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			o.Now = func() time.Time { return later }
 		})
-		h.setNow(mustParse(t, "2026-04-01T03:00:00+02:00"))
 		waitRuns(t, h, "legacy", 4)
 		time.Sleep(150 * time.Millisecond) // more ticks: still no run over the 29th, and one log line
 		assertStrings(t, runIntervals(t, h.db, "legacy"), []string{

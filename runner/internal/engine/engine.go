@@ -21,6 +21,8 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 )
 
@@ -72,13 +74,37 @@ type Options struct {
 	Schedule bool
 	// LogLimit bounds each attempt's stored log.
 	LogLimit int
-	Logger   *slog.Logger
+	// Secrets are scrubbed from every error and log text the engine stores or returns to River;
+	// nil scrubs nothing.
+	Secrets redact.Scrubber
+	Logger  *slog.Logger
+	// Processes reaps, at Start, the process groups that dead runners on this machine left
+	// (package procgroup); nil reaps nothing.
+	Processes Reaper
+	// ProcessGrace is how long the running jobs of a dead PostgreSQL runner wait, once found
+	// orphaned, before they are released for another attempt: a runner on another machine
+	// cannot see the dead runner's processes, so it gives them the time they need to be gone
+	// (killed by their guard, or by a runner that lost its liveness connection and stopped).
+	ProcessGrace time.Duration
 	// UnhealthyAfter is how many ticks in a row must fail before Unhealthy reports the runner
 	// unhealthy (/healthz); default DefaultUnhealthyAfter.
 	UnhealthyAfter int
 	// RunnerID names this runner in attempts and its liveness lock, so it must be unique among
 	// live runners; default host-pid-random.
 	RunnerID string
+}
+
+// Reaper ends what dead runners on this machine left running, and tells which dead runners
+// ran here: *procgroup.Registry.
+type Reaper interface {
+	Reap(ctx context.Context) ([]procgroup.Reaped, error)
+	// Register records this runner id as this process, for KnownDead on other runners here.
+	Register(runnerID string) error
+	// Unregister removes that record when the runner stops.
+	Unregister(runnerID string)
+	// KnownDead says whether runner id ran on this machine, is dead, and left no process
+	// (after reaping it): its jobs need no grace.
+	KnownDead(ctx context.Context, runnerID string) bool
 }
 
 // Engine schedules and executes runs.
@@ -196,11 +222,26 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Start releases jobs a dead process of this runner left running (SQLite only: the file lock
-// proves that process is gone), starts River's workers, and the loop.
+// Start reaps what dead runners on this machine left running, releases jobs a dead process of
+// this runner left running (SQLite only: the file lock proves that process is gone), starts
+// River's workers, and the loop.
 func (e *Engine) Start(ctx context.Context) error {
+	reaped := e.reap(ctx)
+	if e.opts.Processes != nil {
+		if err := e.opts.Processes.Register(e.opts.RunnerID); err != nil {
+			// Only costs a peer on this machine the process grace when this runner dies.
+			e.log.Warn("could not record this runner for its peers on this machine", "error", err)
+		}
+	}
 	if e.db.Dialect == state.SQLite {
-		n, err := e.db.Reader().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = CURRENT_TIMESTAMP WHERE state = 'running'`)
+		// The dead runner ran on this machine (the file lock is local) and its process groups
+		// were just reaped: its attempts' processes are known dead, and the jobs may run again
+		// at once. When reaping failed, they wait the process grace instead.
+		at := "CURRENT_TIMESTAMP"
+		if !reaped {
+			at = fmt.Sprintf("datetime('now', '+%d seconds')", int(e.opts.ProcessGrace.Seconds()+0.999))
+		}
+		n, err := e.db.Reader().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+at+` WHERE state = 'running'`)
 		if err != nil {
 			return fmt.Errorf("releasing jobs of a previous runner: %w", err)
 		}
@@ -229,6 +270,23 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
+// reap ends the process groups dead runners on this machine left, and says whether it could.
+func (e *Engine) reap(ctx context.Context) bool {
+	if e.opts.Processes == nil {
+		return true
+	}
+	reaped, err := e.opts.Processes.Reap(ctx)
+	for _, r := range reaped {
+		e.log.Warn("ended the processes of an attempt whose runner died", "pipeline", r.Owner.Pipeline, "run", r.Owner.RunID,
+			"activity", r.Owner.Activity, "attempt", r.Owner.Attempt, "pgid", r.PGID, "processes", r.Processes)
+	}
+	if err != nil {
+		e.log.Error("could not end every process a dead runner left; its jobs wait the process grace", "error", err, "grace", e.opts.ProcessGrace)
+		return false
+	}
+	return true
+}
+
 // Stop stops the loop and River, letting running activities finish within ctx; when ctx ends
 // first, they are cancelled (and retried by the next runner).
 func (e *Engine) Stop(ctx context.Context) error {
@@ -255,6 +313,10 @@ func (e *Engine) stopRiver(ctx context.Context, cancelWork bool) error {
 		if e.live != nil {
 			e.live.Close(context.WithoutCancel(ctx))
 		}
+		if e.opts.Processes != nil {
+			// From now on a peer here cannot tell this runner's death: it waits the grace.
+			e.opts.Processes.Unregister(e.opts.RunnerID)
+		}
 	})
 	return e.stopErr
 }
@@ -278,7 +340,13 @@ func (e *Engine) loop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if e.live != nil {
-			if err := e.live.Ping(ctx); err != nil && ctx.Err() == nil {
+			// Bounded by a tick (at least 5 s, so that a busy database is not taken for a lost
+			// one): a connection that hangs in a network partition must be noticed about as
+			// fast as a closed one, since ProcessGrace counts on it.
+			pctx, cancel := context.WithTimeout(ctx, max(e.opts.Tick, 5*time.Second))
+			err := e.live.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				// Other runners may now take this runner for dead and rerun its jobs: stop
 				// working them at once rather than run an attempt twice.
 				e.log.Error("liveness connection lost; stopping all work", "error", err)
@@ -402,14 +470,21 @@ func (e *Engine) rescueOrphans(ctx context.Context) error {
 		if now.Sub(first) < e.orphanGrace() {
 			continue
 		}
-		n, err := state.ReleaseJobs(ctx, e.db.Reader(), owner, ids, now)
+		// Released to run after the process grace: the dead runner may be on another machine,
+		// where its processes cannot be seen; they are given the time to be gone. A runner
+		// that ran on this machine and whose processes are known gone needs no grace.
+		at, grace := now.Add(e.opts.ProcessGrace), e.opts.ProcessGrace
+		if e.opts.Processes != nil && e.opts.Processes.KnownDead(ctx, owner) {
+			at, grace = now, 0
+		}
+		n, err := state.ReleaseJobs(ctx, e.db.Reader(), owner, ids, at)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		delete(e.suspects, owner)
 		if n > 0 {
-			e.log.Warn("released the jobs of a dead runner", "runner", owner, "jobs", n)
+			e.log.Warn("released the jobs of a dead runner", "runner", owner, "jobs", n, "retried_after", grace)
 		}
 	}
 	return errors.Join(errs...)

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
@@ -354,5 +355,154 @@ func TestLostLivenessStopsTheRunner(t *testing.T) {
 	case <-cancelled:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the running attempt was not cancelled")
+	}
+}
+
+// A PostgreSQL runner that dies mid-attempt may run on another machine, where its processes
+// cannot be seen: its job is retried only after the process grace, not as soon as its death
+// is noticed, so that its processes (killed by their guard) are gone before the retry starts.
+func TestDeadRunnersAttemptIsRetriedOnlyAfterTheProcessGrace(t *testing.T) {
+	const grace = 1500 * time.Millisecond
+	waited := retryOfDeadRunner(t, func(o *engine.Options) { o.ProcessGrace = grace })
+	// Noticed dead after the orphan check's 2 s, then the grace.
+	if waited < 2*time.Second+grace {
+		t.Errorf("the attempt was retried %s after its runner died, want at least 2s + the %s grace", waited.Round(time.Millisecond), grace)
+	}
+}
+
+// A dead runner that ran on the same machine, and whose processes are known gone (reaped),
+// needs no grace: its job is retried as soon as its death is noticed.
+func TestDeadRunnersAttemptIsRetriedAtOnceWhenItsProcessesAreKnownDead(t *testing.T) {
+	waited := retryOfDeadRunner(t, func(o *engine.Options) {
+		o.ProcessGrace, o.Processes = time.Hour, &fakeReaper{dead: map[string]bool{"dead": true}}
+	})
+	if waited > 30*time.Second {
+		t.Errorf("the attempt was retried %s after its runner died, want no process grace (1h)", waited.Round(time.Millisecond))
+	}
+}
+
+// retryOfDeadRunner lets a runner "dead" die on PostgreSQL in the middle of an attempt, starts
+// a peer with peerOpts, and returns how long after the death the peer retried the attempt.
+func retryOfDeadRunner(t *testing.T, peerOpts func(*engine.Options)) time.Duration {
+	t.Helper()
+	url := acctest.NewPostgresDatabase(t)
+	running, release := make(chan struct{}), make(chan struct{})
+	// The dead runner's attempt: it ignores cancellation, as a process nobody can reach would.
+	stuck := activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
+		close(running)
+		<-release
+		return &activity.Result{}, nil
+	})
+	dead := start(t, url, map[string]activity.Executor{definition.KindShell: stuck}, func(o *engine.Options) { o.RunnerID = "dead" })
+	t.Cleanup(func() { // before dead's Stop (cleanups run last-in first-out)
+		close(release)
+		select { // it stops on its own once the attempt returns, having lost its liveness lock
+		case err := <-dead.e.Fatal():
+			t.Logf("the dead runner stopped: %v", err)
+		case <-time.After(10 * time.Second):
+		}
+	})
+	if _, _, err := dead.e.RunInterval(context.Background(), pipeline("grace", func(p *definition.Pipeline) {
+		p.Activities = map[string]*definition.Activity{"work": {Shell: &definition.ShellActivity{Command: []string{"true"}}}}
+	}), t0, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the activity never started")
+	}
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	// The dead runner's liveness lock goes, as when its process dies.
+	if _, err := c.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now()
+	retried := make(chan time.Time, 1)
+	ok := activity.ExecutorFunc(func(context.Context, *activity.Task) (*activity.Result, error) {
+		retried <- time.Now()
+		return &activity.Result{}, nil
+	})
+	start(t, url, map[string]activity.Executor{definition.KindShell: ok}, func(o *engine.Options) {
+		o.RunnerID = "peer"
+		peerOpts(o)
+	})
+	select {
+	case at := <-retried:
+		return at.Sub(died)
+	case <-time.After(40 * time.Second):
+		t.Fatal("the dead runner's attempt was never retried")
+	}
+	return 0
+}
+
+// fakeReaper stands in for procgroup.Registry: it counts its calls and fails with err; every
+// runner in dead is known dead.
+type fakeReaper struct {
+	calls atomic.Int32
+	err   error
+	dead  map[string]bool
+}
+
+func (r *fakeReaper) Register(string) error { return nil }
+func (r *fakeReaper) Unregister(string)     {}
+func (r *fakeReaper) KnownDead(_ context.Context, id string) bool {
+	return r.dead[id]
+}
+
+func (r *fakeReaper) Reap(context.Context) ([]procgroup.Reaped, error) {
+	r.calls.Add(1)
+	return []procgroup.Reaped{{Owner: procgroup.Owner{Pipeline: "p", RunID: 1, Activity: "a", Attempt: 1}, PGID: 4242, Processes: 2}}, r.err
+}
+
+// On SQLite, a restarted runner reaps what its dead predecessor left before it hands the
+// predecessor's running jobs back: at once when reaping succeeded (the processes are known
+// dead), after the process grace when it failed.
+func TestStart_SQLiteReapsBeforeReleasingAndWaitsTheGraceWhenReapingFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reapErr error
+		delayed bool
+	}{{"reaped", nil, false}, {"reaping failed", errors.New("processes [4243] are still alive"), true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			url := "sqlite://" + filepath.Join(t.TempDir(), "state.db")
+			db, err := state.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A job the dead process was working, in a queue this runner does not work (so it
+			// stays as released).
+			if _, err := db.Reader().Exec(ctx, `INSERT INTO river_job (kind, max_attempts, state, attempt, attempted_at, queue)
+				VALUES ('test', 5, 'running', 1, CURRENT_TIMESTAMP, 'elsewhere')`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			r := &fakeReaper{err: tc.reapErr}
+			h := start(t, url, nil, func(o *engine.Options) { o.Processes, o.ProcessGrace = r, time.Hour })
+			if n := r.calls.Load(); n != 1 {
+				t.Errorf("Reap called %d times at start, want 1", n)
+			}
+			rows, err := h.db.Reader().Query(ctx, `SELECT state, scheduled_at > datetime('now', '+50 minutes') FROM river_job WHERE queue = 'elsewhere'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var st string
+			var later bool
+			for rows.Next() {
+				if err := rows.Scan(&st, &later); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st != "available" || later != tc.delayed {
+				t.Errorf("the dead runner's job: %s, scheduled after the grace: %v; want available, %v", st, later, tc.delayed)
+			}
+		})
 	}
 }

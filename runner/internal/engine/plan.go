@@ -85,12 +85,31 @@ func (e *Engine) Backfill(ctx context.Context, p *definition.Pipeline, from, to 
 // was asked for.
 var ErrIntervalExists = errors.New("the interval already has a run")
 
-// RunInterval plans one run of the pipeline for the interval that starts at start. With
-// reprocess, an interval that has a finished run gets a new one.
-func (e *Engine) RunInterval(ctx context.Context, p *definition.Pipeline, start time.Time, reprocess bool) (int64, definition.Interval, error) {
+// ErrIntervalNotEnded is returned by EndedInterval for an interval that has not ended yet.
+var ErrIntervalNotEnded = errors.New("the interval has not ended yet")
+
+// EndedInterval returns the interval of p's schedule that starts at start, with an error
+// wrapping ErrIntervalNotEnded, saying when it ends, if it has not ended by the engine's clock.
+// Running such an interval is almost always a mistake: its data cannot all exist yet, its
+// freshness would lie in the future (hiding stale data from an alert), and once it does come
+// due the scheduler skips it, because it already has a run.
+func (e *Engine) EndedInterval(p *definition.Pipeline, start time.Time) (definition.Interval, error) {
+	iv, _, err := intervalAt(p, start)
+	if err != nil {
+		return iv, err
+	}
+	if now := e.now(); iv.End.After(now) {
+		return iv, fmt.Errorf("pipeline %s interval %s: %w: it ends at %s, in %s", p.Name, iv, ErrIntervalNotEnded,
+			iv.End.UTC().Format(time.RFC3339), iv.End.Sub(now).Round(time.Second))
+	}
+	return iv, nil
+}
+
+// intervalAt is the interval of p's schedule that starts exactly at start.
+func intervalAt(p *definition.Pipeline, start time.Time) (definition.Interval, *definition.CompiledSchedule, error) {
 	sched, err := p.Schedule.Compile()
 	if err != nil {
-		return 0, definition.Interval{}, fmt.Errorf("pipeline %s schedule: %w", p.Name, err)
+		return definition.Interval{}, nil, fmt.Errorf("pipeline %s schedule: %w", p.Name, err)
 	}
 	iv, ok := sched.Next(start)
 	if !ok || !iv.Start.Equal(start) {
@@ -98,7 +117,18 @@ func (e *Engine) RunInterval(ctx context.Context, p *definition.Pipeline, start 
 		if ok {
 			hint = "the next interval starts at " + iv.Start.Format(time.RFC3339)
 		}
-		return 0, definition.Interval{}, fmt.Errorf("pipeline %s has no interval starting at %s (%s)", p.Name, start.Format(time.RFC3339), hint)
+		return definition.Interval{}, nil, fmt.Errorf("pipeline %s has no interval starting at %s (%s)", p.Name, start.Format(time.RFC3339), hint)
+	}
+	return iv, sched, nil
+}
+
+// RunInterval plans one run of the pipeline for the interval that starts at start. With
+// reprocess, an interval that has a finished run gets a new one. It plans an interval that has
+// not ended too: callers that must not, check EndedInterval first.
+func (e *Engine) RunInterval(ctx context.Context, p *definition.Pipeline, start time.Time, reprocess bool) (int64, definition.Interval, error) {
+	iv, sched, err := intervalAt(p, start)
+	if err != nil {
+		return 0, iv, err
 	}
 	if err := e.RegisterPipeline(ctx, p); err != nil {
 		return 0, iv, err

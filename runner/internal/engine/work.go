@@ -28,9 +28,10 @@ type activityWorker[TTx any] struct {
 }
 
 func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityArgs]) error {
-	return w.e.workActivity(ctx, job.Args, func(ctx context.Context, fn func(txn) error) error {
+	// River keeps the error in the job row (the state database) and logs it: no secret in it.
+	return w.e.scrubErr(w.e.workActivity(ctx, job.Args, func(ctx context.Context, fn func(txn) error) error {
 		return (*w.b).inTx(ctx, job, fn)
-	})
+	}))
 }
 
 // recordMargin is how long after an activity's own timeout River still lets the Work call
@@ -169,8 +170,18 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	)
 	switch {
 	case attempt > maxAttempts:
-		// Every attempt was used up by runners that died mid-attempt.
+		// Every attempt was used up by runners that died mid-attempt. No retry will end what
+		// the last of them left (a transient cluster): the executor does it now.
 		err = activity.Permanent(fmt.Errorf("%d attempts started and none finished (the runner stopped during each)", attempt-1))
+		if ab, ok := exec.(activity.Abandoner); ok {
+			if aerr := ab.Abandon(ctx, &activity.Task{
+				Pipeline: p.Name, RunID: run.ID, ActivityID: args.Activity, Attempt: attempt,
+				Interval: definition.Interval{Start: data.Start, End: data.End}, Activity: rendered,
+				Params: p.Parameters, Log: logBuf, Logger: log,
+			}); aerr != nil {
+				err = fmt.Errorf("%w (and %w)", err, aerr)
+			}
+		}
 	case exec == nil:
 		err = activity.Permanent(fmt.Errorf("this runner has no executor for %s activities", kind))
 	default:
@@ -189,12 +200,15 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		}
 		cancel()
 	}
+	// The executor's error and log text are stored, logged and sent: scrub them here, once.
+	err = e.scrubErr(err)
+	logText := e.scrub(logBuf.String())
 	elapsed := time.Since(started)
 	if err == nil {
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, "success", elapsed)
 		}
-		return e.succeed(ctx, inTx, run, p, args.Activity, attempt, res, logBuf.String(), log)
+		return e.succeed(ctx, inTx, run, p, args.Activity, attempt, res, logText, log)
 	}
 	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		// The runner is stopping: leave the attempt unfinished for the next runner, and
@@ -211,11 +225,11 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, outcome, elapsed)
 	}
 	if final {
-		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logBuf.String(), err)
+		return e.fail(ctx, inTx, run, p, args.Activity, attempt, logText, err)
 	}
 	log.Warn("attempt failed; will retry", "attempt", attempt, "of", maxAttempts, "error", err)
 	if terr := inTx(ctx, func(t txn) error {
-		if err := state.FinishAttempt(ctx, t.Q(), run.ID, args.Activity, attempt, status.ActivityFailed, err.Error(), logBuf.String(), e.now()); err != nil {
+		if err := state.FinishAttempt(ctx, t.Q(), run.ID, args.Activity, attempt, status.ActivityFailed, err.Error(), logText, e.now()); err != nil {
 			return err
 		}
 		return state.SetActivityState(ctx, t.Q(), run.ID, args.Activity, status.ActivityRetrying, "", err.Error(), e.now())
@@ -357,7 +371,7 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 // fail records a failed activity for good: dependents become upstream_failed, the job is
 // completed (the engine, not River, decided), and the run finishes when nothing is left.
 func (e *Engine) fail(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, logText string, cause error) error {
-	msg := cause.Error()
+	msg := e.scrub(cause.Error())
 	err := inTx(ctx, func(t txn) error {
 		q := t.Q()
 		if err := state.LockRun(ctx, q, e.db.Dialect, run.ID); err != nil {
@@ -496,9 +510,9 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	if err := n.Notify(ctx, job.Args.Target, job.Args.Message); err != nil {
 		if w.e.opts.NotifyPermanent != nil && w.e.opts.NotifyPermanent(err) {
 			w.e.log.Error("notification failed; not retrying", "pipeline", job.Args.Message.Pipeline, "event", job.Args.Message.Event, "error", err)
-			return river.JobCancel(err)
+			return river.JobCancel(w.e.scrubErr(err))
 		}
-		return fmt.Errorf("notifying %s of %s: %w", job.Args.Message.Pipeline, job.Args.Message.Event, err)
+		return w.e.scrubErr(fmt.Errorf("notifying %s of %s: %w", job.Args.Message.Pipeline, job.Args.Message.Event, err))
 	}
 	return nil
 }

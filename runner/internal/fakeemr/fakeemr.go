@@ -1,7 +1,8 @@
 // Package fakeemr is a TEST-ONLY stand-in for Amazon EMR: an HTTP server on 127.0.0.1 that
 // speaks EMR's JSON 1.1 protocol (POST /, X-Amz-Target: ElasticMapReduce.<Operation>,
 // Content-Type: application/x-amz-json-1.1) for the calls sluice-runner makes: RunJobFlow,
-// DescribeCluster, AddJobFlowSteps, ListSteps, DescribeStep, CancelSteps and TerminateJobFlows.
+// DescribeCluster, ListClusters, AddJobFlowSteps, ListSteps, DescribeStep, CancelSteps and
+// TerminateJobFlows.
 //
 // No EMR emulator exists, so the tests of the emr_step executor talk to this one through a real
 // aws-sdk-go-v2 client (awsclient with an EMR endpoint override): requests are signed and
@@ -25,6 +26,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,7 @@ import (
 const (
 	OpRunJobFlow        = "RunJobFlow"
 	OpDescribeCluster   = "DescribeCluster"
+	OpListClusters      = "ListClusters"
 	OpAddJobFlowSteps   = "AddJobFlowSteps"
 	OpListSteps         = "ListSteps"
 	OpDescribeStep      = "DescribeStep"
@@ -123,6 +126,7 @@ type cluster struct {
 	steps            []*step
 	tags             []types.Tag
 	created          time.Time
+	ended            time.Time // when it began terminating, or ended; zero while it runs
 }
 
 type step struct {
@@ -214,6 +218,32 @@ func (s *Server) StepStates(clusterID string) map[string]types.StepState {
 		for _, st := range c.steps {
 			out[st.name] = st.state
 		}
+	}
+	return out
+}
+
+// ClusterInfo is what a test may check of a cluster. TEST-ONLY.
+type ClusterInfo struct {
+	ID, Name string
+	State    types.ClusterState
+	Tags     map[string]string
+	Created  time.Time
+	// Ended is when the cluster began terminating (or ended at once); zero while it runs.
+	Ended time.Time
+}
+
+// Clusters describes every cluster, oldest first, without advancing them. TEST-ONLY.
+func (s *Server) Clusters() []ClusterInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ClusterInfo, 0, len(s.order))
+	for _, id := range s.order {
+		c := s.clusters[id]
+		tags := map[string]string{}
+		for _, t := range c.tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		out = append(out, ClusterInfo{ID: c.id, Name: c.name, State: c.state, Tags: tags, Created: c.created, Ended: c.ended})
 	}
 	return out
 }
@@ -366,6 +396,12 @@ func (s *Server) dispatch(op string, body []byte) (smithy.Serializable, error) {
 			return nil, err
 		}
 		return s.describeCluster(&in)
+	case OpListClusters:
+		var in awsemr.ListClustersInput
+		if err := decodeStrict(body, &in); err != nil {
+			return nil, err
+		}
+		return s.listClusters(&in)
 	case OpAddJobFlowSteps:
 		var in awsemr.AddJobFlowStepsInput
 		if err := decodeStrict(body, &in); err != nil {
@@ -667,15 +703,61 @@ func (s *Server) cancelRest(c *cluster, why string) {
 }
 
 func (s *Server) beginTermination(c *cluster, code types.ClusterStateChangeReasonCode, msg string) {
-	c.state, c.ticks = types.ClusterStateTerminating, 0
+	c.state, c.ticks, c.ended = types.ClusterStateTerminating, 0, time.Now()
 	c.reason = &types.ClusterStateChangeReason{Code: code, Message: aws.String(msg)}
 	s.cancelRest(c, "Cancelled: the cluster terminated")
 }
 
 func (s *Server) endCluster(c *cluster, state types.ClusterState, code types.ClusterStateChangeReasonCode, msg string) {
 	c.state, c.ticks = state, 0
+	if c.ended.IsZero() {
+		c.ended = time.Now()
+	}
 	c.reason = &types.ClusterStateChangeReason{Code: code, Message: aws.String(msg)}
 	s.cancelRest(c, "Cancelled: the cluster terminated")
+}
+
+// listClustersPage is how many clusters one ListClusters answer holds, as in EMR.
+const listClustersPage = 50
+
+// listClusters lists clusters newest first, as EMR does, filtered by state and creation time,
+// 50 to a page with a Marker; it does not advance them.
+func (s *Server) listClusters(in *awsemr.ListClustersInput) (smithy.Serializable, error) {
+	start := 0
+	if m := aws.ToString(in.Marker); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 0 {
+			return nil, invalidRequest("Marker %q is not one this service returned", m)
+		}
+		start = n
+	}
+	var match []*cluster
+	for i := len(s.order) - 1; i >= 0; i-- {
+		c := s.clusters[s.order[i]]
+		if len(in.ClusterStates) > 0 && !slices.Contains(in.ClusterStates, c.state) {
+			continue
+		}
+		if in.CreatedAfter != nil && c.created.Before(*in.CreatedAfter) {
+			continue
+		}
+		if in.CreatedBefore != nil && c.created.After(*in.CreatedBefore) {
+			continue
+		}
+		match = append(match, c)
+	}
+	out := &awsemr.ListClustersOutput{}
+	for i := start; i < len(match) && i < start+listClustersPage; i++ {
+		c := match[i]
+		out.Clusters = append(out.Clusters, types.ClusterSummary{
+			Id: aws.String(c.id), Name: aws.String(c.name),
+			Status: &types.ClusterStatus{State: c.state, StateChangeReason: c.reason,
+				Timeline: &types.ClusterTimeline{CreationDateTime: aws.Time(c.created)}},
+		})
+	}
+	if start+listClustersPage < len(match) {
+		out.Marker = aws.String(strconv.Itoa(start + listClustersPage))
+	}
+	return out, nil
 }
 
 func (s *Server) describeCluster(in *awsemr.DescribeClusterInput) (smithy.Serializable, error) {

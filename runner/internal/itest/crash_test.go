@@ -67,7 +67,12 @@ func TestCrashSafety(t *testing.T) {
 			}
 			reg := publish(t, crashPipeline(data))
 			env := []string{"SLUICE_REGISTRY=" + reg, "SLUICE_DATABASE=" + database, "SLUICE_CONN_WAREHOUSE=" + wh,
-				"SLUICE_TICK=50ms", "SLUICE_FETCH_COOLDOWN=5ms", "SLUICE_RESCUE_AFTER=2s", "SLUICE_LISTEN="}
+				"SLUICE_TICK=50ms", "SLUICE_FETCH_COOLDOWN=5ms", "SLUICE_RESCUE_AFTER=2s", "SLUICE_LISTEN=",
+				// A dead runner's processes die with it (their guard) within milliseconds: 1 s of
+				// grace instead of the default 30 s keeps 8 kills on PostgreSQL quick.
+				"SLUICE_PROCESS_GRACE=1s",
+				// The records of the runners' process groups stay in the test's directory.
+				"SLUICE_WORK_DIR=" + filepath.Join(dir, "work")}
 			logPath := filepath.Join(dir, "runner.log")
 			plan := runner(t, logPath, env, "backfill", "crashy", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-01T12:00:00Z", "--no-wait")
 			if err := plan.Wait(); err != nil {

@@ -44,6 +44,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 // Events a notification is sent for; they match the notify block's on_failure, on_success and
@@ -89,18 +91,22 @@ type Options struct {
 	HTTP *http.Client
 	// Logger receives one line per notification sent; nil discards them.
 	Logger *slog.Logger
+	// Secrets are scrubbed from every message before it is sent and from every error Send
+	// returns; nil scrubs nothing.
+	Secrets redact.Scrubber
 }
 
 // Sender delivers notifications. It is safe for concurrent use.
 type Sender struct {
-	sns  SNSAPI
-	http *http.Client
-	log  *slog.Logger
+	sns     SNSAPI
+	http    *http.Client
+	log     *slog.Logger
+	secrets redact.Scrubber
 }
 
 // New returns a Sender with opts' defaults filled in.
 func New(opts Options) *Sender {
-	s := &Sender{sns: opts.SNS, http: opts.HTTP, log: opts.Logger}
+	s := &Sender{sns: opts.SNS, http: opts.HTTP, log: opts.Logger, secrets: opts.Secrets}
 	if s.http == nil {
 		s.http = &http.Client{
 			Timeout:       DefaultHTTPTimeout,
@@ -117,6 +123,19 @@ func New(opts Options) *Sender {
 // event, the pipeline and the target (a webhook URL redacted, see RedactTarget), and Retryable
 // tells whether sending again may help.
 func (s *Sender) Send(ctx context.Context, target string, m Message) error {
+	if s.secrets == nil {
+		return s.send(ctx, target, m)
+	}
+	// A message leaves the runner: whatever its fields quote (an activity's error quoting a
+	// driver's message) must hold no secret, and neither may the error, which is logged and
+	// stored with the notification job.
+	for _, f := range []*string{&m.Error, &m.Activity, &m.Owner, &m.Pipeline, &m.StatusURL} {
+		*f = s.secrets.Scrub(*f)
+	}
+	return s.secrets.Error(s.send(ctx, target, m))
+}
+
+func (s *Sender) send(ctx context.Context, target string, m Message) error {
 	kind, err := TargetKind(target)
 	if err != nil {
 		return &sendError{msg: m, err: err} // err names the target, redacted

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 )
 
 // goaws is the package's SNS stand-in, started once by TestMain with one topic per test that
@@ -479,5 +480,62 @@ func TestRetryable_OtherErrors(t *testing.T) {
 	err := New(Options{}).Send(context.Background(), h.URL, failure())
 	if !Retryable(fmt.Errorf("notify: %w", err)) {
 		t.Error("Retryable does not see through wrapping")
+	}
+}
+
+// Issue 11, item 2: a message leaves the runner, so the registry's secrets are scrubbed from it
+// (an activity's error may quote a driver's message) and from the error of a failed send.
+func TestSend_ScrubsSecretsFromTheMessageAndTheError(t *testing.T) {
+	secrets := redact.New()
+	secrets.Add("db-p@ss/w0rdX9")
+	h := newHook(t, http.StatusInternalServerError)
+	m := failure()
+	m.Error = `connecting to ss/w0rdX9@127.0.0.1:5432/db: password db-p@ss/w0rdX9 refused`
+	err := New(Options{Secrets: secrets}).Send(context.Background(), h.URL+"/hooks/sluice", m)
+	if err == nil {
+		t.Fatal("a 500 answer is not an error")
+	}
+	if len(h.bodies) != 1 {
+		t.Fatalf("webhook got %d requests, want 1", len(h.bodies))
+	}
+	for _, text := range []string{string(h.bodies[0]), err.Error()} {
+		if strings.Contains(text, "p@ss") || strings.Contains(text, "w0rdX9") {
+			t.Errorf("the secret leaves the runner: %s", text)
+		}
+	}
+	if !strings.Contains(string(h.bodies[0]), `connecting to xxxxx@127.0.0.1:5432/db: password xxxxx refused`) {
+		t.Errorf("body = %s", h.bodies[0])
+	}
+	if !Retryable(err) {
+		t.Error("scrubbing lost the retry decision")
+	}
+}
+
+func TestTargetSecrets_AreWhatRedactTargetHides(t *testing.T) {
+	for target, want := range map[string][]string{
+		"https://hooks.slack.com/services/T000/B000/XXXX":  {"T000/B000/XXXX", "T000", "B000", "XXXX"},
+		"https://u:t%40k@hooks.example.com/hook?token=abc": {"u", "t@k", "abc", "token=abc"},
+		"https://u:to/ken@hooks.example.com/hook":          {"u", "to/ken"},
+		"https://hooks.example.com/hook#frag-secret":       {"frag-secret"},
+		"arn:aws:sns:us-east-1:123456789012:alerts":        nil,
+	} {
+		got := TargetSecrets(target)
+		for _, w := range want {
+			found := false
+			for _, g := range got {
+				found = found || g == w
+			}
+			if !found {
+				t.Errorf("TargetSecrets(%q) = %q, lacks %q", target, got, w)
+			}
+		}
+		if want == nil && len(got) != 0 {
+			t.Errorf("TargetSecrets(%q) = %q, want none", target, got)
+		}
+		for _, g := range got {
+			if g == "hook" || g == "services" || strings.Contains(g, "hooks.") {
+				t.Errorf("TargetSecrets(%q) holds %q, which RedactTarget shows", target, g)
+			}
+		}
 	}
 }

@@ -109,3 +109,62 @@ func redactQuery(raw string) string {
 	}
 	return q.Encode()
 }
+
+// TargetSecrets returns the parts of a webhook target that RedactTarget hides because they may
+// be secret — the user information, every query value, the path after its first segment (as a
+// whole and segment by segment), the fragment — raw and decoded, so that the runner can scrub
+// them by value from everything it writes (see package redact). An SNS topic ARN has none.
+func TargetSecrets(target string) []string {
+	if strings.HasPrefix(target, "arn:") && topicARN.MatchString(target) {
+		return nil
+	}
+	var out []string
+	add := func(vs ...string) {
+		for _, v := range vs {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	// The user information as its author meant it: up to the last '@' of the authority, which
+	// url.Parse gives up on when a password holds '/', '?' or '#'.
+	if _, rest, ok := strings.Cut(target, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user, pw, _ := strings.Cut(rest[:at], ":")
+			add(user, pw)
+		}
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return out
+	}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		add(u.User.Username(), pw)
+	}
+	add(u.Opaque, u.Fragment, u.RawFragment)
+	if _, rest, more := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/"); more || u.Host == "" {
+		if u.Host == "" {
+			rest = strings.TrimPrefix(u.EscapedPath(), "/")
+		}
+		add(rest)
+		for seg := range strings.SplitSeq(rest, "/") {
+			add(seg)
+			if d, err := url.PathUnescape(seg); err == nil {
+				add(d)
+			}
+		}
+	}
+	add(u.RawQuery)
+	if q, err := url.ParseQuery(u.RawQuery); err == nil {
+		for _, vs := range q {
+			add(vs...)
+		}
+	} else {
+		for kv := range strings.SplitSeq(u.RawQuery, "&") {
+			_, v, _ := strings.Cut(kv, "=")
+			add(v)
+		}
+	}
+	return out
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 )
 
 // DefaultKillGrace is how long a canceled command has between SIGTERM and SIGKILL.
@@ -43,6 +44,10 @@ type Options struct {
 	// KillGrace is how long a command whose attempt is canceled or timed out has after SIGTERM
 	// before its whole process group gets SIGKILL. 0 means DefaultKillGrace.
 	KillGrace time.Duration
+	// Processes records the commands' process groups, so that a runner restarted after a
+	// SIGKILL reaps what its predecessor left (see package procgroup). nil records nothing;
+	// every command still dies with the runner through its guard.
+	Processes *procgroup.Registry
 }
 
 // New returns the executor of shell activities.
@@ -60,7 +65,8 @@ type executor struct{ opts Options }
 // SLUICE_INTERVAL_END (RFC 3339) and SLUICE_ATTEMPT, which override both. Its stdout and stderr
 // go to t.Log. When ctx ends, the command's process group gets SIGTERM and, after
 // Options.KillGrace, SIGKILL; when the command exits, whatever it left running in its group is
-// killed: an attempt leaves no process behind.
+// killed: an attempt leaves no process behind. When the runner dies, the command's guard kills
+// the group (see package procgroup), so that the attempt's retry never runs beside it.
 //
 // A program named without a slash is looked up in the runner's PATH, as os/exec does, not in
 // the PATH the activity's env may set; a relative path such as ./run.sh is relative to the
@@ -90,8 +96,8 @@ func (e *executor) Execute(ctx context.Context, t *activity.Task) (*activity.Res
 	cmd := exec.CommandContext(ctx, prog, sh.Command[1:]...)
 	cmd.Dir = dir
 	cmd.Env = e.env(t, sh.Env)
-	// Its own process group, so that a signal reaches the children of a shell too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// procgroup.Start puts it in a process group of its own, so that a signal reaches the
+	// children of a shell too, under a guard that kills the group when the runner dies.
 	grace := e.opts.KillGrace
 	var killTimer *time.Timer
 	cmd.Cancel = func() error {
@@ -121,7 +127,7 @@ func (e *executor) Execute(ctx context.Context, t *activity.Task) (*activity.Res
 	}()
 
 	start := time.Now()
-	err = cmd.Start()
+	group, err := e.opts.Processes.Start(cmd, procgroup.Owner{Pipeline: t.Pipeline, RunID: t.RunID, Activity: t.ActivityID, Attempt: t.Attempt})
 	_ = pw.Close() // the child has its copy; ours would keep the reader from seeing EOF
 	if err != nil {
 		_ = pr.SetReadDeadline(time.Now())
@@ -138,7 +144,7 @@ func (e *executor) Execute(ctx context.Context, t *activity.Task) (*activity.Res
 		awaitGroup(pgid, grace)
 		killTimer.Stop()
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	group.Done() // SIGKILL to what is left, and the group's record removed
 	// A process that left the group (setsid) may still hold the pipe: stop reading after grace.
 	select {
 	case <-copied:

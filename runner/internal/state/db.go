@@ -328,7 +328,7 @@ func redactErr(err error) error {
 		return pgErr
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) && ce.Config.Password != "" { // replacing "" would garble every character
 		return errors.New(strings.ReplaceAll(ce.Error(), ce.Config.Password, "xxxxx"))
 	}
 	return err

@@ -127,12 +127,13 @@ func OrphanedJobs(ctx context.Context, q Q, self string) (map[string][]int64, er
 	return owners, nil
 }
 
-// ReleaseJobs makes running jobs of a dead runner available again, now; the engine sees their
+// ReleaseJobs makes running jobs of a dead runner available again from at (now plus the
+// process grace: River fetches no job before its scheduled_at); the engine sees their
 // instances running and starts a new attempt. It returns how many it released (a job that
 // finished or was released by another runner meanwhile is left alone).
-func ReleaseJobs(ctx context.Context, q Q, owner string, ids []int64, now time.Time) (int64, error) {
+func ReleaseJobs(ctx context.Context, q Q, owner string, ids []int64, at time.Time) (int64, error) {
 	n, err := q.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = $1
-		WHERE id = ANY($2) AND state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $3`, now, ids, owner)
+		WHERE id = ANY($2) AND state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $3`, at, ids, owner)
 	if err != nil {
 		return 0, fmt.Errorf("releasing %d jobs of runner %s: %w", len(ids), owner, err)
 	}
