@@ -40,6 +40,54 @@ var checkpointDDL = []string{
 		dead_letters BIGINT NOT NULL DEFAULT 0,
 		applied_at TIMESTAMPTZ,
 		PRIMARY KEY (replication, shard_id))`,
+	// The ids of the sluice/change.v1 changes applied: a producer that retries a put may leave a
+	// change in the stream twice, under one id; the second is skipped. Kept for changeIDsKept.
+	`CREATE TABLE IF NOT EXISTS ` + changesTable + ` (
+		replication VARCHAR(256) NOT NULL,
+		change_id VARCHAR(512) NOT NULL,
+		sequence_number VARCHAR(256) NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+		PRIMARY KEY (replication, change_id))`,
+}
+
+// changesTable holds the applied change ids; changeIDsKept is how long an id is remembered after
+// it was applied. A retried put lands seconds after the first, and a replica catching up reads
+// both copies together, so a week is ample.
+const (
+	changesTable  = checkpointSchema + ".replication_changes"
+	changeIDsKept = "7 days"
+)
+
+// pruneChangeIDs forgets change ids applied more than changeIDsKept ago. Best effort: a failure
+// only keeps them longer.
+func pruneChangeIDs(ctx context.Context, x *redshift.PgxExecutor, replication string) {
+	_, _ = x.Pool().Exec(ctx, `DELETE FROM `+changesTable+` WHERE replication = $1 AND applied_at < CURRENT_TIMESTAMP - INTERVAL '`+changeIDsKept+`'`, replication)
+}
+
+// firstApply records change id as applied by record sequence, in tx, and reports whether it is
+// the first time: false means the change was applied before (a retried put) and is skipped.
+func firstApply(ctx context.Context, tx pgx.Tx, d redshift.Dialect, replication, id, sequence string) (bool, error) {
+	if d == redshift.PostgreSQL {
+		// A second consumer inserting the same id (the copy landed on another shard) waits here
+		// for the first's commit, then finds it.
+		tag, err := tx.Exec(ctx, `INSERT INTO `+changesTable+` (replication, change_id, sequence_number) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			replication, id, sequence)
+		if err != nil {
+			return false, fmt.Errorf("recording change %s: %w", id, err)
+		}
+		return tag.RowsAffected() == 1, nil
+	}
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+changesTable+` WHERE replication = $1 AND change_id = $2`, replication, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking up change %s: %w", id, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO `+changesTable+` (replication, change_id, sequence_number) VALUES ($1, $2, $3)`, replication, id, sequence); err != nil {
+		return false, fmt.Errorf("recording change %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // checkpoint is what a replica has applied of one shard.
@@ -356,6 +404,16 @@ func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Di
 		ch, err := definition.DecodeChange(r.data)
 		if err != nil {
 			return &PoisonError{Sequence: r.sequence, Err: err}
+		}
+		if ch.ID != "" {
+			first, err := firstApply(ctx, tx, d, c.key.Replication, ch.ID, r.sequence)
+			if err != nil {
+				return err
+			}
+			if !first {
+				c.log.Info("change already applied (a retried put): skipped", "sequence", r.sequence, "change_id", ch.ID)
+				continue
+			}
 		}
 		if ch.Load != nil && d == redshift.Redshift {
 			// Redshift reads the files itself and needs an IAM role, which neither the record nor

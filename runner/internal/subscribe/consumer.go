@@ -179,6 +179,7 @@ func (c *consumer) consume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pruneChangeIDs(ctx, x, c.key.Replication)
 	c.prog.Sequence, c.prog.Applied = cp.sequence, cp.records
 	if cp.finished {
 		return errFinished

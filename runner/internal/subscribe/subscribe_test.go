@@ -2,8 +2,10 @@ package subscribe_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -163,4 +165,40 @@ func TestSubscriber_AtTimestampStartsWithTheFirstRecordPutAfterIt(t *testing.T) 
 	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
 	waitApplied(t, a, after.total(), 30*time.Second)
 	assertEqual(t, "replica a", after.produced(), applied(t, a))
+}
+
+func TestSubscriber_ChangePutTwiceUnderOneIDIsAppliedOnce(t *testing.T) {
+	stream, arn := newStream(t, 2)
+	a := newReplica(t)
+	dir := publish(t, "", replication("envelopes", arn, "a"))
+	envelope := func(id, sql string) []byte {
+		data, err := json.Marshal(definition.ChangeRecord{Format: definition.FormatChange, ID: id, SQL: sql})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	putOne(t, stream, envelope("attempt-1/0", insertSQL("k000", 1)))
+	putOne(t, stream, envelope("attempt-1/0", insertSQL("k000", 1))) // the retried put of the same change
+	putOne(t, stream, envelope("attempt-1/1", insertSQL("k000", 2)))
+	putOne(t, stream, []byte(insertSQL("k000", 3))) // bare SQL has no id: applied as it comes
+	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}})
+	waitApplied(t, a, 3, 30*time.Second)
+	// A copy in a later batch, after the first was committed, is skipped too.
+	putOne(t, stream, envelope("attempt-1/0", insertSQL("k000", 1)))
+	putOne(t, stream, envelope("attempt-2/0", insertSQL("k000", 4)))
+	waitApplied(t, a, 4, 30*time.Second)
+	waitFor(t, "every record checkpointed", 30*time.Second, func() bool {
+		var records int64
+		queryRow(t, a, `SELECT COALESCE(SUM(records), 0) FROM sluice.replication_checkpoints WHERE replication = 'envelopes'`, &records)
+		return records == 6
+	})
+	if got := applied(t, a)["k000"]; !slices.Equal(got, []int{1, 2, 3, 4}) {
+		t.Fatalf("replica holds %v, want 1, 2, 3, 4: each change once", got)
+	}
+	var ids int
+	queryRow(t, a, `SELECT COUNT(*) FROM sluice.replication_changes WHERE replication = 'envelopes'`, &ids)
+	if ids != 3 {
+		t.Fatalf("%d change ids recorded, want 3", ids)
+	}
 }
