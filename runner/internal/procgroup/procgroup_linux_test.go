@@ -53,11 +53,11 @@ func helperRunner() int {
 
 // startRunner starts the helper runner and returns it with the pid of the sleep its guarded
 // command forked.
-func startRunner(t *testing.T, records string) (*exec.Cmd, int) {
+func startRunner(t *testing.T, recordsDir string) (*exec.Cmd, int) {
 	t.Helper()
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", "RECORDS="+records, "PIDFILE="+pidfile)
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "RECORDS="+recordsDir, "PIDFILE="+pidfile)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -71,6 +71,14 @@ func startRunner(t *testing.T, records string) (*exec.Cmd, int) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			// The record is written just after the guard starts, so the command may write its
+			// pid file first: wait for the record too.
+			for len(records(t, recordsDir)) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the helper runner did not record its process group")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			return cmd, pid
 		}
 		if time.Now().After(deadline) {
@@ -272,10 +280,13 @@ func TestKnownDead_OnlyForADeadRunnerOfThisMachineWhoseProcessesAreGone(t *testi
 		t.Fatal("KnownDead of a runner never recorded here: it may run on another machine")
 	}
 	guard := int(records(t, dir)[0]["pgid"].(float64))
-	_ = syscall.Kill(guard, syscall.SIGSTOP) // it must not get to kill its group
+	// The guard first, so that it cannot kill its group on the runner's death. (Stopping it
+	// instead does not work: a process group orphaned with a stopped member gets SIGHUP from
+	// the kernel, which would end the child this test needs left behind.)
+	_ = syscall.Kill(guard, syscall.SIGKILL)
+	waitDead(t, guard, 2*time.Second)
 	_ = runner.Process.Signal(syscall.SIGKILL)
 	_ = runner.Wait()
-	_ = syscall.Kill(guard, syscall.SIGKILL)
 	time.Sleep(50 * time.Millisecond)
 	if !alive(sleep) {
 		t.Fatal("the command's child died without the guard: this test needs it left behind")
