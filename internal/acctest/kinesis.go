@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 )
@@ -166,4 +169,32 @@ func FreePort() (int, error) {
 		return 0, errors.New("finding a free port: not a TCP address")
 	}
 	return addr.Port, nil
+}
+
+// CreateStream creates a provisioned stream of shards shards on this kinesis-local, waits until
+// it is ACTIVE and returns its ARN.
+func (k *Kinesis) CreateStream(t testing.TB, name string, shards int32) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := k.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatalf("creating stream %s: %v", name, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("describing stream %s: %v", name, err)
+		}
+		if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return aws.ToString(out.StreamDescriptionSummary.StreamARN)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream %s is not ACTIVE after 30s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -260,6 +260,19 @@ func (v *validator) activity(base string, a *Activity) {
 	v.streamPut(base+"."+KindStreamPut, a.StreamPut)
 }
 
+// load checks what redshift_copy and stream_put's load share: the table, the files, their format
+// and how rows are added.
+func (v *validator) load(base, table, from, format, insertMode string, keys []string) {
+	v.table(base+".table", table)
+	v.location(base+".from", from, "s3://", "file://")
+	v.enum(base+".format", format, CopyFormats())
+	v.enum(base+".insert_mode", insertMode, InsertModes())
+	if (insertMode == InsertKeepExisting || insertMode == InsertOverwriteExisting) && len(keys) == 0 {
+		v.add(base+".key_columns", "insert_mode %s needs key_columns: the columns that identify a row", insertMode)
+	}
+	v.columns(base+".key_columns", keys)
+}
+
 // MaxPartitionKeyLength is Kinesis's limit on a partition key (in Unicode characters).
 const MaxPartitionKeyLength = 256
 
@@ -288,15 +301,7 @@ func (v *validator) streamPut(base string, s *StreamPutActivity) {
 		}
 	}
 	if l := s.Load; l != nil {
-		lb := base + ".load"
-		v.table(lb+".table", l.Table)
-		v.location(lb+".from", l.From, "s3://", "file://")
-		v.enum(lb+".format", l.Format, CopyFormats())
-		v.enum(lb+".insert_mode", l.InsertMode, InsertModes())
-		if (l.InsertMode == InsertKeepExisting || l.InsertMode == InsertOverwriteExisting) && len(l.KeyColumns) == 0 {
-			v.add(lb+".key_columns", "insert_mode %s needs key_columns: the columns that identify a row", l.InsertMode)
-		}
-		v.columns(lb+".key_columns", l.KeyColumns)
+		v.load(base+".load", l.Table, l.From, l.Format, l.InsertMode, l.KeyColumns)
 	}
 }
 
@@ -451,14 +456,7 @@ func (v *validator) redshiftCopy(base string, r *RedshiftCopyActivity) {
 			seen[c] = true
 		}
 	}
-	v.table(base+".table", r.Table)
-	v.location(base+".from", r.From, "s3://", "file://")
-	v.enum(base+".format", r.Format, CopyFormats())
-	v.enum(base+".insert_mode", r.InsertMode, InsertModes())
-	if (r.InsertMode == InsertKeepExisting || r.InsertMode == InsertOverwriteExisting) && len(r.KeyColumns) == 0 {
-		v.add(base+".key_columns", "insert_mode %s needs key_columns: the columns that identify a row", r.InsertMode)
-	}
-	v.columns(base+".key_columns", r.KeyColumns)
+	v.load(base, r.Table, r.From, r.Format, r.InsertMode, r.KeyColumns)
 	if r.IAMRole != "" && !iamRoleARNPattern.MatchString(r.IAMRole) {
 		v.add(base+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-copy\"", r.IAMRole)
 	}

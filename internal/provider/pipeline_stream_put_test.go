@@ -46,6 +46,21 @@ func TestAccPipeline_StreamPut(t *testing.T) {
           key_columns = ["id"]
         }
       }`
+	// published decodes the published document and hands its stream_put to check.
+	published := func(check func(*definition.StreamPutActivity)) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			data, err := os.ReadFile(pipelineDocPath(dir, "through_the_stream"))
+			if err != nil {
+				return err
+			}
+			p, err := definition.DecodePipeline(data)
+			if err != nil {
+				return err
+			}
+			check(p.Activities["publish"].StreamPut)
+			return nil
+		}
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -62,38 +77,19 @@ func TestAccPipeline_StreamPut(t *testing.T) {
 			},
 			{
 				Config: pipelineFileConfig(t, dir, body(good)),
-				Check: func(*terraform.State) error {
-					data, err := os.ReadFile(pipelineDocPath(dir, "through_the_stream"))
-					if err != nil {
-						return err
-					}
-					p, err := definition.DecodePipeline(data)
-					if err != nil {
-						return err
-					}
-					sp := p.Activities["publish"].StreamPut
+				Check: published(func(sp *definition.StreamPutActivity) {
 					if sp == nil || sp.Replication != "warehouse" || sp.PartitionKey != "clicks" || len(sp.Statements) != 1 {
 						t.Errorf("published stream_put = %+v", sp)
 					}
-					return nil
-				},
+				}),
 			},
 			{
 				Config: pipelineFileConfig(t, dir, body(load)),
-				Check: func(*terraform.State) error {
-					data, err := os.ReadFile(pipelineDocPath(dir, "through_the_stream"))
-					if err != nil {
-						return err
-					}
-					p, err := definition.DecodePipeline(data)
-					if err != nil {
-						return err
-					}
-					if l := p.Activities["publish"].StreamPut.Load; l == nil || l.InsertMode != definition.InsertOverwriteExisting || l.KeyColumns[0] != "id" {
+				Check: published(func(sp *definition.StreamPutActivity) {
+					if l := sp.Load; l == nil || l.InsertMode != definition.InsertOverwriteExisting || l.KeyColumns[0] != "id" {
 						t.Errorf("published load = %+v", l)
 					}
-					return nil
-				},
+				}),
 			},
 		},
 	})

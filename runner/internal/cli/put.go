@@ -54,21 +54,13 @@ stream: see the output), 2 on usage or I/O errors.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := g.loadConfig(cmd, f)
-			if err != nil {
-				return err
-			}
-			if cfg.Registry == "" {
-				return usageErrorf("no registry: set --registry or $%s", EnvRegistry)
-			}
 			ctx := cmd.Context()
-			reg, err := g.openRegistry(ctx, cfg.Registry)
+			cfg, rep, err := g.replication(cmd, f, args[0])
 			if err != nil {
 				return err
 			}
-			rep, err := streamput.ReadReplication(ctx, reg, args[0])
-			if err != nil {
-				return ioError(err)
+			if err := streamput.CheckStatements(rep); err != nil {
+				return usageErrorf("%v", err)
 			}
 			arn, err := definition.ParseStreamARN(rep.StreamARN)
 			if err != nil {

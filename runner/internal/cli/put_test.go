@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -37,20 +36,7 @@ func TestPut_PutsSQLAndFilesInCommandLineOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("changes"), ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatal(err)
-	}
-	var arn string
-	for arn == "" {
-		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("changes")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			arn = aws.ToString(out.StreamDescriptionSummary.StreamARN)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	arn := k.CreateStream(t, "changes", 2)
 	r := &definition.Replication{
 		Format: definition.FormatReplication, Name: "warehouse", StreamARN: arn,
 		Replicas:      map[string]definition.Replica{"a": {Connection: "a", Region: "us-east-1"}},

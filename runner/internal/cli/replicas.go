@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,8 +12,9 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
-	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/verify"
 )
 
@@ -51,19 +51,8 @@ errors (a replica that cannot be read is one: "could not look" is not "equal").`
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig(cmd, f)
-			if err != nil {
-				return err
-			}
-			if cfg.Registry == "" {
-				return usageErrorf("no registry: set --registry or $%s", EnvRegistry)
-			}
 			ctx := cmd.Context()
-			reg, err := g.openRegistry(ctx, cfg.Registry)
-			if err != nil {
-				return err
-			}
-			rep, err := readReplication(ctx, reg, args[0])
+			cfg, rep, err := g.replication(cmd, f, args[0])
 			if err != nil {
 				return err
 			}
@@ -105,25 +94,24 @@ errors (a replica that cannot be read is one: "could not look" is not "equal").`
 	return cmd
 }
 
-// readReplication reads and decodes a published replication, naming the registry and key on
-// every error.
-func readReplication(ctx context.Context, reg registry.Registry, name string) (*definition.Replication, error) {
-	key := registry.ReplicationKey(name)
-	data, err := reg.Get(ctx, key)
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		return nil, ioError(fmt.Errorf("replication %q is not in registry %s (no document at key %s): check the name and --registry", name, reg.URL(), key))
-	case err != nil:
-		return nil, ioError(err)
-	}
-	rep, err := definition.DecodeReplication(data)
+// replication loads the configuration and reads the named replication from its registry.
+func (g *globals) replication(cmd *cobra.Command, f *engineFlags, name string) (config.Config, *definition.Replication, error) {
+	cfg, err := g.loadConfig(cmd, f)
 	if err != nil {
-		return nil, fmt.Errorf("registry %s, key %s: %w", reg.URL(), key, err)
+		return cfg, nil, err
 	}
-	if probs := definition.ValidateReplication(rep); len(probs) > 0 {
-		return nil, fmt.Errorf("registry %s, key %s: replication %s is invalid:\n%w", reg.URL(), key, rep.Name, definition.Problems(probs))
+	if cfg.Registry == "" {
+		return cfg, nil, usageErrorf("no registry: set --registry or $%s", EnvRegistry)
 	}
-	return rep, nil
+	reg, err := g.openRegistry(cmd.Context(), cfg.Registry)
+	if err != nil {
+		return cfg, nil, err
+	}
+	rep, err := streamput.ReadReplication(cmd.Context(), reg, name)
+	if err != nil {
+		return cfg, nil, ioError(err)
+	}
+	return cfg, rep, nil
 }
 
 //nolint:wrapcheck // the caller says what was being written

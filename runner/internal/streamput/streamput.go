@@ -61,6 +61,9 @@ func (e *Executor) Execute(ctx context.Context, t *activity.Task) (*activity.Res
 		return nil, activity.Permanent(errors.New("not a stream_put activity"))
 	}
 	rep, err := ReadReplication(ctx, e.opts.Registry, a.Replication)
+	if err == nil {
+		err = CheckStatements(rep)
+	}
 	if err != nil {
 		return nil, activity.Permanent(err)
 	}
@@ -136,7 +139,8 @@ func ChangeIDBase(t *activity.Task) string {
 	return t.Pipeline + "/" + t.Interval.Start.UTC().Format(time.RFC3339) + "/run-" + activity.RunIDString(t.RunID) + "/" + t.ActivityID + "/"
 }
 
-// ReadReplication reads a published statements replication by name.
+// ReadReplication reads a published replication by name: decoded strictly and validated, every
+// error naming the registry and the key.
 func ReadReplication(ctx context.Context, reg registry.Registry, name string) (*definition.Replication, error) {
 	if reg == nil {
 		return nil, errors.New("no registry configured: pass --registry or set SLUICE_REGISTRY")
@@ -159,11 +163,17 @@ func ReadReplication(ctx context.Context, reg registry.Registry, name string) (*
 	if probs := definition.ValidateReplication(rep); len(probs) > 0 {
 		return nil, fmt.Errorf("registry %s, key %s: replication %s is invalid:\n%w", reg.URL(), key, rep.Name, definition.Problems(probs))
 	}
+	return rep, nil
+}
+
+// CheckStatements refuses a replication whose records are not changes: a rows replication
+// carries JSON rows of one table.
+func CheckStatements(rep *definition.Replication) error {
 	if rep.Records.Format != definition.RecordsStatements {
-		return nil, fmt.Errorf("replication %s carries %q records (JSON rows for %s): changes can only be put into a %q replication",
+		return fmt.Errorf("replication %s carries %q records (JSON rows for %s): changes can only be put into a %q replication",
 			rep.Name, rep.Records.Format, rep.Records.Table, definition.RecordsStatements)
 	}
-	return rep, nil
+	return nil
 }
 
 // Put puts the changes in order with one partition key. Each PutRecord names the sequence number

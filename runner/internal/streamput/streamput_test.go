@@ -39,27 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 // stream creates a stream with shards shards and returns its ARN.
-func stream(t *testing.T, name string, shards int32) string {
-	t.Helper()
-	ctx := context.Background()
-	c, err := kin.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			return aws.ToString(out.StreamDescriptionSummary.StreamARN)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+func stream(t *testing.T, name string, shards int32) string { return kin.CreateStream(t, name, shards) }
 
 // records reads every record of every shard of the stream, by shard, in order.
 func records(t *testing.T, name string) map[string][]types.Record {
