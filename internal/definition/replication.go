@@ -67,6 +67,9 @@ type Replica struct {
 	Connection string `json:"connection"`
 	// Region is where the replica (and its subscriber) runs.
 	Region string `json:"region"`
+	// IAMRole is the role a Redshift replica assumes to read the files of a load record with
+	// COPY (PostgreSQL replicas read the files through the runner and need none).
+	IAMRole string `json:"iam_role,omitempty"`
 }
 
 // Record formats: what the stream's records mean.
@@ -219,6 +222,9 @@ func ValidateReplication(r *Replication) []Problem {
 		}
 		if !regionPattern.MatchString(rep.Region) {
 			v.add(path+".region", "%q is not an AWS region such as \"us-east-1\"", rep.Region)
+		}
+		if rep.IAMRole != "" && !iamRoleARNPattern.MatchString(rep.IAMRole) {
+			v.add(path+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-copy\"", rep.IAMRole)
 		}
 	}
 	switch r.Records.Format {

@@ -63,6 +63,9 @@ func TestValidateReplication_RefusesEachProblemWithItsPath(t *testing.T) {
 			r.Replicas["euw1"] = Replica{Connection: "use1_a", Region: "eu-west-1"}
 		}},
 		{"region", "replicas.euw1.region", "not an AWS region", func(r *Replication) { r.Replicas["euw1"] = Replica{Connection: "euw1", Region: "Europe"} }},
+		{"iam role", "replicas.euw1.iam_role", "not an IAM role ARN", func(r *Replication) {
+			r.Replicas["euw1"] = Replica{Connection: "euw1", Region: "eu-west-1", IAMRole: "redshift-copy"}
+		}},
 		{"record format", "format", `"csv" is not one of statements, rows`, func(r *Replication) { r.Records.Format = "csv" }},
 		{"rows table", "table", "schema-qualified", func(r *Replication) { r.Records.Table = "clicks" }},
 		{"rows insert mode", "insert_mode", `"TRUNCATE" is not one of APPEND`, func(r *Replication) { r.Records.InsertMode = InsertTruncate }},

@@ -54,8 +54,8 @@ type streamReplicationModel struct {
 	ReadCallsPerSecond types.Float64 `tfsdk:"read_calls_per_second"`
 }
 
-// replicaAttrTypes is the type of one replica: { connection, region }.
-var replicaAttrTypes = map[string]attr.Type{"connection": types.StringType, "region": types.StringType}
+// replicaAttrTypes is the type of one replica: { connection, region, iam_role }.
+var replicaAttrTypes = map[string]attr.Type{"connection": types.StringType, "region": types.StringType, "iam_role": types.StringType}
 
 // attrs are the model's attributes by name, for walking problem paths.
 func (m *streamReplicationModel) attrs() map[string]attr.Value {
@@ -146,7 +146,8 @@ func replicationFromModel(m *streamReplicationModel) *definition.Replication {
 				a := obj.Attributes()
 				c, _ := a["connection"].(types.String)
 				g, _ := a["region"].(types.String)
-				rep = definition.Replica{Connection: knownString(c), Region: knownString(g)}
+				role, _ := a["iam_role"].(types.String)
+				rep = definition.Replica{Connection: knownString(c), Region: knownString(g), IAMRole: knownString(role)}
 			}
 			r.Replicas[name] = rep
 		}
@@ -164,7 +165,7 @@ func fillReplicationModel(m *streamReplicationModel, r *definition.Replication) 
 	replicas := make(map[string]attr.Value, len(r.Replicas))
 	for name, rep := range r.Replicas {
 		replicas[name] = types.ObjectValueMust(replicaAttrTypes, map[string]attr.Value{
-			"connection": types.StringValue(rep.Connection), "region": types.StringValue(rep.Region),
+			"connection": types.StringValue(rep.Connection), "region": types.StringValue(rep.Region), "iam_role": optionalString(rep.IAMRole),
 		})
 	}
 	m.Replicas = types.MapValueMust(types.ObjectType{AttrTypes: replicaAttrTypes}, replicas)

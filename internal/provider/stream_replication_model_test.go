@@ -34,7 +34,7 @@ func nullReplicationModel() streamReplicationModel {
 }
 
 func replicaValue(connection, region attr.Value) attr.Value {
-	return types.ObjectValueMust(replicaAttrTypes, map[string]attr.Value{"connection": connection, "region": region})
+	return types.ObjectValueMust(replicaAttrTypes, map[string]attr.Value{"connection": connection, "region": region, "iam_role": types.StringNull()})
 }
 
 func replicasValue(m map[string]attr.Value) types.Map {

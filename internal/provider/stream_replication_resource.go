@@ -125,6 +125,12 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 						MarkdownDescription: "AWS region the replica (and so its subscriber) runs in, e.g. `eu-west-1`: a runner serves the replicas it is configured " +
 							"for, typically one runner per region.",
 					},
+					"iam_role": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "IAM role ARN a Redshift replica assumes to COPY the files of a `" + definition.FormatLoadRecord + "` record, e.g. " +
+							"`arn:aws:iam::123456789012:role/redshift-copy` (a role of the replica's account and region). PostgreSQL replicas read the files " +
+							"through the runner and need none; a Redshift replica without one holds its shard on the first load record, its error shown.",
+					},
 				}},
 			},
 			"format": schema.StringAttribute{

@@ -140,8 +140,8 @@ func TestAccStreamReplication_Lifecycle(t *testing.T) {
 					plancheck.ExpectKnownValue(replicationAddr, tfjsonpath.New("definition_json"),
 						knownvalue.StringRegexp(regexp.MustCompile(`^\{"batch":\{"max_bytes":1048576,"max_latency":"1s","max_records":500\},"format":"sluice/replication.v1","name":"warehouse","poison":\{"policy":"stop"\},"poll_interval":"1s","records":\{"format":"statements"\},"replicas":\{"euw1":\{"connection":"warehouse_euw1","region":"eu-west-1"\},"use1_a":\{"connection":"warehouse_use1_a","region":"us-east-1"\}\},"start_position":\{"type":"TRIM_HORIZON"\},"stream_arn":"arn:aws:kinesis:us-east-1:123456789012:stream/changes","version":"sha256:[0-9a-f]{64}"\}$`))),
 					plancheck.ExpectKnownValue(replicationAddr, tfjsonpath.New("replicas"), knownvalue.MapExact(map[string]knownvalue.Check{
-						"use1_a": knownvalue.ObjectExact(map[string]knownvalue.Check{"connection": knownvalue.StringExact("warehouse_use1_a"), "region": knownvalue.StringExact("us-east-1")}),
-						"euw1":   knownvalue.ObjectExact(map[string]knownvalue.Check{"connection": knownvalue.StringExact("warehouse_euw1"), "region": knownvalue.StringExact("eu-west-1")}),
+						"use1_a": knownvalue.ObjectExact(map[string]knownvalue.Check{"connection": knownvalue.StringExact("warehouse_use1_a"), "region": knownvalue.StringExact("us-east-1"), "iam_role": knownvalue.Null()}),
+						"euw1":   knownvalue.ObjectExact(map[string]knownvalue.Check{"connection": knownvalue.StringExact("warehouse_euw1"), "region": knownvalue.StringExact("eu-west-1"), "iam_role": knownvalue.Null()}),
 					})),
 					plancheck.ExpectKnownValue(replicationAddr, tfjsonpath.New("read_calls_per_second"), knownvalue.Float64Exact(2)),
 					plancheck.ExpectKnownValue(replicationAddr, tfjsonpath.New("max_records"), knownvalue.Int64Exact(definition.DefaultBatchMaxRecords)),
@@ -733,7 +733,8 @@ func TestAccStreamReplication_Example(t *testing.T) {
 				}
 				for name, want := range map[string]func(*definition.Replication) error{
 					"warehouse": func(r *definition.Replication) error {
-						if r.StreamARN != stream.Primary.Attributes["arn"] || len(r.Replicas) != 3 || r.Poison.Policy != "stop" {
+						if r.StreamARN != stream.Primary.Attributes["arn"] || len(r.Replicas) != 3 || r.Poison.Policy != "stop" ||
+							r.Replicas["euw1"].IAMRole != "arn:aws:iam::123456789012:role/redshift-copy-euw1" || r.Replicas["use1_a"].IAMRole != "" {
 							return fmt.Errorf("warehouse published %+v (stream %s)", r, stream.Primary.Attributes["arn"])
 						}
 						return nil

@@ -18,7 +18,8 @@ resource "sluice_stream_replication" "warehouse" {
   replicas = {
     use1_a = { connection = "warehouse_use1_a", region = "us-east-1" }
     use1_b = { connection = "warehouse_use1_b", region = "us-east-1" }
-    euw1   = { connection = "warehouse_euw1", region = "eu-west-1" }
+    # a Redshift replica COPYs the files of load records itself, as this role
+    euw1 = { connection = "warehouse_euw1", region = "eu-west-1", iam_role = "arn:aws:iam::123456789012:role/redshift-copy-euw1" }
   }
 
   format         = "statements"

@@ -415,17 +415,19 @@ func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Di
 				continue
 			}
 		}
-		if ch.Load != nil && d == redshift.Redshift {
-			// Redshift reads the files itself and needs an IAM role, which neither the record nor
-			// the replication names yet. Not poison: skipping the load would leave the replica
-			// short of its rows for good; the shard waits, its error shown, for a runner that can.
-			return fmt.Errorf("record %s is a %s load into Redshift, which this runner cannot run yet (no IAM role to COPY with); load through a PostgreSQL replica or put the rows as statements", r.sequence, definition.FormatLoadRecord)
+		role := c.rep.Replicas[c.key.Replica].IAMRole
+		if ch.Load != nil && d == redshift.Redshift && role == "" {
+			// Redshift reads the files itself and needs an IAM role. Not poison: skipping the load
+			// would leave the replica short of its rows for good; the shard waits, its error
+			// shown, until the replication names a role for this replica.
+			return fmt.Errorf("record %s is a %s load into Redshift replica %s, which has no IAM role to COPY with: set replicas.%s.iam_role on the replication",
+				r.sequence, definition.FormatLoadRecord, c.key.Replica, c.key.Replica)
 		}
 		if ch.Load != nil {
 			l := ch.Load
 			_, err = load.FilesTx(ctx, tx, d, c.svc.store, load.Files{
 				Conn: c.conn, Table: l.Table, Files: l.Files, Format: l.FileFormat, InsertMode: l.InsertMode,
-				KeyColumns: l.KeyColumns, Options: l.Options,
+				KeyColumns: l.KeyColumns, Options: l.Options, IAMRole: role,
 			})
 		} else {
 			if terr := checkNoTxControl(ch.SQL); terr != nil {
