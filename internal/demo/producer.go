@@ -44,6 +44,13 @@ type prodTable struct {
 	mu        sync.Mutex
 	records   int64 // changes put
 	inserted  int64 // rows inserted
+	// marks are the rounds put: the highest id each inserted and when its put returned.
+	marks []roundMark
+}
+
+type roundMark struct {
+	maxID int64
+	at    time.Time
 }
 
 type prodRow struct {
@@ -86,13 +93,14 @@ func (p *producer) runTable(ctx context.Context, t *prodTable) error {
 	tick := time.NewTicker(p.size.PutEvery)
 	defer tick.Stop()
 	for round := 0; ; round++ {
-		if err := p.put(putCtx, t, round, t.round(round, p.size.RowsPerChange, p.alter.Load())); err != nil {
+		changes := t.round(round, p.size.RowsPerChange, p.alter.Load())
+		if err := p.put(putCtx, t, round, int64((round+1)*p.size.RowsPerChange), changes); err != nil {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			summary := fmt.Sprintf("CREATE TABLE analytics.%s_by_status AS SELECT status, COUNT(*) AS n, SUM(amount) AS amount FROM analytics.%s GROUP BY status", t.name, t.name)
-			return p.put(putCtx, t, round+1, []string{summary})
+			return p.put(putCtx, t, round+1, 0, []string{summary})
 		case <-tick.C:
 		}
 	}
@@ -160,8 +168,9 @@ func (t *prodTable) round(r, batch int, alter bool) []string {
 	return changes
 }
 
-// put puts one round's changes with `sluice-runner put` under t's partition key.
-func (p *producer) put(ctx context.Context, t *prodTable, round int, changes []string) error {
+// put puts one round's changes with `sluice-runner put` under t's partition key; maxID is the
+// highest id the round inserts (0: none).
+func (p *producer) put(ctx context.Context, t *prodTable, round int, maxID int64, changes []string) error {
 	dir := filepath.Join(p.dir, t.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
@@ -195,6 +204,9 @@ func (p *producer) put(ctx context.Context, t *prodTable, round int, changes []s
 	}
 	t.mu.Lock()
 	t.records += int64(put)
+	if err == nil && maxID > 0 {
+		t.marks = append(t.marks, roundMark{maxID: maxID, at: time.Now()})
+	}
 	t.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("sluice-runner put warehouse --partition-key %s (round %d, %d of %d changes put): %w\n%s", t.key, round, put, len(changes), err, stderr.String())
@@ -242,4 +254,17 @@ func (p *producer) keyList() string {
 		parts = append(parts, "analytics."+t.name+" (key "+strconv.Quote(t.key)+")")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// behind is how long ago the oldest round of t that a replica holding ids up to applied lacks
+// was put: 0 when it has every round put so far.
+func (t *prodTable) behind(applied int64, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, m := range t.marks {
+		if m.maxID > applied {
+			return now.Sub(m.at)
+		}
+	}
+	return 0
 }

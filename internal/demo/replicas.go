@@ -1,14 +1,16 @@
 package demo
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
 )
@@ -95,8 +98,13 @@ type ReplicasResult struct {
 	ShardsBefore, ShardsAfter int
 	Outage                    time.Duration
 	Tables                    []TableCount
-	// MaxLag is the largest MillisBehindLatest `status --replicas` showed for each replica.
+	// MaxLag is the largest MillisBehindLatest the runners' /metrics showed for each replica.
+	// It is the lag left after a read: a read that returns the whole backlog (up to
+	// max_records) reads 0, however old the backlog was.
 	MaxLag map[string]time.Duration
+	// MaxBehindProducer is the largest end-to-end lag of each replica: how long ago the oldest
+	// round of the producer the replica did not hold yet had been put.
+	MaxBehindProducer map[string]time.Duration
 	// Verify is the output of `sluice-runner replicas verify warehouse`; it exited 0.
 	Verify  string
 	Elapsed time.Duration
@@ -238,7 +246,7 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 		fmt.Fprintf(out, "serve --replicas %-7s pid %d  (region %s)\n", r, serves[r].cmd.Process.Pid, regionOf(r))
 	}
 
-	mon := newMonitor(o.Runner, env.base)
+	mon := newMonitor(o.Runner, env.base, "http://"+serves[Replicas[0]].addr+"/metrics")
 	monCtx, stopMon := context.WithCancel(ctx)
 	defer stopMon()
 	go mon.run(monCtx)
@@ -249,6 +257,11 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 	defer stopProd()
 	prodDone := make(chan error, 1)
 	go func() { prodDone <- prod.run(prodCtx) }()
+	probe := newLagProbe(prod, env.conns)
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	defer stopProbe()
+	probeDone := make(chan struct{})
+	go func() { probe.run(probeCtx); close(probeDone) }()
 	prodFailed := func() error {
 		select {
 		case err := <-prodDone:
@@ -263,7 +276,7 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 
 	// 1. SIGKILL use1_b's runner while a batch's transaction is open in its replica.
 	say(out, "Chaos 1: SIGKILL the %s subscriber while a batch transaction is open in its replica, then start it again", killed)
-	during, err := waitOpenTransaction(ctx, pg.URL("postgres"), killed, 90*time.Second)
+	during, err := waitOpenTransaction(ctx, pg.URL(killed), 90*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +345,9 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 		return nil, err
 	}
 	stopMon()
-	res.MaxLag = mon.maxLag()
+	stopProbe()
+	<-probeDone
+	res.MaxLag, res.MaxBehindProducer = mon.maxLag(), probe.maxLag()
 	if err := command(ctx, o.Options, o.Dir, env.base, o.Runner, "status", "--replicas"); err != nil {
 		return nil, err
 	}
@@ -440,7 +455,9 @@ type runnerEnv struct {
 	conns map[string]string
 }
 
-func connEnv(replica, url string) string { return "SLUICE_CONN_" + strings.ToUpper(replica) + "=" + url }
+func connEnv(replica, url string) string {
+	return "SLUICE_CONN_" + strings.ToUpper(replica) + "=" + url
+}
 
 // forReplica is the environment of the runner serving replica, in the replica's region.
 func (e runnerEnv) forReplica(replica string) []string {
@@ -459,7 +476,7 @@ func (e runnerEnv) all() []string {
 // serveProc is one `sluice-runner serve --replicas NAME` process.
 type serveProc struct {
 	cmd  *exec.Cmd
-	log  *os.File
+	addr string // of /metrics, /healthz and the status page
 	done chan struct{}
 }
 
@@ -472,14 +489,15 @@ func startServe(bin string, env []string, replica, logPath string) (*serveProc, 
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", logPath, err)
 	}
-	cmd := exec.Command(bin, "serve", "--replicas", replica, "--listen", "127.0.0.1:"+strconv.Itoa(port), "--log-level", "info")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(bin, "serve", "--replicas", replica, "--listen", addr, "--log-level", "info")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("starting sluice-runner serve --replicas %s: %w", replica, err)
 	}
-	s := &serveProc{cmd: cmd, log: f, done: make(chan struct{})}
+	s := &serveProc{cmd: cmd, addr: addr, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = f.Close(); close(s.done) }()
 	return s, nil
 }
@@ -524,34 +542,40 @@ func tails(dir string) string {
 	return b.String()
 }
 
-// waitOpenTransaction waits until a session in database db (the subscriber's) has a transaction
-// open and is not idle, and says what it runs.
-func waitOpenTransaction(ctx context.Context, url, db string, limit time.Duration) (string, error) {
+// waitOpenTransaction waits until a session of the replica at url (its subscriber's) is in the
+// middle of a batch: a transaction that has written to the replicated tables and not yet
+// committed; and says what it runs.
+func waitOpenTransaction(ctx context.Context, url string, limit time.Duration) (string, error) {
 	c, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return "", fmt.Errorf("connecting to PostgreSQL: %w", err)
+		return "", fmt.Errorf("connecting to the replica: %w", err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	deadline := time.Now().Add(limit)
 	for {
 		var age time.Duration
-		var query string
-		err := c.QueryRow(ctx, `SELECT now() - xact_start, left(regexp_replace(query, '\s+', ' ', 'g'), 70)
-			FROM pg_stat_activity
-			WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND state <> 'idle'
-			ORDER BY xact_start LIMIT 1`, db).Scan(&age, &query)
+		var tables, query string
+		err := c.QueryRow(ctx, `SELECT now() - a.xact_start, string_agg(DISTINCT n.nspname || '.' || c.relname, ', '),
+				left(regexp_replace(a.query, '\s+', ' ', 'g'), 60)
+			FROM pg_stat_activity a
+			JOIN pg_locks l ON l.pid = a.pid AND l.mode = 'RowExclusiveLock'
+			JOIN pg_class c ON c.oid = l.relation AND c.relkind = 'r'
+			JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'analytics'
+			WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+			GROUP BY a.pid, a.xact_start, a.query
+			ORDER BY a.xact_start LIMIT 1`).Scan(&age, &tables, &query)
 		switch {
 		case err == nil:
-			return fmt.Sprintf("transaction open %s, running %q", age.Round(time.Millisecond), query), nil
+			return fmt.Sprintf("its batch transaction open for %s, writing %s, at %q", age.Round(time.Millisecond), tables, query), nil
 		case !errors.Is(err, pgx.ErrNoRows):
 			return "", fmt.Errorf("reading pg_stat_activity: %w", err)
 		case time.Now().After(deadline):
-			return "", fmt.Errorf("no batch transaction seen in %s within %s", db, limit)
+			return "", fmt.Errorf("no batch transaction seen in the replica within %s", limit)
 		}
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
@@ -567,10 +591,13 @@ type shard struct {
 }
 
 // monitor reads `sluice-runner status --replicas --output json` every second and keeps the
-// latest shards and the largest lag seen per replica.
+// latest shards, and scrapes sluice_replica_millis_behind_latest from a runner's /metrics five
+// times a second for the largest lag of each replica: a subscriber reports the lag of its last
+// read when it commits a batch, so a backlog shows for a moment, until the next batch.
 type monitor struct {
-	bin string
-	env []string
+	bin     string
+	env     []string
+	metrics string // URL of a runner's /metrics
 
 	mu     sync.Mutex
 	shards []shard
@@ -578,19 +605,77 @@ type monitor struct {
 	err    error
 }
 
-func newMonitor(bin string, env []string) *monitor {
-	return &monitor{bin: bin, env: env, lag: map[string]int64{}}
+func newMonitor(bin string, env []string, metrics string) *monitor {
+	return &monitor{bin: bin, env: env, metrics: metrics, lag: map[string]int64{}}
 }
 
 func (m *monitor) run(ctx context.Context) {
+	status := time.NewTicker(time.Second)
+	defer status.Stop()
+	scrape := time.NewTicker(200 * time.Millisecond)
+	defer scrape.Stop()
+	m.poll(ctx)
 	for {
-		m.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-status.C:
+			m.poll(ctx)
+		case <-scrape.C:
+			m.scrape(ctx)
 		}
 	}
+}
+
+// scrape reads the lag of every replica's shards from /metrics.
+func (m *monitor) scrape(ctx context.Context) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.metrics, nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return // the runner is starting or stopping: the next scrape will do
+	}
+	defer resp.Body.Close()
+	lags := map[string]int64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		replica, v, ok := behindLatest(sc.Text())
+		if ok && v > lags[replica] {
+			lags[replica] = v
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for r, v := range lags {
+		if v > m.lag[r] {
+			m.lag[r] = v
+		}
+	}
+}
+
+// behindLatest parses one line of sluice_replica_millis_behind_latest{…replica="R"…} V.
+func behindLatest(line string) (string, int64, bool) {
+	rest, ok := strings.CutPrefix(line, "sluice_replica_millis_behind_latest{")
+	if !ok {
+		return "", 0, false
+	}
+	labels, value, ok := strings.Cut(rest, "} ")
+	if !ok {
+		return "", 0, false
+	}
+	_, replica, ok := strings.Cut(labels, `replica="`)
+	if !ok {
+		return "", 0, false
+	}
+	replica, _, _ = strings.Cut(replica, `"`)
+	v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return replica, int64(v), true
 }
 
 func (m *monitor) poll(ctx context.Context) {
@@ -744,9 +829,9 @@ func writeSummary(w io.Writer, res *ReplicasResult) {
 	fmt.Fprintf(w, "reshards          1 (%d → %d shards while data flowed)\n", res.ShardsBefore, res.ShardsAfter)
 	fmt.Fprintf(w, "outage            %s of replica %s\n", res.Outage, paused)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nREPLICA\tREGION\tRECORDS APPLIED\tDEAD LETTERS\tMAX LAG (MillisBehindLatest)\n")
+	fmt.Fprintf(tw, "\nREPLICA\tREGION\tRECORDS APPLIED\tDEAD LETTERS\tMAX MillisBehindLatest\tMAX BEHIND THE PRODUCER\n")
 	for _, r := range Replicas {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", r, regionOf(r), res.Applied[r], res.DeadLetters[r], res.MaxLag[r])
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", r, regionOf(r), res.Applied[r], res.DeadLetters[r], res.MaxLag[r], res.MaxBehindProducer[r].Round(100*time.Millisecond))
 	}
 	fmt.Fprintf(tw, "\nTABLE\tPRODUCED\t%s\tCHECK\n", strings.ToUpper(strings.Join(Replicas, "\t")))
 	for _, t := range res.Tables {
@@ -770,4 +855,93 @@ func firstLine(s string) string {
 		return s[:i+1]
 	}
 	return s + "\n"
+}
+
+// lagProbe measures how far behind the producer each replica is, end to end: five times a
+// second it reads the highest id of each produced table in each replica, and a replica's lag is
+// how long ago the oldest round it does not hold yet was put. A replica that cannot be read
+// (down) is measured again as soon as it can be.
+type lagProbe struct {
+	prod *producer
+	urls map[string]string
+
+	mu  sync.Mutex
+	max map[string]time.Duration
+}
+
+func newLagProbe(prod *producer, urls map[string]string) *lagProbe {
+	return &lagProbe{prod: prod, urls: urls, max: map[string]time.Duration{}}
+}
+
+func (p *lagProbe) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for r, url := range p.urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.probe(ctx, r, url)
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *lagProbe) probe(ctx context.Context, replica, url string) {
+	var c *pgx.Conn
+	defer func() {
+		if c != nil {
+			c.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if c == nil {
+			cfg, err := pgx.ParseConfig(url)
+			if err != nil {
+				return
+			}
+			cfg.ConnectTimeout = time.Second
+			if c, err = pgx.ConnectConfig(ctx, cfg); err != nil {
+				c = nil
+				continue // down: measured when it is back
+			}
+		}
+		now := time.Now()
+		var lag time.Duration
+		for _, t := range p.prod.tables {
+			var applied int64
+			err := c.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM analytics."+t.name).Scan(&applied)
+			var pgErr *pgconn.PgError
+			switch {
+			case errors.As(err, &pgErr) && pgErr.Code == "42P01":
+				applied = 0 // its CREATE TABLE is not applied yet
+			case err != nil:
+				c.Close(context.WithoutCancel(ctx))
+				c = nil
+			}
+			if c == nil {
+				break
+			}
+			lag = max(lag, t.behind(applied, now))
+		}
+		if c == nil {
+			continue
+		}
+		p.mu.Lock()
+		p.max[replica] = max(p.max[replica], lag)
+		p.mu.Unlock()
+	}
+}
+
+func (p *lagProbe) maxLag() map[string]time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]time.Duration{}
+	for r, d := range p.max {
+		out[r] = d
+	}
+	return out
 }
