@@ -268,3 +268,16 @@ func (t *prodTable) behind(applied int64, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// altered is how many tables were altered.
+func (p *producer) altered() int {
+	n := 0
+	for _, t := range p.tables {
+		t.mu.Lock()
+		if t.altered {
+			n++
+		}
+		t.mu.Unlock()
+	}
+	return n
+}

@@ -59,7 +59,7 @@ type ReplicasSize struct {
 }
 
 // FullSize is `make demo-replicas`: a few hundred thousand rows, a twenty-second outage.
-var FullSize = ReplicasSize{Days: 4, EventsPerDay: 50_000, RowsPerChange: 200, PutEvery: 500 * time.Millisecond, Outage: 20 * time.Second}
+var FullSize = ReplicasSize{Days: 4, EventsPerDay: 60_000, RowsPerChange: 250, PutEvery: 500 * time.Millisecond, Outage: 20 * time.Second}
 
 // SmallSize is the same story with fewer rows and a shorter outage, for the test.
 var SmallSize = ReplicasSize{Days: 2, EventsPerDay: 2_000, RowsPerChange: 20, PutEvery: 500 * time.Millisecond, Outage: 8 * time.Second}
@@ -338,7 +338,7 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 	}
 	res.Records += prod.records()
 	res.RowsProduced += prod.rows()
-	fmt.Fprintf(out, "producer: %d records put (%d rows inserted, %d ALTER TABLE, summaries built by CREATE TABLE AS)\n", prod.records(), prod.rows(), len(prod.tables))
+	fmt.Fprintf(out, "producer: %d records put (%d rows inserted, %d tables created and altered, then summarised by CREATE TABLE AS)\n", prod.records(), prod.rows(), prod.altered())
 
 	say(out, "Waiting until every replica has applied all %d records (sluice-runner status --replicas --output json)", res.Records)
 	if err := mon.waitApplied(ctx, res.Records, 5*time.Minute); err != nil {
