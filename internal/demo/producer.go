@@ -39,7 +39,6 @@ type producer struct {
 type prodTable struct {
 	name, key string
 	rows      map[int64]*prodRow
-	next      int64
 	altered   bool
 	mu        sync.Mutex
 	records   int64 // changes put

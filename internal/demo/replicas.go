@@ -315,7 +315,7 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 	}
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 	case <-time.After(size.Outage):
 	}
 	if err := pg.Exec(ctx, "postgres", "ALTER DATABASE "+paused+" ALLOW_CONNECTIONS true"); err != nil {
@@ -329,7 +329,7 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 	// The producer puts a few more rounds, then its final statements.
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 	case <-time.After(3 * size.PutEvery):
 	}
 	stopProd()
@@ -574,7 +574,7 @@ func waitOpenTransaction(ctx context.Context, url string, limit time.Duration) (
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", fmt.Errorf("interrupted: %w", ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -735,15 +735,23 @@ func waitProgress(ctx context.Context, m *monitor, replica string, limit time.Du
 	for m.applied()[replica] <= before {
 		if time.Now().After(deadline) {
 			shards, err := m.snapshot()
-			return fmt.Errorf("replica %s applied nothing within %s of its runner's restart (status error %v): %+v", replica, limit, err, shards)
+			return fmt.Errorf("replica %s applied nothing within %s of its runner's restart%s: %+v", replica, limit, statusError(err), shards)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("interrupted: %w", ctx.Err())
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
 	return nil
+}
+
+// statusError says why the last `status` failed, if it did.
+func statusError(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (the last status failed: " + err.Error() + ")"
 }
 
 // waitApplied waits until every replica has checkpointed want records, printing progress.
@@ -764,11 +772,11 @@ func (m *monitor) waitApplied(ctx context.Context, want int64, limit time.Durati
 		}
 		if time.Now().After(deadline) {
 			shards, err := m.snapshot()
-			return fmt.Errorf("the replicas did not apply all %d records within %s: %s (status error %v)\n%+v", want, limit, strings.Join(parts, ", "), err, shards)
+			return fmt.Errorf("the replicas did not apply all %d records within %s: %s%s\n%+v", want, limit, strings.Join(parts, ", "), statusError(err), shards)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("interrupted: %w", ctx.Err())
 		case <-time.After(2 * time.Second):
 		}
 	}
