@@ -246,32 +246,26 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 		fmt.Fprintf(out, "serve --replicas %-7s pid %d  (region %s)\n", r, serves[r].cmd.Process.Pid, regionOf(r))
 	}
 
+	// The monitor, the producer and the lag probe run beside the chaos; every return stops them
+	// and waits for them, before the runners, kinesis-local and PostgreSQL stop.
 	mon := newMonitor(o.Runner, env.base, "http://"+serves[Replicas[0]].addr+"/metrics")
-	monCtx, stopMon := context.WithCancel(ctx)
-	defer stopMon()
-	go mon.run(monCtx)
-
+	monitoring := goBackground(ctx, func(ctx context.Context) error { mon.run(ctx); return nil })
+	defer monitoring.stop()
 	prod := newProducer(o.Runner, env.base, filepath.Join(o.Dir, "put"), size)
 	say(out, "Producing with `sluice-runner put`, every %s: CREATE TABLE, inserts of %d rows, updates, deletes, later ALTER TABLE, into %s", size.PutEvery, size.RowsPerChange, prod.keyList())
-	prodCtx, stopProd := context.WithCancel(ctx)
-	defer stopProd()
-	prodDone := make(chan error, 1)
-	go func() { prodDone <- prod.run(prodCtx) }()
+	producing := goBackground(ctx, prod.run)
+	defer producing.stop()
 	probe := newLagProbe(prod, env.conns)
-	probeCtx, stopProbe := context.WithCancel(ctx)
-	defer stopProbe()
-	probeDone := make(chan struct{})
-	go func() { probe.run(probeCtx); close(probeDone) }()
+	probing := goBackground(ctx, func(ctx context.Context) error { probe.run(ctx); return nil })
+	defer probing.stop()
 	prodFailed := func() error {
-		select {
-		case err := <-prodDone:
+		if done, err := producing.done(); done {
 			if err == nil {
 				err = errors.New("the producer stopped early")
 			}
 			return err
-		default:
-			return nil
 		}
+		return nil
 	}
 
 	// 1. SIGKILL use1_b's runner while a batch's transaction is open in its replica.
@@ -332,8 +326,8 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 	case <-time.After(3 * size.PutEvery):
 	}
-	stopProd()
-	if err := <-prodDone; err != nil {
+	producing.stop()
+	if err := producing.err; err != nil {
 		return nil, err
 	}
 	res.Records += prod.records()
@@ -344,9 +338,8 @@ func RunReplicas(ctx context.Context, o ReplicasOptions) (res *ReplicasResult, e
 	if err := mon.waitApplied(ctx, res.Records, 5*time.Minute); err != nil {
 		return nil, err
 	}
-	stopMon()
-	stopProbe()
-	<-probeDone
+	monitoring.stop()
+	probing.stop()
 	res.MaxLag, res.MaxBehindProducer = mon.maxLag(), probe.maxLag()
 	if err := command(ctx, o.Options, o.Dir, env.base, o.Runner, "status", "--replicas"); err != nil {
 		return nil, err
@@ -952,4 +945,34 @@ func (p *lagProbe) maxLag() map[string]time.Duration {
 		out[r] = d
 	}
 	return out
+}
+
+// background is a goroutine that runs until its work returns or it is stopped.
+type background struct {
+	cancel   context.CancelFunc
+	finished chan struct{}
+	err      error // the work's, once finished is closed
+}
+
+func goBackground(ctx context.Context, work func(context.Context) error) *background {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &background{cancel: cancel, finished: make(chan struct{})}
+	go func() { b.err = work(ctx); close(b.finished) }()
+	return b
+}
+
+// done says, without waiting, whether the work has returned, and its error.
+func (b *background) done() (bool, error) {
+	select {
+	case <-b.finished:
+		return true, b.err
+	default:
+		return false, nil
+	}
+}
+
+// stop cancels the work and waits for it to return; it may be called again.
+func (b *background) stop() {
+	b.cancel()
+	<-b.finished
 }
