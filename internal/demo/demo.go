@@ -7,6 +7,9 @@
 // `sluice-runner backfill` runs the seven days — wait for the logs, parse them with a local
 // streaming step (mapper | sort | reducer), COPY the CSV into PostgreSQL, run the QA checks —
 // and `sluice-runner status` shows the result.
+//
+// RunReplicas is the second scenario, examples/multi-region (`make demo-replicas`): see
+// replicas.go.
 package demo
 
 import (
