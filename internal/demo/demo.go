@@ -7,6 +7,9 @@
 // `sluice-runner backfill` runs the seven days — wait for the logs, parse them with a local
 // streaming step (mapper | sort | reducer), COPY the CSV into PostgreSQL, run the QA checks —
 // and `sluice-runner status` shows the result.
+//
+// RunReplicas is the second scenario, examples/multi-region (`make demo-replicas`): see
+// replicas.go.
 package demo
 
 import (
@@ -77,19 +80,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	end := today.UTC().Truncate(24 * time.Hour)
 	start := end.AddDate(0, 0, -Days)
-	say := func(format string, args ...any) { fmt.Fprintf(o.Out, "\n==> "+format+"\n", args...) }
 
 	if err := os.RemoveAll(o.Dir); err != nil {
 		return nil, fmt.Errorf("cleaning %s: %w", o.Dir, err)
 	}
 	data := filepath.Join(o.Dir, "data")
-	say("Generating %d days of web logs under %s", Days, data)
+	say(o.Out, "Generating %d days of web logs under %s", Days, data)
 	lines, err := writeLogs(data, start, Days)
 	if err != nil {
 		return nil, err
 	}
 
-	say("Starting a throwaway PostgreSQL (stands in for Redshift)")
+	say(o.Out, "Starting a throwaway PostgreSQL (stands in for Redshift)")
 	pg, err := acctest.StartPostgres(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting PostgreSQL: %w (run `make tools`)", err)
@@ -103,26 +105,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	warehouse := pg.URL("warehouse")
 
-	say("terraform apply examples/worked-case (publishes to file://%s/registry)", o.Dir)
-	tfDir := filepath.Join(o.Dir, "terraform")
-	if err := os.MkdirAll(tfDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", tfDir, err)
-	}
-	mainTF, err := os.ReadFile(filepath.Join(o.Root, "examples", "worked-case", "main.tf"))
+	say(o.Out, "terraform apply examples/worked-case (publishes to file://%s/registry)", o.Dir)
+	tf, err := newTerraform(o, filepath.Join(o.Dir, "terraform"))
 	if err != nil {
-		return nil, fmt.Errorf("reading the worked case: %w", err)
+		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tfDir, "main.tf"), mainTF, 0o600); err != nil {
-		return nil, fmt.Errorf("writing main.tf: %w", err)
-	}
-	cliConfig := filepath.Join(o.Dir, "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"sluice-data/sluice\" = %q\n  }\n  direct {}\n}\n", filepath.Dir(o.Provider))
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		return nil, fmt.Errorf("writing the Terraform CLI config: %w", err)
+	if err := copyFiles(filepath.Join(o.Root, "examples", "worked-case"), tf.dir); err != nil {
+		return nil, fmt.Errorf("copying the worked case: %w", err)
 	}
 	registry := "file://" + filepath.Join(o.Dir, "registry")
-	tfEnv := []string{"TF_CLI_CONFIG_FILE=" + cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
-	if err := command(ctx, o, tfDir, tfEnv, o.Terraform, "apply", "-auto-approve", "-input=false", "-no-color",
+	if err := tf.run(ctx, "apply", "-auto-approve",
 		"-var", "registry="+registry, "-var", "data_root=file://"+data, "-var", "start="+start.Format(time.RFC3339)); err != nil {
 		return nil, err
 	}
@@ -133,12 +125,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	database := "sqlite://" + filepath.Join(o.Dir, "state.db")
 	runEnv := []string{"SLUICE_REGISTRY=" + registry, "SLUICE_DATABASE=" + database, "SLUICE_CONN_WAREHOUSE=" + warehouse,
 		"SLUICE_EMR_MODE=local", "SLUICE_WORK_DIR=" + filepath.Join(o.Dir, "work"), "AWS_EC2_METADATA_DISABLED=true", "AWS_REGION=eu-west-1"}
-	say("sluice-runner backfill web_logs_daily --from %s --to %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	say(o.Out, "sluice-runner backfill web_logs_daily --from %s --to %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	if err := command(ctx, o, o.Dir, runEnv, o.Runner, "backfill", "web_logs_daily", "--from", start.Format(time.RFC3339), "--to", end.Format(time.RFC3339),
 		"--tick", "200ms", "--log-level", "warn"); err != nil {
 		return nil, err
 	}
-	say("sluice-runner status web_logs_daily")
+	say(o.Out, "sluice-runner status web_logs_daily")
 	if err := command(ctx, o, o.Dir, runEnv, o.Runner, "status", "web_logs_daily", "--runs", "3"); err != nil {
 		return nil, err
 	}
@@ -156,16 +148,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	say("web.page_views holds %d rows (%d distinct requests in the logs)", rows, lines)
+	say(o.Out, "web.page_views holds %d rows (%d distinct requests in the logs)", rows, lines)
 	return &Result{Pipeline: ps[0], Rows: rows, Lines: lines}, nil
-}
-
-func command(ctx context.Context, o Options, dir string, env []string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, o.Out, o.Out
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
-	}
-	return nil
 }
