@@ -87,6 +87,11 @@ func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
 		}
 		return false
 	})
+	for _, st := range shardStates(t, s) {
+		if st.Replica == "b" && st.State == state.ShardRetrying && st.MillisBehind != nil {
+			t.Errorf("shard %s of replica b is retrying but reports MillisBehindLatest %d: a stale value while it does not read", st.Shard, *st.MillisBehind)
+		}
+	}
 
 	// The runner is restarted while b is still down: the new one cannot reach b to start its
 	// consumers, and status says so on b's shards once the old leases have lapsed.

@@ -69,7 +69,9 @@ func (c *consumer) run(ctx context.Context) {
 			c.release()
 			return
 		case errors.As(err, &pe):
-			c.prog.State, c.prog.Error = state.ShardStopped, pe.Error()
+			// Not reading: the last MillisBehindLatest would go stale (0 while the backlog grows),
+			// so it is reported unknown until the consumer reads again.
+			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardStopped, pe.Error(), nil
 			c.report(ctx)
 			if c.lastPoison != pe.Sequence {
 				c.lastPoison = pe.Sequence
@@ -87,7 +89,7 @@ func (c *consumer) run(ctx context.Context) {
 			backoff = time.Second
 			continue
 		case err != nil:
-			c.prog.State, c.prog.Error = state.ShardRetrying, err.Error()
+			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardRetrying, err.Error(), nil // see above
 			c.report(ctx)
 			c.log.Warn("shard consumer failed; retrying from the replica's checkpoint", "error", err.Error(), "retry_in", backoff.String())
 			if !c.sleep(ctx, backoff) {
