@@ -55,7 +55,7 @@ var (
 	benchLagRate   = benchSize("SLUICE_BENCH_LAG_RATE", 1000)    // lag: records/s put
 	benchLagFor    = time.Duration(benchSize("SLUICE_BENCH_LAG_SECONDS", 10)) * time.Second
 	benchLagShards = int32(benchSize("SLUICE_BENCH_LAG_SHARDS", 4)) //nolint:gosec // a handful
-	benchLagWarmup = 2 * time.Second // put, but not counted: the consumers start and catch up
+	benchLagWarmup = 2 * time.Second                                // put, but not counted: the consumers start and catch up
 )
 
 // kinesis-local's PutRecords slows down as a shard fills (measured on 2 cores: ~1,000 records/s
