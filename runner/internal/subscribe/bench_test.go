@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -264,6 +265,7 @@ func BenchmarkSubscriberLag(b *testing.B) {
 		counted := begin.Add(benchLagWarmup)
 		end := counted.Add(benchLagFor)
 		put := 0
+		var calls []float64 // how long each PutRecords call took, ms: kinesis-local's share of the lag
 		tick := time.NewTicker(10 * time.Millisecond)
 		for now := range tick.C {
 			if now.After(end) {
@@ -277,12 +279,20 @@ func BenchmarkSubscriberLag(b *testing.B) {
 					entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("k%03d", put%64)), Data: []byte(lagSQL(at))})
 				}
 				putAll(b, c, stream, entries)
+				if at.After(counted) {
+					calls = append(calls, float64(time.Since(at).Microseconds())/1000)
+				}
 			}
 		}
 		tick.Stop()
 		rate := float64(put) / time.Since(begin).Seconds()
 		waitCheckpointed(b, "lag", int64(put), conns["a"], conns["b"], conns["c"])
 		b.ReportMetric(rate, "put-rec/s")
+		slices.Sort(calls)
+		if len(calls) > 0 {
+			b.ReportMetric(calls[len(calls)/2], "put-call-p50-ms")
+			b.ReportMetric(calls[len(calls)*99/100], "put-call-p99-ms")
+		}
 		for _, n := range names {
 			var applyP50, applyP99, visP50, visP99, visMax float64
 			queryRow(b, conns[n], `
