@@ -185,6 +185,8 @@ type svcOpts struct {
 	now         func() time.Time // the runner's clock; time.Now when nil
 	quiet       bool             // discard the service's log (benchmarks print b.Log always)
 	tick        time.Duration    // how often the service reads the registry and shards; 200ms when 0
+	// wrap, when set, wraps the Kinesis client the service uses (benchmarks time its calls).
+	wrap func(subscribe.Kinesis) subscribe.Kinesis
 }
 
 // startService starts a Service in this process; it is stopped at the end of the test.
@@ -206,7 +208,10 @@ func startService(t testing.TB, o svcOpts) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := kinesisClient(t)
+	var client subscribe.Kinesis = kinesisClient(t)
+	if o.wrap != nil {
+		client = o.wrap(client)
+	}
 	if o.leaseTTL == 0 {
 		o.leaseTTL = 3 * time.Second
 	}
