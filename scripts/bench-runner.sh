@@ -5,10 +5,11 @@
 #     plain River's on the same kind of database;
 #   - the stream subscribers (runner/internal/subscribe/bench_test.go) against kinesis-local and
 #     PostgreSQL: records/s per shard against a bare GetRecords loop, lag at 1,000 records/s
-#     over three replicas, peak heap at N and 10×N records (median of SUB_COUNT runs, default 1).
+#     over three replicas, peak heap at N and 10×N records (medians of TPUT_COUNT runs of the
+#     throughput, default 3, and SUB_COUNT runs of the others, default 1).
 #
 #   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
-#   COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
+#   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
 #   ONLY=subscribe scripts/bench-runner.sh   # one part: engine or subscribe
 #
 # Benchmarks measure the whole machine: run them on an otherwise idle one, and compare figures
@@ -18,6 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 COUNT="${COUNT:-3}"
 SUB_COUNT="${SUB_COUNT:-1}"
+TPUT_COUNT="${TPUT_COUNT:-3}"
 ONLY="${ONLY:-}"
 OUT="$(mktemp)"
 SUB_OUT="$(mktemp)"
@@ -87,13 +89,16 @@ fi
 
 [ "$ONLY" = engine ] && exit 0
 
+# Throughput varies most from run to run (it is the shortest): it runs TPUT_COUNT times.
 echo
-echo "\$ go test -run '^\$' -bench 'Subscriber' -benchtime=1x -count=$SUB_COUNT -timeout 30m ./runner/internal/subscribe/"
-(cd "$ROOT" && go test -run '^$' -bench 'Subscriber' -benchtime=1x -count="$SUB_COUNT" -timeout 30m ./runner/internal/subscribe/) | tee "$SUB_OUT"
+echo "\$ go test -run '^\$' -bench 'SubscriberThroughput' -benchtime=1x -count=$TPUT_COUNT -timeout 30m ./runner/internal/subscribe/"
+(cd "$ROOT" && go test -run '^$' -bench 'SubscriberThroughput' -benchtime=1x -count="$TPUT_COUNT" -timeout 30m ./runner/internal/subscribe/) | tee "$SUB_OUT"
+echo "\$ go test -run '^\$' -bench 'Subscriber(Lag|Memory)' -benchtime=1x -count=$SUB_COUNT -timeout 30m ./runner/internal/subscribe/"
+(cd "$ROOT" && go test -run '^$' -bench 'Subscriber(Lag|Memory)' -benchtime=1x -count="$SUB_COUNT" -timeout 30m ./runner/internal/subscribe/) | tee -a "$SUB_OUT"
 
-awk -v count="$SUB_COUNT" "$MEDIAN"'
+awk -v count="$SUB_COUNT" -v tcount="$TPUT_COUNT" "$MEDIAN"'
 END {
-	printf "\n### Stream subscribers: records/s per shard applied into PostgreSQL vs a bare GetRecords loop (median of %d)\n\n", count
+	printf "\n### Stream subscribers: records/s per shard applied into PostgreSQL vs a bare GetRecords loop (median of %d)\n\n", tcount
 	print "| record format | records in the shard | subscriber records/s | bare GetRecords records/s | subscriber / bare | kinesis-local PutRecords records/s (filling) |"
 	print "| --- | ---: | ---: | ---: | ---: | ---: |"
 	split("statements rows", formats, " ")
