@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Runs the runner's benchmarks (runner/internal/engine/bench_test.go) on both state databases
-# and prints markdown tables: the median of COUNT runs of each benchmark (default 3), and the
-# runner's throughput as a fraction of plain River's on the same kind of database.
+# Runs the runner's benchmarks and prints markdown tables:
+#   - the engine (runner/internal/engine/bench_test.go) on both state databases: the median of
+#     COUNT runs of each benchmark (default 3), and the runner's throughput as a fraction of
+#     plain River's on the same kind of database;
+#   - the stream subscribers (runner/internal/subscribe/bench_test.go) against kinesis-local and
+#     PostgreSQL: records/s per shard against a bare GetRecords loop, lag at 1,000 records/s
+#     over three replicas, peak heap at N and 10×N records (medians of TPUT_COUNT runs of the
+#     throughput, default 3, and SUB_COUNT runs of the others, default 1).
 #
-#   scripts/bench-runner.sh            # what `make bench` runs (~3 minutes on 2 cores)
-#   COUNT=5 scripts/bench-runner.sh    # more runs per median
+#   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
+#   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
+#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine or subscribe
 #
 # Benchmarks measure the whole machine: run them on an otherwise idle one, and compare figures
 # taken on the same machine only.
@@ -12,14 +18,16 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 COUNT="${COUNT:-3}"
+SUB_COUNT="${SUB_COUNT:-1}"
+TPUT_COUNT="${TPUT_COUNT:-3}"
+ONLY="${ONLY:-}"
 OUT="$(mktemp)"
-trap 'rm -f "$OUT"' EXIT
+SUB_OUT="$(mktemp)"
+trap 'rm -f "$OUT" "$SUB_OUT"' EXIT
 
-echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
-(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
-
-# Each result line: BenchmarkName/sub-CPUS  N  value unit  value unit ...
-awk -v count="$COUNT" '
+# The median of each benchmark's metrics is what every table prints; MEDIAN is shared by both
+# awk programs.
+MEDIAN='
 function median(key,    n, i, j, v, tmp) {
 	n = cnt[key]
 	if (n == 0) return ""
@@ -41,6 +49,15 @@ function median(key,    n, i, j, v, tmp) {
 		vals[key, ++cnt[key]] = $i
 	}
 }
+'
+
+if [ "$ONLY" != subscribe ]; then
+
+echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
+(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
+
+# Each result line: BenchmarkName/sub-CPUS  N  value unit  value unit ...
+awk -v count="$COUNT" "$MEDIAN"'
 END {
 	printf "\n### Throughput: 2,000 no-op activities (runner) vs 2,000 no-op River jobs (median of %d)\n\n", count
 	print "| database | runner activities/s | River jobs/s | runner / River | runner: plan 400 runs (ms) | runner: all 400 runs started (ms) |"
@@ -68,3 +85,66 @@ END {
 	}
 	if (failed) { print "\nbench-runner: some benchmarks reported nothing (see the output above)" > "/dev/stderr"; exit 1 }
 }' "$OUT"
+fi
+
+[ "$ONLY" = engine ] && exit 0
+
+# Throughput varies most from run to run (it is the shortest): it runs TPUT_COUNT times.
+echo
+echo "\$ go test -run '^\$' -bench 'SubscriberThroughput' -benchtime=1x -count=$TPUT_COUNT -timeout 30m ./runner/internal/subscribe/"
+(cd "$ROOT" && go test -run '^$' -bench 'SubscriberThroughput' -benchtime=1x -count="$TPUT_COUNT" -timeout 30m ./runner/internal/subscribe/) | tee "$SUB_OUT"
+echo "\$ go test -run '^\$' -bench 'Subscriber(Lag|Memory)' -benchtime=1x -count=$SUB_COUNT -timeout 30m ./runner/internal/subscribe/"
+(cd "$ROOT" && go test -run '^$' -bench 'Subscriber(Lag|Memory)' -benchtime=1x -count="$SUB_COUNT" -timeout 30m ./runner/internal/subscribe/) | tee -a "$SUB_OUT"
+
+awk -v count="$SUB_COUNT" -v tcount="$TPUT_COUNT" "$MEDIAN"'
+END {
+	printf "\n### Stream subscribers: records/s per shard applied into PostgreSQL vs a bare GetRecords loop (median of %d)\n\n", tcount
+	print "| record format | records in the shard | subscriber records/s | bare GetRecords records/s | subscriber / bare | kinesis-local PutRecords records/s (filling) |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: |"
+	split("statements rows", formats, " ")
+	for (f = 1; f <= 2; f++) {
+		k = "SubscriberThroughput/" formats[f]
+		s = median(k SUBSEP "subscriber-rec/s")
+		if (s == "") { failed = 1; continue }
+		printf "| %s | %.0f | %.0f | %.0f | %.2f | %.0f |\n", formats[f], median(k SUBSEP "records"), s,
+			median(k SUBSEP "bare-rec/s"), median(k SUBSEP "ratio"), median(k SUBSEP "put-rec/s")
+	}
+	print ""
+	print "One subscriber, max_records 10000; the bare loop asks for 10,000 records a call with no pause and applies nothing (run before and after the subscriber, averaged). statements: an INSERT per record; rows: JSON rows inserted together."
+	k = "SubscriberLag"
+	rate = median(k SUBSEP "put-rec/s")
+	printf "\n### Stream subscribers: lag from put to apply, three replicas (median of %d)\n\n", count
+	if (rate == "") { failed = 1 } else {
+		print "| replica | put → visible p50 (ms) | put → visible p99 (ms) | accepted → visible p50 (ms) | accepted → visible p99 (ms) | accepted → visible max (ms) |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: |"
+		split("a b c", reps, " ")
+		for (r = 1; r <= 3; r++)
+			printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", reps[r], median(k SUBSEP reps[r] "-put-p50-ms"), median(k SUBSEP reps[r] "-put-p99-ms"),
+				median(k SUBSEP reps[r] "-accepted-p50-ms"), median(k SUBSEP reps[r] "-accepted-p99-ms"), median(k SUBSEP reps[r] "-accepted-max-ms")
+		print ""
+		printf "Asked for 1,000 records/s into a 4-shard stream; the producer reached %.0f records/s, its PutRecords calls taking %.0f ms (p50) and %.0f ms (p99). put: the call started; accepted: the call returned (the subscriber'"'"'s share starts here); visible: the last apply of the record'"'"'s transaction, just before its commit. One runner serves the three replicas with the default batch (500 records, 1 MiB, 1s), poll_interval (1s) and tick (2s).\n",
+			rate, median(k SUBSEP "put-call-p50-ms"), median(k SUBSEP "put-call-p99-ms")
+	}
+	printf "\n### Stream subscribers: peak heap applying N and 10×N records of 1 KiB (median of %d)\n\n", count
+	print "| records | data (MB) | peak heap in use (MB) | peak live heap after GC (MB) |"
+	print "| ---: | ---: | ---: | ---: |"
+	for (key in cnt) {
+		split(key, parts, SUBSEP)
+		if (parts[1] ~ /^SubscriberMemory\/records=/ && parts[2] == "data-MB") {
+			n = parts[1]; sub(/.*records=/, "", n)
+			mem[n] = parts[1]
+		}
+	}
+	found = 0
+	for (n = 1; n <= 10000000; n *= 10) {    # N and 10×N, smallest first
+		for (m in mem) {
+			if (m + 0 < n || m + 0 >= n * 10) continue
+			printf "| %d | %.1f | %.1f | %.1f |\n", m, median(mem[m] SUBSEP "data-MB"), median(mem[m] SUBSEP "peak-heap-MB"), median(mem[m] SUBSEP "peak-live-MB")
+			found++
+		}
+	}
+	if (found < 2) failed = 1
+	print ""
+	print "Default batch (500 records, 1 MiB), one shard, one replica. Above the process heap before the runner started; heap in use counts garbage not yet collected (GOGC=100)."
+	if (failed) { print "\nbench-runner: some subscriber benchmarks reported nothing (see the output above)" > "/dev/stderr"; exit 1 }
+}' "$SUB_OUT"

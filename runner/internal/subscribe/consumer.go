@@ -157,7 +157,11 @@ func (c *consumer) report(ctx context.Context) {
 	}
 }
 
+// sleep waits d (no time when d ≤ 0) and reports whether ctx is still live.
 func (c *consumer) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -200,6 +204,7 @@ func (c *consumer) consume(ctx context.Context) error {
 	var first time.Time
 	for {
 		limit := int32(max(c.maxRecords-len(pending), 1)) //nolint:gosec // max_records ≤ 10000
+		called := time.Now()
 		out, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
 		if err != nil {
 			return fmt.Errorf("reading records: %w", err)
@@ -250,11 +255,14 @@ func (c *consumer) consume(ctx context.Context) error {
 		} else if closed {
 			return errFinished
 		}
+		// The gap runs from the start of the call: the time the call and the batch's apply took
+		// counts towards it, so a shard that takes longer than the gap to apply is read again at
+		// once (still at most one call per gap).
 		wait := minCallGap
 		if len(out.Records) == 0 {
 			wait = c.pollEvery
 		}
-		if !c.sleep(ctx, wait) {
+		if !c.sleep(ctx, wait-time.Since(called)) {
 			return fmt.Errorf("consumer stopped: %w", ctx.Err())
 		}
 	}

@@ -183,6 +183,10 @@ type svcOpts struct {
 	leaseTTL    time.Duration
 	stopRetry   time.Duration
 	now         func() time.Time // the runner's clock; time.Now when nil
+	quiet       bool             // discard the service's log (benchmarks print b.Log always)
+	tick        time.Duration    // how often the service reads the registry and shards; 200ms when 0
+	// wrap, when set, wraps the Kinesis client the service uses (benchmarks time its calls).
+	wrap func(subscribe.Kinesis) subscribe.Kinesis
 }
 
 // startService starts a Service in this process; it is stopped at the end of the test.
@@ -204,15 +208,25 @@ func startService(t testing.TB, o svcOpts) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := kinesisClient(t)
+	var client subscribe.Kinesis = kinesisClient(t)
+	if o.wrap != nil {
+		client = o.wrap(client)
+	}
 	if o.leaseTTL == 0 {
 		o.leaseTTL = 3 * time.Second
+	}
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.quiet {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if o.tick == 0 {
+		o.tick = 200 * time.Millisecond
 	}
 	svc, err := subscribe.New(subscribe.Options{
 		DB: db, Registry: reg, Conns: conns, Store: storage.New(nil), Notifier: o.notifier,
 		Kinesis:  func(context.Context, string) (subscribe.Kinesis, error) { return client, nil },
-		Replicas: o.replicas, LeaseTTL: o.leaseTTL, Tick: 200 * time.Millisecond, StopRetry: o.stopRetry, Now: o.now,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Replicas: o.replicas, LeaseTTL: o.leaseTTL, Tick: o.tick, StopRetry: o.stopRetry, Now: o.now,
+		Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
