@@ -470,26 +470,12 @@ func (r *emrTemplateResource) Update(ctx context.Context, req resource.UpdateReq
 }
 
 func (r *emrTemplateResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state emrTemplateModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	reg := r.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
-		return
-	}
-	key := registry.EMRTemplateKey(state.Name.ValueString())
-	if err := reg.Delete(ctx, key); err != nil {
-		resp.Diagnostics.AddError("Deleting EMR template failed", fmt.Sprintf("Deleting %s from registry %s: %v", key, reg.URL(), err))
-	}
+	deletePublished(ctx, r.data, req.State, registry.EMRTemplateKey, "EMR template", &resp.Diagnostics)
 }
 
 // ImportState imports a published template by name: `terraform import sluice_emr_template.x spark_small`.
 func (r *emrTemplateResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := emr.ValidateName(req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", "Import an EMR template by its name, e.g. `terraform import sluice_emr_template.spark spark_small`: "+err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importPublishedByName(ctx, req, resp, "EMR template", "sluice_emr_template.spark spark_small", emr.ValidateName)
 }
 
 func (r *emrTemplateResource) registry(ctx context.Context, diags *diag.Diagnostics) registry.Registry {

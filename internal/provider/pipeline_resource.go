@@ -681,26 +681,12 @@ func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, r
 }
 
 func (r *pipelineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var name types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	reg := r.data.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
-		return
-	}
-	key := registry.PipelineKey(name.ValueString())
-	if err := reg.Delete(ctx, key); err != nil {
-		resp.Diagnostics.AddError("Deleting pipeline failed", fmt.Sprintf("Deleting %s from registry %s: %v", key, reg.URL(), err))
-	}
+	deletePublished(ctx, r.data, req.State, registry.PipelineKey, "pipeline", &resp.Diagnostics)
 }
 
 // ImportState imports a published pipeline by name: `terraform import sluice_pipeline.x daily_clicks`.
 // Read then fills every attribute from the document.
 func (r *pipelineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := definition.ValidateName("pipeline", req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import a pipeline by its name, e.g. `terraform import sluice_pipeline.clicks daily_clicks`: %v.", err))
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importPublishedByName(ctx, req, resp, "pipeline", "sluice_pipeline.clicks daily_clicks",
+		func(id string) error { return definition.ValidateName("pipeline", id) })
 }

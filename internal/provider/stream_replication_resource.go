@@ -415,27 +415,13 @@ func (r *streamReplicationResource) Read(ctx context.Context, req resource.ReadR
 }
 
 func (r *streamReplicationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var name types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	reg := r.data.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
-		return
-	}
-	key := registry.ReplicationKey(name.ValueString())
-	if err := reg.Delete(ctx, key); err != nil {
-		resp.Diagnostics.AddError("Deleting stream replication failed", fmt.Sprintf("Deleting %s from registry %s: %v", key, reg.URL(), err))
-	}
+	deletePublished(ctx, r.data, req.State, registry.ReplicationKey, "stream replication", &resp.Diagnostics)
 }
 
 // ImportState imports a published replication by name:
 // `terraform import sluice_stream_replication.x warehouse`. Read fills every attribute from the
 // document.
 func (r *streamReplicationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := definition.ValidateName("replication", req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import a stream replication by its name, e.g. `terraform import sluice_stream_replication.warehouse warehouse`: %v.", err))
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importPublishedByName(ctx, req, resp, "stream replication", "sluice_stream_replication.warehouse warehouse",
+		func(id string) error { return definition.ValidateName("replication", id) })
 }
