@@ -394,23 +394,15 @@ func (r *emrTemplateResource) Create(ctx context.Context, req resource.CreateReq
 func (r *emrTemplateResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state emrTemplateModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	reg := r.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	name := state.Name.ValueString()
-	key := registry.EMRTemplateKey(name)
-	data, err := reg.Get(ctx, key)
-	if errors.Is(err, registry.ErrNotFound) {
-		resp.Diagnostics.AddWarning("EMR template is gone",
-			fmt.Sprintf("%s is no longer in registry %s; the template is removed from state and the plan will publish it again.", key, reg.URL()))
-		resp.State.RemoveResource(ctx)
+	doc, ok := readPublished(ctx, r.data, name, registry.EMRTemplateKey, "EMR template", resp)
+	if !ok {
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading EMR template failed", fmt.Sprintf("Reading %s from registry %s: %v", key, reg.URL(), err))
-		return
-	}
+	data := doc.Data
 	tpl, err := definition.DecodeEMRTemplate(data)
 	switch {
 	case err == nil:
@@ -419,16 +411,16 @@ func (r *emrTemplateResource) Read(ctx context.Context, req resource.ReadRequest
 		// difference with the configuration, and the stored version — which is not the hash of
 		// the configuration — makes the next apply republish even if the content matches.
 		resp.Diagnostics.AddWarning("Published EMR template was edited outside Terraform",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), err))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, err))
 	case state.ReleaseLabel.IsNull():
 		// Importing: there is no prior content to fall back on.
-		resp.Diagnostics.AddError("Reading EMR template failed", fmt.Sprintf("%s in registry %s is not a readable EMR template: %v", key, reg.URL(), err))
+		resp.Diagnostics.AddError("Reading EMR template failed", fmt.Sprintf("%s in registry %s is not a readable EMR template: %v", doc.Key, doc.URL, err))
 		return
 	default:
 		// Unreadable (broken JSON, unknown fields, another format): keep the prior content and
 		// clear the version, so the plan shows an update and the apply publishes a good document.
 		resp.Diagnostics.AddWarning("Published EMR template is unreadable",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), err))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, err))
 		state.Version = types.StringValue("")
 		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 		return

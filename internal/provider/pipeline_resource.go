@@ -589,22 +589,14 @@ func checkEMRTemplatesPublished(ctx context.Context, reg registry.Registry, p *d
 func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var name types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	reg := r.data.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	key := registry.PipelineKey(name.ValueString())
-	data, err := reg.Get(ctx, key)
-	if errors.Is(err, registry.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Pipeline is gone",
-			fmt.Sprintf("%s is no longer in registry %s; the pipeline is removed from state and the plan will publish it again.", key, reg.URL()))
-		resp.State.RemoveResource(ctx)
+	doc, ok := readPublished(ctx, r.data, name.ValueString(), registry.PipelineKey, "pipeline", resp)
+	if !ok {
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading pipeline failed", fmt.Sprintf("Reading %s from registry %s: %v", key, reg.URL(), err))
-		return
-	}
+	data := doc.Data
 	var schedule types.Object
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("schedule"), &schedule)...)
 	importing := schedule.IsNull()
@@ -615,23 +607,23 @@ func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, r
 	case strictErr == nil:
 	case errors.Is(strictErr, definition.ErrVersionMismatch):
 		resp.Diagnostics.AddWarning("Published pipeline was edited outside Terraform",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), strictErr))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, strictErr))
 	default:
 		var lenient definition.Pipeline
 		if err := json.Unmarshal(data, &lenient); err != nil || lenient.Name == "" {
 			if importing {
-				resp.Diagnostics.AddError("Reading pipeline failed", fmt.Sprintf("%s in registry %s is not a readable pipeline: %v", key, reg.URL(), strictErr))
+				resp.Diagnostics.AddError("Reading pipeline failed", fmt.Sprintf("%s in registry %s is not a readable pipeline: %v", doc.Key, doc.URL, strictErr))
 				return
 			}
 			// Unreadable: keep the prior content and clear the version, so the plan shows an
 			// update and the apply publishes a good document.
 			resp.Diagnostics.AddWarning("Published pipeline is unreadable",
-				fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), strictErr))
+				fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, strictErr))
 			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("version"), "")...)
 			return
 		}
 		resp.Diagnostics.AddWarning("Published pipeline is not valid for sluice-runner",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), strictErr))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, strictErr))
 		published, stale = &lenient, true
 	}
 
@@ -672,7 +664,7 @@ func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, r
 	typ := req.State.Schema.Type().TerraformType(ctx)
 	v, err := valueFromPipeline(published, typ, computed)
 	if err != nil {
-		resp.Diagnostics.AddError("Reading pipeline failed", fmt.Sprintf("%s in registry %s: %v", key, reg.URL(), err))
+		resp.Diagnostics.AddError("Reading pipeline failed", fmt.Sprintf("%s in registry %s: %v", doc.Key, doc.URL, err))
 		return
 	}
 	resp.State.Raw = v

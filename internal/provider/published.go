@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
 // The resources that publish a document (pipelines, EMR templates, replications) delete and
@@ -42,4 +45,41 @@ func importPublishedByName(ctx context.Context, req resource.ImportStateRequest,
 		return
 	}
 	importByName(ctx, what, example, req, resp)
+}
+
+// publishedDoc is a published document as Read found it.
+type publishedDoc struct {
+	Key, URL string // the key and the registry's URL, for messages
+	Data     []byte
+}
+
+// readPublished reads the document at key(name) for Read. A document that is gone removes the
+// resource from state with a warning, so that the plan publishes it again; ok is false then, and
+// when the registry cannot be read (an error naming the key). what names the kind in messages.
+func readPublished(ctx context.Context, d *providerData, name string, keyFor func(string) string, what string, resp *resource.ReadResponse) (publishedDoc, bool) {
+	reg := d.registry(ctx, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || reg == nil {
+		return publishedDoc{}, false
+	}
+	doc := publishedDoc{Key: keyFor(name), URL: reg.URL()}
+	data, err := reg.Get(ctx, doc.Key)
+	if errors.Is(err, registry.ErrNotFound) {
+		resp.Diagnostics.AddWarning(capitalize(what)+" is gone",
+			fmt.Sprintf("%s is no longer in registry %s; the %s is removed from state and the plan will publish it again.", doc.Key, doc.URL, what))
+		resp.State.RemoveResource(ctx)
+		return publishedDoc{}, false
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Reading "+what+" failed", fmt.Sprintf("Reading %s from registry %s: %v", doc.Key, doc.URL, err))
+		return publishedDoc{}, false
+	}
+	doc.Data = data
+	return doc, true
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -352,23 +352,15 @@ func replicationKeyFree(ctx context.Context, reg registry.Registry, key, name st
 func (r *streamReplicationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state streamReplicationModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	reg := r.data.registry(ctx, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || reg == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	name := state.Name.ValueString()
-	key := registry.ReplicationKey(name)
-	data, err := reg.Get(ctx, key)
-	if errors.Is(err, registry.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Stream replication is gone",
-			fmt.Sprintf("%s is no longer in registry %s; the replication is removed from state and the plan will publish it again.", key, reg.URL()))
-		resp.State.RemoveResource(ctx)
+	doc, ok := readPublished(ctx, r.data, name, registry.ReplicationKey, "stream replication", resp)
+	if !ok {
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Reading stream replication failed", fmt.Sprintf("Reading %s from registry %s: %v", key, reg.URL(), err))
-		return
-	}
+	data := doc.Data
 	importing := state.StreamARN.IsNull()
 	published, decodeErr := definition.DecodeReplication(data)
 	version := ""
@@ -382,20 +374,20 @@ func (r *streamReplicationResource) Read(ctx context.Context, req resource.ReadR
 		// Edited by hand: read the content as it is. The stored version is not the hash of the
 		// configuration, so the next apply republishes even if the content matches it.
 		resp.Diagnostics.AddWarning("Published stream replication was edited outside Terraform",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), decodeErr))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, decodeErr))
 		version = published.Version
 	default:
 		var lenient definition.Replication
 		if err := json.Unmarshal(data, &lenient); err != nil || lenient.Format != definition.FormatReplication || lenient.Name == "" {
 			if importing {
 				resp.Diagnostics.AddError("Reading stream replication failed",
-					fmt.Sprintf("%s in registry %s is not a readable %s document: %v", key, reg.URL(), definition.FormatReplication, decodeErr))
+					fmt.Sprintf("%s in registry %s is not a readable %s document: %v", doc.Key, doc.URL, definition.FormatReplication, decodeErr))
 				return
 			}
 			// Unreadable: keep the prior content and clear the version, so the plan shows an
 			// update and the apply publishes a good document.
 			resp.Diagnostics.AddWarning("Published stream replication is unreadable",
-				fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), decodeErr))
+				fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, decodeErr))
 			state.Version = types.StringValue("")
 			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 			return
@@ -403,7 +395,7 @@ func (r *streamReplicationResource) Read(ctx context.Context, req resource.ReadR
 		// Readable, but not what sluice-runner accepts (an unknown field, say): show the content,
 		// and an empty version so that the apply republishes.
 		resp.Diagnostics.AddWarning("Published stream replication is not valid for sluice-runner",
-			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", key, reg.URL(), decodeErr))
+			fmt.Sprintf("%s in registry %s: %v. The next apply publishes the configuration again.", doc.Key, doc.URL, decodeErr))
 		published = &lenient
 	}
 	fillReplicationModel(&state, published)
