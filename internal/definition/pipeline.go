@@ -21,9 +21,13 @@ type Pipeline struct {
 	Version     string `json:"version,omitempty"`
 	Description string `json:"description,omitempty"`
 	// Owner is who is responsible: shown in status and alerts.
-	Owner      string               `json:"owner,omitempty"`
-	Enabled    bool                 `json:"enabled"`
-	Schedule   Schedule             `json:"schedule"`
+	Owner   string `json:"owner,omitempty"`
+	Enabled bool   `json:"enabled"`
+	// Schedule is left out of the document when unset (a pipeline started only by its
+	// Trigger); documents published before triggers always have one, and keep their bytes and
+	// version.
+	Schedule   Schedule             `json:"schedule,omitzero"`
+	Trigger    *Trigger             `json:"trigger,omitempty"`
 	Parameters map[string]string    `json:"parameters,omitempty"`
 	Defaults   Defaults             `json:"defaults"`
 	Activities map[string]*Activity `json:"activities"`
@@ -106,12 +110,23 @@ func (a *Activity) Kinds() []string {
 
 // WaitFor is a precondition poked until it holds or times out. Exactly one condition is set.
 type WaitFor struct {
-	S3KeyExists      string          `json:"s3_key_exists,omitempty"`
-	S3PrefixNotEmpty string          `json:"s3_prefix_not_empty,omitempty"`
-	SQLReturnsRows   *SQLReturnsRows `json:"sql_returns_rows,omitempty"`
+	S3KeyExists      string           `json:"s3_key_exists,omitempty"`
+	S3PrefixNotEmpty string           `json:"s3_prefix_not_empty,omitempty"`
+	SQLReturnsRows   *SQLReturnsRows  `json:"sql_returns_rows,omitempty"`
+	Pipeline         *WaitForPipeline `json:"pipeline,omitempty"`
 	// PokeInterval is the first wait between pokes; it backs off.
 	PokeInterval string `json:"poke_interval,omitempty"`
 	Timeout      string `json:"timeout,omitempty"`
+}
+
+// WaitForPipeline holds when another pipeline of the same state database has succeeded runs
+// that together cover [Start, End): by default the waiting run's own interval.
+type WaitForPipeline struct {
+	Name string `json:"name"`
+	// Start and End are RFC 3339 times (templated); empty means the run's interval start and
+	// end.
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
 }
 
 // SQLReturnsRows holds when the query returns at least one row.

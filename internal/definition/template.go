@@ -20,16 +20,51 @@ import (
 //     pipeline does not declare is an error at plan time.
 //   - .Pipeline — the pipeline's name.
 //   - .RunID — the run's id, unique per run (a reprocessed interval gets a new one).
+//   - .Event — what started a triggered run (see Event); empty for scheduled runs.
 type TemplateData struct {
 	Start    time.Time
 	End      time.Time
 	Params   map[string]string
 	Pipeline string
 	RunID    string
+	Event    Event
+}
+
+// Event is what started a triggered run: .Event.Objects are the S3 objects of its events
+// ({{ range .Event.Objects }}s3://{{ .Bucket }}/{{ .Key }} {{ end }}), .Event.Upstream the
+// upstream run of a run started by another pipeline's success.
+type Event struct {
+	// Source is "sqs" (S3 events or sluice notifications from a queue), "after" (trigger.after)
+	// or empty (a scheduled, backfilled or manual run).
+	Source string `json:"source,omitempty"`
+	// Messages is how many queue messages the run was made from.
+	Messages int           `json:"messages,omitempty"`
+	Objects  []EventObject `json:"objects,omitempty"`
+	Upstream *UpstreamRun  `json:"upstream,omitempty"`
+}
+
+// EventObject is one S3 object of an event.
+type EventObject struct {
+	Bucket string    `json:"bucket"`
+	Key    string    `json:"key"`
+	Size   int64     `json:"size"`
+	ETag   string    `json:"etag,omitempty"`
+	Time   time.Time `json:"time"`
+	// Parts are the named parts of the trigger's key pattern in this key.
+	Parts map[string]string `json:"parts,omitempty"`
+}
+
+// UpstreamRun is the run of another pipeline whose success started this one.
+type UpstreamRun struct {
+	Pipeline string `json:"pipeline"`
+	RunID    string `json:"run_id"`
+	Version  string `json:"version,omitempty"`
+	// Outputs are the upstream's published outputs (from its notification), if any.
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // templateFields are TemplateData's fields, as templates name them.
-var templateFields = []string{"Start", "End", "Params", "Pipeline", "RunID"}
+var templateFields = []string{"Start", "End", "Params", "Pipeline", "RunID", "Event"}
 
 // TemplateFuncs are the functions templates may call, besides text/template's built-ins (and,
 // or, not, eq, ne, lt, le, gt, ge, len, index, print, printf, ...). The time argument comes
@@ -69,14 +104,18 @@ const MaxRenderedSize = 1 << 20
 const templateName = "tpl"
 
 // SampleTemplateData is the data CheckTemplate executes templates against: the interval
-// [2026-01-01, 2026-01-02) UTC, the given parameters, pipeline "sample" and run id "sample-run".
+// [2026-01-01, 2026-01-02) UTC, the given parameters, pipeline "sample", run id "sample-run"
+// and an event with one object.
 func SampleTemplateData(params map[string]string) TemplateData {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := make(map[string]string, len(params))
 	for k, v := range params {
 		p[k] = v
 	}
-	return TemplateData{Start: start, End: start.AddDate(0, 0, 1), Params: p, Pipeline: "sample", RunID: "sample-run"}
+	return TemplateData{Start: start, End: start.AddDate(0, 0, 1), Params: p, Pipeline: "sample", RunID: "sample-run",
+		Event: Event{Source: "sqs", Messages: 1, Objects: []EventObject{{
+			Bucket: "sample-bucket", Key: "sample/key.csv", Size: 1, ETag: "sample-etag", Time: start.AddDate(0, 0, 1),
+		}}, Upstream: &UpstreamRun{Pipeline: "sample-upstream", RunID: "sample-run", Outputs: map[string]string{}}}}
 }
 
 // IsTemplated reports whether s contains a template action.

@@ -83,15 +83,18 @@ func ValidatePipeline(p *Pipeline) []Problem {
 	if p == nil {
 		return []Problem{{Path: "", Message: "no pipeline"}}
 	}
-	v := &validator{params: p.Parameters}
+	v := &validator{params: p.templateParams()}
 	if p.Format != FormatPipeline {
 		v.add("format", "is %q, expected %q", p.Format, FormatPipeline)
 	}
 	if err := ValidateName("pipeline", p.Name); err != nil {
 		v.add("name", "%s", err)
 	}
-	_, schedProbs := compileSchedule(p.Schedule, "schedule")
-	v.probs = append(v.probs, schedProbs...)
+	if p.HasSchedule() {
+		_, schedProbs := compileSchedule(p.Schedule, "schedule")
+		v.probs = append(v.probs, schedProbs...)
+	}
+	v.trigger(p)
 	for _, k := range sortedKeys(p.Parameters) {
 		if !parameterPattern.MatchString(k) {
 			v.add("parameters."+k, "parameter name %q must be a letter or underscore followed by letters, digits or underscores, so templates can use it as .Params.%s", k, k)
@@ -325,12 +328,16 @@ func (v *validator) waitFor(base string, w *WaitFor) {
 			v.tmpl(base+".sql_returns_rows.sql", q.SQL)
 		}
 	}
+	if w.Pipeline != nil {
+		set = append(set, "pipeline")
+		v.waitForPipeline(base+".pipeline", w.Pipeline)
+	}
 	if len(set) != 1 {
 		found := "none is set"
 		if len(set) > 1 {
 			found = "found " + strings.Join(set, " and ")
 		}
-		v.add(base, "set exactly one condition of s3_key_exists, s3_prefix_not_empty, sql_returns_rows; %s", found)
+		v.add(base, "set exactly one condition of s3_key_exists, s3_prefix_not_empty, sql_returns_rows, pipeline; %s", found)
 	}
 	v.duration(base+".poke_interval", w.PokeInterval, false)
 	v.duration(base+".timeout", w.Timeout, false)
