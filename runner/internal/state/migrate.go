@@ -116,6 +116,7 @@ var migrations = []migration{
 			seen_until BIGINT NOT NULL,
 			PRIMARY KEY (owner, replica))`,
 	}},
+	triggerMigration, // runs made by events (trigger.go)
 }
 
 func (db *DB) ddl(stmt string) string {
