@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -221,6 +222,15 @@ func (c *Client) EMR() *emr.Client {
 func (c *Client) SNS() *sns.Client {
 	return sns.NewFromConfig(c.cfg, func(o *sns.Options) {
 		if ep := c.baseEndpoint(SNS); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
+}
+
+// SQS returns an SQS client (trigger queues).
+func (c *Client) SQS() *sqs.Client {
+	return sqs.NewFromConfig(c.cfg, func(o *sqs.Options) {
+		if ep := c.baseEndpoint(SQS); ep != nil {
 			o.BaseEndpoint = ep
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 )
@@ -34,6 +35,15 @@ func Render(a *definition.Activity, data definition.TemplateData) (*definition.A
 	var out definition.Activity
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("decoding the rendered activity: %w", err)
+	}
+	if w := out.WaitFor; w != nil && w.Pipeline != nil {
+		// Unset, the upstream must cover the run's own interval.
+		if w.Pipeline.Start == "" {
+			w.Pipeline.Start = data.Start.Format(time.RFC3339Nano)
+		}
+		if w.Pipeline.End == "" {
+			w.Pipeline.End = data.End.Format(time.RFC3339Nano)
+		}
 	}
 	return &out, nil
 }

@@ -233,7 +233,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 	sender := notify.New(notifyOpts)
 	rt.eng, err = engine.New(engine.Options{
 		DB: rt.db, Registry: rt.reg, Executors: execs,
-		Poker:    precond.New(store, rt.conns),
+		Poker:    precond.New(store, rt.conns, precond.WithRuns(coverage{rt.db})),
 		Notifier: notifier{s: sender, secrets: g.secrets}, NotifyPermanent: func(err error) bool { return !notify.Retryable(err) },
 		Workers: cfg.Workers, FetchCooldown: time.Duration(cfg.FetchCooldown), Tick: time.Duration(cfg.Tick),
 		RescueAfter: time.Duration(cfg.RescueAfter), Schedule: schedule, UnhealthyAfter: cfg.UnhealthyAfter,
@@ -326,4 +326,11 @@ func (g *globals) openRegistryWith(ctx context.Context, rawURL string, rt *runti
 		return nil, ioError(err)
 	}
 	return reg, nil
+}
+
+// coverage answers wait_for.pipeline from the state database.
+type coverage struct{ db *state.DB }
+
+func (c coverage) Covered(ctx context.Context, pipeline string, from, to time.Time) (bool, time.Time, error) {
+	return state.Covered(ctx, c.db.Reader(), pipeline, from, to)
 }

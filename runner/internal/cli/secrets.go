@@ -95,5 +95,6 @@ func (n notifier) Notify(ctx context.Context, target string, m engine.Notificati
 	return n.s.Send(ctx, target, notify.Message{
 		Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
 		IntervalStart: m.IntervalStart, IntervalEnd: m.IntervalEnd, Activity: m.Activity, Error: m.Error, Late: m.Late,
+		Version: m.Version, Outputs: m.Outputs,
 	})
 }

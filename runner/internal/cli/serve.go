@@ -77,12 +77,20 @@ runner (the file is locked).`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "sluice-runner: status page http://%s/\n", l.Addr().String())
 			}
 			g.log.Info("runner started", "database", rt.db.Where, "registry", cfg.Registry, "workers", cfg.Workers, "config", cfg.Redacted())
+			triggers := rt.newTriggers(g.log)
 			err = runEngine(ctx, g.log, rt.eng, func(ctx context.Context) error {
+				// Triggers run beside the subscribers and stop with them.
+				tctx, stopTriggers := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				go func() { done <- triggers.Run(tctx) }()
+				var err error
 				if subs != nil {
-					return subs.Run(ctx)
+					err = subs.Run(ctx)
+				} else {
+					<-ctx.Done()
 				}
-				<-ctx.Done()
-				return nil
+				stopTriggers()
+				return errors.Join(err, <-done)
 			})
 			if srv != nil {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -143,6 +143,9 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 		}
 		fmt.Fprintf(w, "pipeline %s (%s)\n", p.Name, en)
 		fmt.Fprintf(w, "  owner:     %s\n", orNone(p.Owner))
+		if p.Trigger != "" {
+			fmt.Fprintf(w, "  trigger:   %s\n", p.Trigger)
+		}
 		if p.Schedule != "" {
 			fmt.Fprintf(w, "  schedule:  %s\n", p.Schedule)
 		}
@@ -159,10 +162,23 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 		}
 		for _, r := range p.Runs {
 			fmt.Fprintf(w, "  run %d  %s  %-9s %s", r.ID, r.IntervalStart.Format(time.RFC3339), r.State, r.Trigger)
-			if r.Seq > 0 {
+			if r.Seq > 0 && r.Event == nil {
 				fmt.Fprintf(w, " (reprocess %d)", r.Seq)
 			}
 			fmt.Fprintln(w)
+			if ev := r.Event; ev != nil {
+				line := fmt.Sprintf("    event: %d messages, %d objects", ev.Messages, ev.Objects)
+				if len(ev.Sample) > 0 {
+					line += ": " + strings.Join(ev.Sample, ", ")
+					if ev.Objects > len(ev.Sample) {
+						line += ", …"
+					}
+				}
+				if ev.Upstream != "" {
+					line += "; after " + ev.Upstream
+				}
+				fmt.Fprintln(w, line)
+			}
 			for _, a := range r.Activities {
 				line := fmt.Sprintf("    %-20s %-15s attempts %d", a.ID, a.State, a.Attempts)
 				if a.Summary != "" {

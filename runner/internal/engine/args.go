@@ -56,4 +56,9 @@ type Notification struct {
 	Activity      string        `json:"activity,omitempty"`
 	Error         string        `json:"error,omitempty"`
 	Late          time.Duration `json:"late,omitempty"`
+	// Version is the pipeline version the run ran.
+	Version string `json:"version,omitempty"`
+	// Outputs are the run's parameters: the pipeline's, and for a triggered run the parts its
+	// key pattern named (success notifications).
+	Outputs map[string]string `json:"outputs,omitempty"`
 }

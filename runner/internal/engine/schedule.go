@@ -88,8 +88,8 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		if !p.Enabled {
-			continue
+		if !p.Enabled || !p.HasSchedule() {
+			continue // a pipeline with only a trigger gets its runs from package trigger
 		}
 		if err := e.scheduleOne(ctx, p, now); err != nil {
 			e.log.Error("scheduling failed", "pipeline", p.Name, "error", err)
@@ -567,7 +567,7 @@ func (e *Engine) checkLate(ctx context.Context) error {
 
 func (e *Engine) notification(event string, p *definition.Pipeline, r state.RunRow, act, errText string) Notification {
 	return Notification{
-		Event: event, Pipeline: p.Name, Owner: p.Owner, RunID: r.ID,
+		Event: event, Pipeline: p.Name, Owner: p.Owner, RunID: r.ID, Version: r.Version,
 		IntervalStart: r.IntervalStart, IntervalEnd: r.IntervalEnd, Activity: act, Error: errText,
 	}
 }

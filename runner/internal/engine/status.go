@@ -62,7 +62,10 @@ func StatusPage(ctx context.Context, db *state.DB, now time.Time, opts StatusOpt
 		if doc, err := state.Definition(ctx, q, row.Name, row.Version); err == nil {
 			if p, err := definition.DecodePipeline(doc); err == nil {
 				ps.Description = p.Description
-				ps.Schedule = describeSchedule(p.Schedule)
+				if p.HasSchedule() {
+					ps.Schedule = describeSchedule(p.Schedule)
+				}
+				ps.Trigger = describeTrigger(p.Trigger)
 				if sched, err := p.Schedule.Compile(); err == nil && ps.Enabled {
 					if next := sched.NextRuns(now, 1); len(next) > 0 {
 						if iv, ok := sched.Next(next[0]); ok {
@@ -110,6 +113,13 @@ func runStatus(ctx context.Context, q state.Q, r state.RunRow, withActivities bo
 	sr := status.Run{
 		ID: r.ID, Pipeline: r.Pipeline, IntervalStart: r.IntervalStart, IntervalEnd: r.IntervalEnd, Seq: r.Seq,
 		Version: r.Version, Trigger: r.Trigger, State: r.State, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+	}
+	if state.IsEventTrigger(r.Trigger) {
+		ev, err := runEvent(ctx, q, r.ID)
+		if err != nil {
+			return sr, err
+		}
+		sr.Event = ev
 	}
 	if !withActivities {
 		return sr, nil

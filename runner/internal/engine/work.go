@@ -119,6 +119,11 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 			return nil
 		}
 		data = templateData(run, p)
+		if state.IsEventTrigger(run.Trigger) {
+			if err := withEvent(ctx, t.Q(), run, &data); err != nil {
+				return err
+			}
+		}
 		if rendered, renderErr = activity.Render(def, data); renderErr != nil || mustPoke(rendered, inst) {
 			return nil
 		}
@@ -489,7 +494,11 @@ func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *defini
 	if final == status.RunFailed {
 		return e.queueNotifications(ctx, t, p.Notify.OnFailure, e.notification(EventFailure, p, run, strings.Join(failed, ", "), firstErr))
 	}
-	return e.queueNotifications(ctx, t, p.Notify.OnSuccess, e.notification(EventSuccess, p, run, "", ""))
+	n := e.notification(EventSuccess, p, run, "", "")
+	if err := runOutputs(ctx, t.Q(), run, p, &n); err != nil {
+		return err
+	}
+	return e.queueNotifications(ctx, t, p.Notify.OnSuccess, n)
 }
 
 // notifyWorker sends one notification.

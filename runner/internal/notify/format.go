@@ -17,19 +17,23 @@ const maxSubject = 99
 // body. Field names are part of the published contract (see the package documentation): add
 // fields, never rename or remove them.
 type body struct {
-	Format        string `json:"format"`
-	Event         string `json:"event"`
-	Pipeline      string `json:"pipeline"`
-	Owner         string `json:"owner,omitempty"`
-	RunID         int64  `json:"run_id,omitempty"`
-	IntervalStart string `json:"interval_start,omitempty"`
-	IntervalEnd   string `json:"interval_end,omitempty"`
-	Activity      string `json:"activity,omitempty"`
-	Error         string `json:"error,omitempty"`
-	LateSeconds   int64  `json:"late_seconds,omitempty"`
-	StatusURL     string `json:"status_url,omitempty"`
-	Subject       string `json:"subject"`
-	Text          string `json:"text"`
+	Format   string `json:"format"`
+	Event    string `json:"event"`
+	Pipeline string `json:"pipeline"`
+	Owner    string `json:"owner,omitempty"`
+	RunID    int64  `json:"run_id,omitempty"`
+	State    string `json:"state,omitempty"`
+	Version  string `json:"version,omitempty"`
+	// Outputs is absent when empty.
+	Outputs       map[string]string `json:"outputs,omitempty"`
+	IntervalStart string            `json:"interval_start,omitempty"`
+	IntervalEnd   string            `json:"interval_end,omitempty"`
+	Activity      string            `json:"activity,omitempty"`
+	Error         string            `json:"error,omitempty"`
+	LateSeconds   int64             `json:"late_seconds,omitempty"`
+	StatusURL     string            `json:"status_url,omitempty"`
+	Subject       string            `json:"subject"`
+	Text          string            `json:"text"`
 }
 
 // JSON returns the notification body for m (the shape is documented in the package comment).
@@ -38,7 +42,13 @@ func JSON(m Message) ([]byte, error) {
 		Format: Format, Event: m.Event, Pipeline: m.Pipeline, Owner: m.Owner, RunID: m.RunID,
 		IntervalStart: rfc3339(m.IntervalStart), IntervalEnd: rfc3339(m.IntervalEnd),
 		Activity: m.Activity, Error: m.Error, StatusURL: m.StatusURL,
-		Subject: Subject(m), Text: Text(m),
+		Subject: Subject(m), Text: Text(m), Version: m.Version, Outputs: m.Outputs,
+	}
+	switch m.Event {
+	case EventSuccess:
+		b.State = "success"
+	case EventFailure:
+		b.State = "failed"
 	}
 	if m.Event == EventLate {
 		b.LateSeconds = int64(m.Late.Round(time.Second) / time.Second)

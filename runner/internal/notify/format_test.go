@@ -100,13 +100,23 @@ func TestJSON_StableShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"format":"sluice/notification.v1","event":"failure","pipeline":"web_logs_daily","owner":"data-team",` +
-		`"run_id":42,"interval_start":"2026-11-18T00:00:00Z","interval_end":"2026-11-19T00:00:00Z",` +
+		`"run_id":42,"state":"failed","interval_start":"2026-11-18T00:00:00Z","interval_end":"2026-11-19T00:00:00Z",` +
 		`"activity":"load","error":"COPY failed: 3 rows rejected",` +
 		`"status_url":"http://127.0.0.1:8080/pipelines/web_logs_daily",` +
 		`"subject":"[sluice] web_logs_daily failed: 2026-11-18 (load)",` +
 		`"text":"Pipeline web_logs_daily failed for the interval 2026-11-18 00:00 UTC to 2026-11-19 00:00 UTC.\nActivity: load\nError: COPY failed: 3 rows rejected\nRun: 42\nOwner: data-team\nStatus: http://127.0.0.1:8080/pipelines/web_logs_daily\n"}`
 	if string(got) != want {
 		t.Errorf("JSON =\n%s\nwant\n%s", got, want)
+	}
+
+	// A success carries what a downstream trigger reads: the state, the version and the outputs.
+	okJSON, err := JSON(Message{Event: EventSuccess, Pipeline: "a", RunID: 7, Version: "sha256:v", Outputs: map[string]string{"date": "2026-11-18"},
+		IntervalStart: time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC), IntervalEnd: time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(okJSON), `"run_id":7,"state":"success","version":"sha256:v","outputs":{"date":"2026-11-18"},"interval_start":"2026-11-18T00:00:00Z"`) {
+		t.Errorf("success JSON = %s", okJSON)
 	}
 
 	late, err := JSON(Message{Event: EventLate, Pipeline: "p", Late: 2*time.Hour + 400*time.Millisecond})

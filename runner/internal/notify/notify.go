@@ -13,6 +13,9 @@
 //	  "pipeline":       "web_logs_daily",
 //	  "owner":          "data-team",                      // absent when the pipeline has none
 //	  "run_id":         42,                               // absent when there is no run (late)
+//	  "state":          "success" | "failed",             // the run's state (absent for late)
+//	  "version":        "sha256:…",                       // the pipeline version the run ran
+//	  "outputs":        {"date": "2026-11-18"},           // success: the run's parameters, if any
 //	  "interval_start": "2026-11-18T00:00:00Z",           // RFC 3339, in the schedule's zone
 //	  "interval_end":   "2026-11-19T00:00:00Z",
 //	  "activity":       "load",                           // failure: the failed activity, if any
@@ -75,6 +78,11 @@ type Message struct {
 	Late time.Duration
 	// StatusURL optionally links to the runner's status page.
 	StatusURL string
+	// Version is the pipeline version the run ran.
+	Version string
+	// Outputs are the run's parameters (success): what a downstream pipeline started by this
+	// notification reads as .Event.Upstream.Outputs.
+	Outputs map[string]string
 }
 
 // SNSAPI is the part of the SNS client Send uses (*sns.Client satisfies it).

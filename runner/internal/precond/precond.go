@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
@@ -28,13 +29,30 @@ var _ Storage = (*storage.Store)(nil)
 // does not hold, and an error only when it cannot be checked: a malformed URL, S3 not
 // configured, an unknown connection, a query that does not parse (all permanent), or a store or
 // database that failed (retryable).
-func New(store Storage, conns *conn.Resolver) activity.Poker {
-	return &poker{store: store, conns: conns}
+func New(store Storage, conns *conn.Resolver, opts ...Option) activity.Poker {
+	p := &poker{store: store, conns: conns}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
+
+// Option configures the Poker.
+type Option func(*poker)
+
+// Runs tells whether another pipeline's successful runs cover an interval (wait_for.pipeline);
+// state.Covered on the runner's state database.
+type Runs interface {
+	Covered(ctx context.Context, pipeline string, from, to time.Time) (ok bool, missing time.Time, err error)
+}
+
+// WithRuns checks wait_for.pipeline against runs; without it the condition cannot be checked.
+func WithRuns(r Runs) Option { return func(p *poker) { p.runs = r } }
 
 type poker struct {
 	store Storage
 	conns *conn.Resolver
+	runs  Runs
 }
 
 func (p *poker) Poke(ctx context.Context, w *definition.WaitFor) (bool, error) {
@@ -42,15 +60,17 @@ func (p *poker) Poke(ctx context.Context, w *definition.WaitFor) (bool, error) {
 		return false, activity.Permanent(errors.New("wait_for: no precondition given"))
 	}
 	set := 0
-	for _, on := range []bool{w.S3KeyExists != "", w.S3PrefixNotEmpty != "", w.SQLReturnsRows != nil} {
+	for _, on := range []bool{w.S3KeyExists != "", w.S3PrefixNotEmpty != "", w.SQLReturnsRows != nil, w.Pipeline != nil} {
 		if on {
 			set++
 		}
 	}
 	if set != 1 {
-		return false, activity.Permanent(fmt.Errorf("wait_for sets %d conditions; set exactly one of s3_key_exists, s3_prefix_not_empty, sql_returns_rows", set))
+		return false, activity.Permanent(fmt.Errorf("wait_for sets %d conditions; set exactly one of s3_key_exists, s3_prefix_not_empty, sql_returns_rows, pipeline", set))
 	}
 	switch {
+	case w.Pipeline != nil:
+		return p.pipelineSucceeded(ctx, w.Pipeline)
 	case w.S3KeyExists != "":
 		ok, err := p.store.Exists(ctx, w.S3KeyExists)
 		if err != nil {
@@ -66,6 +86,30 @@ func (p *poker) Poke(ctx context.Context, w *definition.WaitFor) (bool, error) {
 	default:
 		return p.sqlReturnsRows(ctx, w.SQLReturnsRows)
 	}
+}
+
+// pipelineSucceeded holds when the named pipeline's successful runs cover [Start, End) (the
+// engine renders them from the waiting run's interval when the definition leaves them empty).
+func (p *poker) pipelineSucceeded(ctx context.Context, w *definition.WaitForPipeline) (bool, error) {
+	if p.runs == nil {
+		return false, activity.Permanent(errors.New("wait_for.pipeline: this runner has no state database to check"))
+	}
+	from, err := time.Parse(time.RFC3339Nano, w.Start)
+	if err != nil {
+		return false, activity.Permanent(fmt.Errorf("wait_for.pipeline.start %q: %w", w.Start, err))
+	}
+	to, err := time.Parse(time.RFC3339Nano, w.End)
+	if err != nil {
+		return false, activity.Permanent(fmt.Errorf("wait_for.pipeline.end %q: %w", w.End, err))
+	}
+	if !to.After(from) {
+		return false, activity.Permanent(fmt.Errorf("wait_for.pipeline: end %s is not after start %s", w.End, w.Start))
+	}
+	ok, _, err := p.runs.Covered(ctx, w.Name, from, to)
+	if err != nil {
+		return false, fmt.Errorf("wait_for.pipeline %s: %w", w.Name, err)
+	}
+	return ok, nil
 }
 
 // storageErr marks the errors retrying cannot fix. The store's errors name the URL.

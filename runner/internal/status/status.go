@@ -45,6 +45,8 @@ type Pipeline struct {
 	// Version is the newest version the runner has seen published.
 	Version  string `json:"version,omitempty"`
 	Schedule string `json:"schedule,omitempty"` // "every 1d from 2026-11-18T00:00:00Z" or "cron 0 * * * *"
+	// Trigger says what starts runs besides the schedule: "sqs https://… (pattern raw/{date}/), after a, b".
+	Trigger string `json:"trigger,omitempty"`
 	// LastRun is the newest run by interval; nil when none ran yet.
 	LastRun *Run `json:"last_run,omitempty"`
 	// NextRun is when the next interval's run is due; nil when the schedule ended.
@@ -75,6 +77,17 @@ type Run struct {
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Activities []Activity `json:"activities,omitempty"`
+	// Event is what started a triggered run (trigger sqs or after).
+	Event *RunEvent `json:"event,omitempty"`
+}
+
+// RunEvent is what started a triggered run: how many queue messages and S3 objects went into
+// it, the first objects, and the upstream run.
+type RunEvent struct {
+	Messages int      `json:"messages"`
+	Objects  int      `json:"objects"`
+	Sample   []string `json:"sample,omitempty"`   // s3:// URLs of the first objects
+	Upstream string   `json:"upstream,omitempty"` // "pipeline run 42"
 }
 
 // Activity is one activity instance of a run.

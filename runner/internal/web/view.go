@@ -125,6 +125,7 @@ type pipelineView struct {
 	Enabled     bool
 	Version     string
 	Schedule    string
+	Trigger     string
 	LastRun     *runView
 	NextRun     timeView
 	Freshness   []freshnessView
@@ -141,6 +142,7 @@ type runView struct {
 	Seq        int
 	Version    string
 	Trigger    string
+	Event      *status.RunEvent
 	State      string
 	StateClass string
 	Created    timeView
@@ -269,7 +271,7 @@ func staleAfter(p *status.Pipeline) time.Duration {
 func newPipelineView(p *status.Pipeline, now time.Time) pipelineView {
 	v := pipelineView{
 		Name: p.Name, URL: pipelineURL(p.Name), Owner: p.Owner, Description: p.Description,
-		Enabled: p.Enabled, Version: p.Version, Schedule: p.Schedule,
+		Enabled: p.Enabled, Version: p.Version, Schedule: p.Schedule, Trigger: p.Trigger,
 		NextRun: newTimePtrView(p.NextRun, now),
 	}
 	if p.LastRun != nil {
@@ -323,7 +325,7 @@ func counts(m map[string]int) []countView {
 func newRunView(r *status.Run, now time.Time) runView {
 	v := runView{
 		ID: r.ID, Interval: intervalText(r.IntervalStart, r.IntervalEnd), Seq: r.Seq,
-		Version: r.Version, Trigger: r.Trigger, State: r.State, StateClass: stateClass(r.State),
+		Version: r.Version, Trigger: r.Trigger, Event: r.Event, State: r.State, StateClass: stateClass(r.State),
 		Created: newTimeView(r.CreatedAt, now), Started: newTimePtrView(r.StartedAt, now),
 		Finished: newTimePtrView(r.FinishedAt, now),
 	}

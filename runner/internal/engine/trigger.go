@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// The engine's side of triggered runs (package trigger records them): it tells the activity
+// kinds of a pipeline, starts recorded runs at once, and gives a triggered run's templates its
+// event and the parameters its key pattern named.
+
+// ActivityKinds maps each activity id of p to its kind, refusing an activity this runner cannot
+// run.
+func (e *Engine) ActivityKinds(p *definition.Pipeline) (map[string]string, error) {
+	return e.activityKinds(p)
+}
+
+// PromoteNow starts scheduled runs within their max_active now rather than at the next tick:
+// a run made by an event starts as soon as it is recorded.
+func (e *Engine) PromoteNow(ctx context.Context) error { return e.promote(ctx) }
+
+// withEvent adds a triggered run's event (.Event) and key-pattern parameters to its template
+// data. The pipeline's own parameters keep their values: validation refuses a pattern part
+// named like one.
+func withEvent(ctx context.Context, q state.Q, run state.RunRow, data *definition.TemplateData) error {
+	ev, ok, err := state.EventOf(ctx, q, run.ID)
+	if err != nil || !ok {
+		return err
+	}
+	if err := json.Unmarshal(ev.Event, &data.Event); err != nil {
+		return fmt.Errorf("run %d: decoding its event: %w", run.ID, err)
+	}
+	var params map[string]string
+	if err := json.Unmarshal(ev.Params, &params); err != nil {
+		return fmt.Errorf("run %d: decoding its parameters: %w", run.ID, err)
+	}
+	if len(params) > 0 {
+		merged := make(map[string]string, len(data.Params)+len(params))
+		for k, v := range params {
+			merged[k] = v
+		}
+		for k, v := range data.Params {
+			merged[k] = v
+		}
+		data.Params = merged
+	}
+	return nil
+}
+
+// statusSample is how many objects of a triggered run status shows.
+const statusSample = 3
+
+// runEvent is what status shows of a triggered run's event.
+func runEvent(ctx context.Context, q state.Q, runID int64) (*status.RunEvent, error) {
+	ev, ok, err := state.EventOf(ctx, q, runID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var e definition.Event
+	if err := json.Unmarshal(ev.Event, &e); err != nil {
+		return nil, fmt.Errorf("run %d: decoding its event: %w", runID, err)
+	}
+	out := &status.RunEvent{Messages: ev.Messages, Objects: ev.Objects}
+	for i, o := range e.Objects {
+		if i == statusSample {
+			break
+		}
+		out.Sample = append(out.Sample, "s3://"+o.Bucket+"/"+o.Key)
+	}
+	if u := e.Upstream; u != nil {
+		out.Upstream = u.Pipeline + " run " + u.RunID
+	}
+	return out, nil
+}
+
+// describeTrigger says in a line what starts a pipeline's triggered runs.
+func describeTrigger(t *definition.Trigger) string {
+	if t == nil {
+		return ""
+	}
+	var parts []string
+	if s := t.SQS; s != nil {
+		d := "sqs " + s.QueueURL
+		var f []string
+		for _, kv := range [][2]string{{"bucket", s.Bucket}, {"prefix", s.Prefix}, {"suffix", s.Suffix}, {"pattern", s.Pattern}} {
+			if kv[1] != "" {
+				f = append(f, kv[0]+" "+kv[1])
+			}
+		}
+		if len(s.After) > 0 {
+			f = append(f, "notifications of "+strings.Join(s.After, ", "))
+		}
+		if n, w := s.Batching(); n > 1 {
+			f = append(f, "batches of up to "+strconv.Itoa(n)+" events or "+w.String())
+		}
+		if len(f) > 0 {
+			d += " (" + strings.Join(f, "; ") + ")"
+		}
+		parts = append(parts, d)
+	}
+	if len(t.After) > 0 {
+		parts = append(parts, "after "+strings.Join(t.After, ", "))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// runOutputs sets a success notification's outputs: the run's parameters, as its templates
+// saw them.
+func runOutputs(ctx context.Context, q state.Q, run state.RunRow, p *definition.Pipeline, n *Notification) error {
+	data := definition.TemplateData{Params: p.Parameters}
+	if state.IsEventTrigger(run.Trigger) {
+		if err := withEvent(ctx, q, run, &data); err != nil {
+			return err
+		}
+	}
+	if len(data.Params) > 0 {
+		n.Outputs = data.Params
+	}
+	return nil
+}
