@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 )
@@ -211,6 +212,33 @@ func (g *Goaws) SNS() (*sns.Client, error) {
 		return nil, err
 	}
 	return c.SNS(), nil
+}
+
+// SQS returns an SQS client for this goaws.
+func (g *Goaws) SQS() (*sqs.Client, error) {
+	c, err := awsclient.New(context.Background(), g.Settings())
+	if err != nil {
+		return nil, err
+	}
+	return c.SQS(), nil
+}
+
+// QueueURL is the URL of a queue of this goaws.
+func (g *Goaws) QueueURL(name string) string { return g.Endpoint + "/" + g.AccountID + "/" + name }
+
+// SinkQueueURL is the URL of the queue StartGoaws subscribed to a topic: what an SNS topic →
+// SQS queue → trigger.sqs test reads.
+func (g *Goaws) SinkQueueURL(topic string) string { return g.QueueURL(sinkQueue(topic)) }
+
+// CreateQueue creates a queue and returns its URL.
+func (g *Goaws) CreateQueue(ctx context.Context, name string) (string, error) {
+	if !goawsName.MatchString(name) {
+		return "", fmt.Errorf("goaws queue name %q: want 1-70 letters, digits, '-' or '_'", name)
+	}
+	if _, err := g.query(ctx, g.Endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {name}}); err != nil {
+		return "", fmt.Errorf("creating goaws queue %s: %w", name, err)
+	}
+	return g.QueueURL(name), nil
 }
 
 // Notification is one message published to a topic, as its subscribed queue received it (the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,12 +18,16 @@ type SQSAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // SQS is a queue on SQS.
 type SQS struct {
 	API SQSAPI
 	URL string
+	// single is set once ChangeMessageVisibilityBatch failed as a whole: some SQS stand-ins
+	// (goaws 0.5) do not have it, and one call per message does the same.
+	single atomic.Bool
 }
 
 var _ Queue = (*SQS)(nil)
@@ -70,6 +75,9 @@ func (s *SQS) Delete(ctx context.Context, msgs []Message) error {
 
 // Extend implements Queue.
 func (s *SQS) Extend(ctx context.Context, msgs []Message, d time.Duration) error {
+	if s.single.Load() {
+		return s.extendEach(ctx, msgs, d)
+	}
 	var errs []error
 	for from := 0; from < len(msgs); from += 10 {
 		chunk := msgs[from:min(from+10, len(msgs))]
@@ -80,11 +88,25 @@ func (s *SQS) Extend(ctx context.Context, msgs []Message, d time.Duration) error
 		}
 		out, err := s.API.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.URL), Entries: entries})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("extending the visibility of %d messages of %s: %w", len(chunk), s.URL, err))
-			continue
+			if ctx.Err() != nil {
+				return err
+			}
+			s.single.Store(true)
+			return s.extendEach(ctx, msgs[from:], d)
 		}
 		for _, f := range out.Failed {
 			errs = append(errs, fmt.Errorf("extending the visibility of a message of %s: %s: %s", s.URL, aws.ToString(f.Code), aws.ToString(f.Message)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *SQS) extendEach(ctx context.Context, msgs []Message, d time.Duration) error {
+	var errs []error
+	for _, m := range msgs {
+		if _, err := s.API.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.URL),
+			ReceiptHandle: aws.String(m.Receipt), VisibilityTimeout: int32(d / time.Second)}); err != nil {
+			errs = append(errs, fmt.Errorf("extending the visibility of message %s of %s: %w", m.ID, s.URL, err))
 		}
 	}
 	return errors.Join(errs...)
