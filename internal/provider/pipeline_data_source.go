@@ -138,6 +138,9 @@ func (d *pipelineDataSource) Read(ctx context.Context, req datasource.ReadReques
 	})
 	resp.Diagnostics.Append(diags...)
 	m.Schedule = sched
+	if !p.HasSchedule() {
+		m.Schedule = types.ObjectNull(pipelineScheduleAttrTypes) // only a trigger
+	}
 	m.Parameters = stringMap(p.Parameters)
 	m.ActivityIDs = stringList(sortedMapKeys(p.Activities))
 	m.DefinitionJSON = types.StringValue(string(data))

@@ -131,9 +131,9 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"and can be run by hand; unlike `aws_datapipeline`, publishing never has to activate it.",
 			},
 			"schedule": schema.SingleNestedAttribute{
-				Required: true,
+				Optional: true,
 				MarkdownDescription: "Which data intervals the pipeline processes. Intervals are `[start, end)`; a run starts when its interval ends " +
-					"(the run for 2026-03-01 starts at 2026-03-02T00:00). Set exactly one of `cron` and `every`.",
+					"(the run for 2026-03-01 starts at 2026-03-02T00:00). Set exactly one of `cron` and `every`. A pipeline has a `schedule`, a `trigger`, or both.",
 				Attributes: map[string]schema.Attribute{
 					"cron": str(false, "A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated on local days and wall clocks in `timezone`, "+
 						"e.g. `0 3 * * *`; `7` is Sunday as well as `0`, and `"+strings.Join(definition.CronMacros(), "`, `")+"` stand for their 5-field forms. "+
@@ -168,6 +168,7 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					},
 				},
 			},
+			"trigger": pipelineTriggerAttribute(str, list, duration),
 			"parameters": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
@@ -261,7 +262,7 @@ func pipelineActivityAttributes(
 		"depends_on": list(false, "Ids of the activities that must succeed first. Unset, the activity starts when its run starts."),
 		"retries":    schema.Int64Attribute{Optional: true, MarkdownDescription: "How many times the activity is retried; unset, `defaults.retries`."},
 		"timeout":    duration("How long one attempt may run; unset, `defaults.timeout`."),
-		"wait_for": nested("A precondition poked until it holds or times out before the activity runs. Set exactly one of `s3_key_exists`, `s3_prefix_not_empty` and `sql_returns_rows`.",
+		"wait_for": nested("A precondition poked until it holds or times out before the activity runs. Set exactly one of `s3_key_exists`, `s3_prefix_not_empty`, `sql_returns_rows` and `pipeline`.",
 			map[string]schema.Attribute{
 				"s3_key_exists":       str(false, "Holds when the object exists; an `s3://` or `file://` location."+templatedNote),
 				"s3_prefix_not_empty": str(false, "Holds when at least one object is under the prefix; an `s3://` or `file://` location."+templatedNote),
@@ -269,6 +270,13 @@ func pipelineActivityAttributes(
 					"connection": connection("Connection the query runs on."),
 					"sql":        str(true, "The query, e.g. `SELECT 1 FROM staging.loads WHERE day = '{{ ds .Start }}'`."+templatedNote),
 				}),
+				"pipeline": nested("Holds when another pipeline of the same runner state database has succeeded runs that together cover "+
+					"the interval `[start, end)` — by default this run's own interval — e.g. a daily report waiting for the hourly loads of its day.",
+					map[string]schema.Attribute{
+						"name":  str(true, "The upstream pipeline's name."),
+						"start": str(false, "Start of the interval to cover, RFC 3339, e.g. `{{ add_days -1 .Start | ts }}`. Unset, this run's interval start."+templatedNote),
+						"end":   str(false, "End of the interval to cover, RFC 3339. Unset, this run's interval end."+templatedNote),
+					}),
 				"poke_interval": duration("First wait between pokes; it backs off. Unset, the runner's default."),
 				"timeout":       duration("How long to wait before the activity fails. Unset, until the activity's timeout."),
 			}),
@@ -479,6 +487,10 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 
 // pipelineRuns computes next_runs and backfill_runs at the provider's clock.
 func pipelineRuns(p *definition.Pipeline, diags *diag.Diagnostics) (types.List, types.Int64, bool) {
+	if !p.HasSchedule() {
+		// Only a trigger: no interval is due at any time.
+		return stringList(nil), types.Int64Value(0), true
+	}
 	c, err := p.Schedule.Compile()
 	if err != nil {
 		diags.AddAttributeError(path.Root("schedule"), "Invalid pipeline", err.Error())
