@@ -10,7 +10,11 @@
 #
 #   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
 #   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
-#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine or subscribe
+#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine, subscribe or trigger
+#   - the trigger consumers (runner/internal/trigger/bench_test.go) against goaws: S3 events/s
+#     turned into runs against a bare ReceiveMessage/DeleteMessage loop on the same kind of
+#     queue, and event-to-run-started latency p50/p99 with long polling (medians of TRIG_COUNT
+#     runs, default 1).
 #
 # Benchmarks measure the whole machine: run them on an otherwise idle one, and compare figures
 # taken on the same machine only.
@@ -19,11 +23,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 COUNT="${COUNT:-3}"
 SUB_COUNT="${SUB_COUNT:-1}"
+TRIG_COUNT="${TRIG_COUNT:-1}"
 TPUT_COUNT="${TPUT_COUNT:-3}"
 ONLY="${ONLY:-}"
 OUT="$(mktemp)"
 SUB_OUT="$(mktemp)"
-trap 'rm -f "$OUT" "$SUB_OUT"' EXIT
+TRIG_OUT="$(mktemp)"
+trap 'rm -f "$OUT" "$SUB_OUT" "$TRIG_OUT"' EXIT
 
 # The median of each benchmark's metrics is what every table prints; MEDIAN is shared by both
 # awk programs.
@@ -88,6 +94,42 @@ END {
 fi
 
 [ "$ONLY" = engine ] && exit 0
+
+if [ "$ONLY" != subscribe ]; then
+echo
+echo "\$ go test -run '^\$' -bench 'Trigger' -benchtime=1x -count=$TRIG_COUNT -timeout 30m ./runner/internal/trigger/"
+(cd "$ROOT" && go test -run '^$' -bench 'Trigger' -benchtime=1x -count="$TRIG_COUNT" -timeout 30m ./runner/internal/trigger/) | grep -v '^SDK ' | tee "$TRIG_OUT"
+
+awk -v count="$TRIG_COUNT" "$MEDIAN"'
+END {
+	printf "\n### Triggers: S3 events turned into runs vs a bare ReceiveMessage/DeleteMessage loop on goaws (median of %d)\n\n", count
+	print "| state database / batching | events | runs | runner events/s (recorded, deleted) | runs started: events/s | bare loop events/s | runner / bare |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	split("sqlite/one-run-per-event postgres/one-run-per-event postgres/batches-of-500", cases, " ")
+	for (c = 1; c <= 3; c++) {
+		k = "TriggerThroughput/" cases[c]
+		r = median(k SUBSEP "runner-events/s")
+		if (r == "") { failed = 1; continue }
+		printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", cases[c], median(k SUBSEP "events"), median(k SUBSEP "runs"), r,
+			median(k SUBSEP "started-events/s"), median(k SUBSEP "bare-events/s"), median(k SUBSEP "ratio")
+	}
+	print ""
+	print "Each message holds one S3 event (AWS'"'"'s documented shape). The bare loop receives 10 messages a call with long polling and deletes them with DeleteMessageBatch, parsing and recording nothing; the runner parses, matches, records each run with its dedupe keys in one transaction per receive, deletes after the commit, and the engine (no-op activities, 100 workers) starts the runs. Both use a 3s visibility timeout: goaws now and then hides the 10 messages of a ReceiveMessage whose response the SDK retried, which then come back after it."
+	k = "TriggerLatency"
+	printf "\n### Triggers: event to run started, long polling, PostgreSQL (median of %d)\n\n", count
+	if (median(k SUBSEP "runner-p50-ms") == "") { failed = 1 } else {
+		print "| events/s | runs | runner: sent → run started p50 (ms) | p99 (ms) | bare loop: sent → received p50 (ms) | p99 (ms) |"
+		print "| ---: | ---: | ---: | ---: | ---: | ---: |"
+		printf "| %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", median(k SUBSEP "events/s"), median(k SUBSEP "runs"), median(k SUBSEP "runner-p50-ms"),
+			median(k SUBSEP "runner-p99-ms"), median(k SUBSEP "bare-p50-ms"), median(k SUBSEP "bare-p99-ms")
+		print ""
+		print "20 messages a second for 10 s, each carrying its send time; a run has started when the engine recorded started_at."
+	}
+	if (failed) { print "\nbench-runner: some trigger benchmarks reported nothing (see the output above)" > "/dev/stderr"; exit 1 }
+}' "$TRIG_OUT"
+fi
+
+[ "$ONLY" = trigger ] && exit 0
 
 # Throughput varies most from run to run (it is the shortest): it runs TPUT_COUNT times.
 echo

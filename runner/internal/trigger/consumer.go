@@ -52,6 +52,7 @@ type consumer struct {
 
 	pending map[string]*pending // received and not yet deleted, by message id
 	open    map[string]*batch   // the batch collecting events, by pipeline
+	ready   []*batch            // full or timed-out batches, recorded together by flushReady
 }
 
 // pending is a message held while the runs of its events are being made.
@@ -121,17 +122,22 @@ func (c *consumer) run(ctx context.Context) {
 		if d, ok := c.nextDeadline(); ok {
 			wait = min(wait, max(0, d.Sub(c.now())))
 		}
+		var msgs []Message
+		var err error
 		if wait < time.Second {
-			// SQS waits in whole seconds: sleep out the rest of a batch's window instead of
-			// polling in a tight loop.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
+			// SQS waits in whole seconds: within a second of a batch's deadline, ask without
+			// waiting, and pause briefly when nothing came.
+			msgs, err = c.q.Receive(ctx, 10, 0, c.visibility())
+			if err == nil && len(msgs) == 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(min(wait, 50*time.Millisecond)):
+				}
 			}
-			continue
+		} else {
+			msgs, err = c.q.Receive(ctx, 10, wait.Truncate(time.Second), c.visibility())
 		}
-		msgs, err := c.q.Receive(ctx, 10, wait.Truncate(time.Second), c.visibility())
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -149,6 +155,7 @@ func (c *consumer) run(ctx context.Context) {
 		for _, m := range msgs {
 			c.handle(ctx, m)
 		}
+		c.flushReady(ctx)
 	}
 }
 
@@ -224,7 +231,7 @@ func (c *consumer) handle(ctx context.Context, m Message) {
 			b.items = append(b.items, it)
 			if len(b.items) >= b.l.maxEvents {
 				delete(c.open, t.l.Pipeline.Name)
-				c.flush(ctx, b)
+				c.ready = append(c.ready, b)
 			}
 		}
 	}
@@ -252,53 +259,90 @@ func (c *consumer) flushDue(ctx context.Context, all bool) {
 	for name, b := range c.open {
 		if all || !now.Before(b.first.Add(b.l.maxWait)) {
 			delete(c.open, name)
-			c.flush(ctx, b)
+			c.ready = append(c.ready, b)
 		}
 	}
+	c.flushReady(ctx)
 }
 
-// flush records a batch as one run, then deletes the messages none of whose events wait any
-// more.
-func (c *consumer) flush(ctx context.Context, b *batch) {
-	p := b.l.Pipeline
-	res, err := c.rec.Record(ctx, p, state.TriggerSQS, b.items, len(b.msgs), b.l.loc)
-	var done []Message
-	for _, pm := range b.msgs {
-		pm.batches--
-		if err != nil {
-			pm.failed = true
+// flushReady records the ready batches, one transaction per pipeline, then deletes in one go
+// the messages none of whose events wait any more.
+func (c *consumer) flushReady(ctx context.Context) {
+	if len(c.ready) == 0 {
+		return
+	}
+	byPipeline := map[string][]*batch{}
+	var order []string
+	for _, b := range c.ready {
+		name := b.l.Pipeline.Name
+		if byPipeline[name] == nil {
+			order = append(order, name)
 		}
-		if pm.batches == 0 {
-			delete(c.pending, pm.msg.ID)
-			if !pm.failed {
-				done = append(done, pm.msg)
+		byPipeline[name] = append(byPipeline[name], b)
+	}
+	c.ready = c.ready[:0]
+	var done []Message
+	for _, name := range order {
+		done = append(done, c.flush(ctx, byPipeline[name])...)
+	}
+	c.deleteNow(ctx, done)
+}
+
+// flush records batches of one pipeline, a run each, in one transaction, and returns the
+// messages that may be deleted now.
+func (c *consumer) flush(ctx context.Context, bs []*batch) []Message {
+	l := bs[0].l
+	p := l.Pipeline
+	in := make([]Batch, len(bs))
+	events := 0
+	for i, b := range bs {
+		in[i] = Batch{Items: b.items, Messages: len(b.msgs)}
+		events += len(b.items)
+	}
+	res, err := c.rec.RecordAll(ctx, p, state.TriggerSQS, in, l.loc)
+	var done []Message
+	made := false
+	for i, b := range bs {
+		for _, pm := range b.msgs {
+			pm.batches--
+			if err != nil {
+				pm.failed = true
+			}
+			if pm.batches == 0 {
+				delete(c.pending, pm.msg.ID)
+				if !pm.failed {
+					done = append(done, pm.msg)
+				}
 			}
 		}
-	}
-	switch {
-	case err != nil:
-		if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
-			c.log.Error("recording a triggered run failed; its messages come back when their visibility times out",
-				"pipeline", p.Name, "queue", c.url, "events", len(b.items), "messages", len(b.msgs), "error", err)
+		if err != nil {
+			continue
 		}
-	case res.RunID == 0:
-		c.log.Info("events already made their run; deleting the redelivered messages", "pipeline", p.Name, "queue", c.url,
-			"events", len(b.items), "messages", len(b.msgs))
-	default:
-		c.log.Info("triggered run created", "pipeline", p.Name, "run", res.RunID, "interval_start", res.Interval.Start,
-			"interval_end", res.Interval.End, "events", res.Fresh, "duplicates", res.Duplicates, "messages", len(b.msgs), "queue", c.url)
+		r := res[i]
+		if r.RunID == 0 {
+			c.log.Info("events already made their run; deleting the redelivered messages", "pipeline", p.Name, "queue", c.url,
+				"events", len(b.items), "messages", len(b.msgs))
+			continue
+		}
+		made = true
+		c.log.Info("triggered run created", "pipeline", p.Name, "run", r.RunID, "interval_start", r.Interval.Start,
+			"interval_end", r.Interval.End, "events", r.Fresh, "duplicates", r.Duplicates, "messages", len(b.msgs), "queue", c.url)
 		if c.obs != nil {
 			msgs := make([]Message, 0, len(b.msgs))
 			for _, pm := range b.msgs {
 				msgs = append(msgs, pm.msg)
 			}
-			c.obs.RunRecorded(p.Name, res.RunID, res.Fresh, msgs)
-		}
-		if c.onRuns != nil {
-			c.onRuns(ctx)
+			c.obs.RunRecorded(p.Name, r.RunID, r.Fresh, msgs)
 		}
 	}
-	c.deleteNow(ctx, done)
+	if err != nil && (ctx.Err() == nil || !errors.Is(err, context.Canceled)) {
+		c.log.Error("recording triggered runs failed; their messages come back when their visibility times out",
+			"pipeline", p.Name, "queue", c.url, "runs", len(bs), "events", events, "error", err)
+	}
+	if made && c.onRuns != nil {
+		c.onRuns(ctx)
+	}
+	return done
 }
 
 func (c *consumer) deleteNow(ctx context.Context, msgs []Message) {

@@ -37,7 +37,7 @@ var goawsOnce struct {
 	g *acctest.Goaws
 }
 
-func newEnv(t *testing.T, dbURL string) *env {
+func newEnv(t testing.TB, dbURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	g, err := acctest.StartGoaws(ctx, "raw-topic")
@@ -79,7 +79,7 @@ func rawPipeline(queueURL string, edit func(s *definition.SQSTrigger)) *definiti
 }
 
 // publish records p as the engine does when it reads the registry.
-func (e *env) publish(t *testing.T, ps ...*definition.Pipeline) {
+func (e *env) publish(t testing.TB, ps ...*definition.Pipeline) {
 	t.Helper()
 	ctx := context.Background()
 	for _, p := range ps {
@@ -129,7 +129,7 @@ func (s *syncBuffer) String() string {
 
 // start runs a Manager on the env's database with queue wrapping the real queue; stop waits for
 // it to end.
-func (e *env) start(t *testing.T, wrap func(Queue) Queue) (logs *syncBuffer, stop func()) {
+func (e *env) start(t testing.TB, wrap func(Queue) Queue) (logs *syncBuffer, stop func()) {
 	t.Helper()
 	logs = &syncBuffer{}
 	m := New(Options{
@@ -153,7 +153,7 @@ func (e *env) start(t *testing.T, wrap func(Queue) Queue) (logs *syncBuffer, sto
 }
 
 // send puts bodies on the queue, ten a call.
-func (e *env) send(t *testing.T, bodies ...string) {
+func (e *env) send(t testing.TB, bodies ...string) {
 	t.Helper()
 	for from := 0; from < len(bodies); from += 10 {
 		var entries []types.SendMessageBatchRequestEntry
@@ -172,7 +172,7 @@ func (e *env) send(t *testing.T, bodies ...string) {
 
 // queued counts the messages on the queue, visible or not: goaws's ApproximateNumberOfMessages
 // counts them all (SQS's counts only the visible ones).
-func (e *env) queued(t *testing.T) int {
+func (e *env) queued(t testing.TB) int {
 	t.Helper()
 	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(e.url),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages}})
@@ -194,7 +194,7 @@ type tally struct {
 	duplicates int            // objects held by more than one run (or twice by one)
 }
 
-func (e *env) tally(t *testing.T, pipeline string) tally {
+func (e *env) tally(t testing.TB, pipeline string) tally {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := e.db.Reader().Query(ctx, `SELECT e.event FROM sluice_run_events e JOIN sluice_runs r ON r.id = e.run_id WHERE r.pipeline = $1`, pipeline)
@@ -226,7 +226,7 @@ func (e *env) tally(t *testing.T, pipeline string) tally {
 }
 
 // waitFor polls cond until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
