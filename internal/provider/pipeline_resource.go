@@ -84,7 +84,7 @@ func (r *pipelineResource) Metadata(_ context.Context, req resource.MetadataRequ
 	resp.TypeName = req.ProviderTypeName + "_pipeline"
 }
 
-const templatedNote = " Templated: Go `text/template` with `.Start`, `.End`, `.Params`, `.Pipeline`, `.RunID` and the functions in the *Writing pipelines* guide, checked at plan time."
+const templatedNote = " Templated: Go `text/template` with `.Start`, `.End`, `.Params`, `.Pipeline`, `.RunID`, `.Event` and the functions in the *Writing pipelines* guide, checked at plan time."
 
 func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	str := func(required bool, desc string) schema.StringAttribute {
