@@ -165,7 +165,7 @@ func CompileKeyPattern(s string) (*KeyPattern, error) {
 	if !strings.HasSuffix(s, "/") {
 		b.WriteString("$")
 	}
-	if (seen["year"] || seen["month"] || seen["day"]) && !(seen["year"] && seen["month"] && seen["day"]) {
+	if ymd := seen["year"] || seen["month"] || seen["day"]; ymd && (!seen["year"] || !seen["month"] || !seen["day"]) {
 		return nil, fmt.Errorf("pattern %q: {year}, {month} and {day} go together (or use {date})", s)
 	}
 	if seen["date"] && seen["year"] {

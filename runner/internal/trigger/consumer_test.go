@@ -32,11 +32,6 @@ type env struct {
 	url string
 }
 
-var goawsOnce struct {
-	sync.Mutex
-	g *acctest.Goaws
-}
-
 func newEnv(t testing.TB, dbURL string) *env {
 	t.Helper()
 	ctx := context.Background()

@@ -121,7 +121,7 @@ func Parse(body string) (Parsed, error) {
 		Format     string            `json:"format"`
 	}
 	if err := json.Unmarshal([]byte(body), &head); err != nil {
-		return Parsed{}, fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, err)
+		return Parsed{}, fmt.Errorf("%w: not a JSON object: %w", ErrMalformed, err)
 	}
 	switch {
 	case head.Type == "Notification" && head.Message != nil:
@@ -167,7 +167,7 @@ func parseS3(records []json.RawMessage) (Parsed, error) {
 			} `json:"s3"`
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return out, fmt.Errorf("%w: record %d: %v", ErrMalformed, i, err)
+			return out, fmt.Errorf("%w: record %d: %w", ErrMalformed, i, err)
 		}
 		if r.EventSource != "aws:s3" || r.S3 == nil {
 			return out, fmt.Errorf("%w: record %d: eventSource %q is not aws:s3", ErrMalformed, i, r.EventSource)
@@ -179,11 +179,11 @@ func parseS3(records []json.RawMessage) (Parsed, error) {
 		// S3 URL-encodes keys in notifications, with '+' for a space.
 		key, err := url.QueryUnescape(r.S3.Object.Key)
 		if err != nil {
-			return out, fmt.Errorf("%w: record %d: key %q is not URL-encoded: %v", ErrMalformed, i, r.S3.Object.Key, err)
+			return out, fmt.Errorf("%w: record %d: key %q is not URL-encoded: %w", ErrMalformed, i, r.S3.Object.Key, err)
 		}
 		t, err := time.Parse(time.RFC3339Nano, r.EventTime)
 		if err != nil {
-			return out, fmt.Errorf("%w: record %d: eventTime %q: %v", ErrMalformed, i, r.EventTime, err)
+			return out, fmt.Errorf("%w: record %d: eventTime %q: %w", ErrMalformed, i, r.EventTime, err)
 		}
 		if r.S3.Bucket.Name == "" || key == "" {
 			return out, fmt.Errorf("%w: record %d: no bucket or key", ErrMalformed, i)
@@ -216,7 +216,7 @@ func parseEventBridge(body string) (Parsed, error) {
 		} `json:"detail"`
 	}
 	if err := json.Unmarshal([]byte(body), &ev); err != nil {
-		return out, fmt.Errorf("%w: an EventBridge event: %v", ErrMalformed, err)
+		return out, fmt.Errorf("%w: an EventBridge event: %w", ErrMalformed, err)
 	}
 	if ev.Source != "aws.s3" {
 		return out, fmt.Errorf("%w: an EventBridge event from %q, not aws.s3", ErrMalformed, ev.Source)
@@ -230,7 +230,7 @@ func parseEventBridge(body string) (Parsed, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, ev.Time)
 	if err != nil {
-		return out, fmt.Errorf("%w: an EventBridge event's time %q: %v", ErrMalformed, ev.Time, err)
+		return out, fmt.Errorf("%w: an EventBridge event's time %q: %w", ErrMalformed, ev.Time, err)
 	}
 	// EventBridge keys are not URL-encoded.
 	o := ev.Detail.Object
@@ -245,7 +245,7 @@ func parseNotification(body, format string) (Parsed, error) {
 	}
 	var n Notification
 	if err := json.Unmarshal([]byte(body), &n); err != nil {
-		return out, fmt.Errorf("%w: a %s message: %v", ErrMalformed, NotificationFormat, err)
+		return out, fmt.Errorf("%w: a %s message: %w", ErrMalformed, NotificationFormat, err)
 	}
 	if n.Pipeline == "" || n.RunID == 0 {
 		return out, fmt.Errorf("%w: a %s message without pipeline or run_id", ErrMalformed, NotificationFormat)
@@ -256,7 +256,7 @@ func parseNotification(body, format string) (Parsed, error) {
 	}
 	_, end, err := n.Interval()
 	if err != nil {
-		return out, fmt.Errorf("%w: a %s message of pipeline %s: %v", ErrMalformed, NotificationFormat, n.Pipeline, err)
+		return out, fmt.Errorf("%w: a %s message of pipeline %s: %w", ErrMalformed, NotificationFormat, n.Pipeline, err)
 	}
 	out.Events = []Event{{Kind: KindNotification, Notification: &n, Time: end.UTC()}}
 	return out, nil
