@@ -28,6 +28,12 @@ the registry, creates the runs their schedules make due (catchup: every ended in
 start; otherwise the latest one), starts them oldest first within max_active_runs, and works
 the activities on River. It serves /metrics, /healthz and a status page on --listen.
 
+Pipelines with a trigger also get runs from events: serve long-polls the SQS queues of their
+trigger.sqs (S3 event notifications, directly, through SNS or from EventBridge, and other
+pipelines' sluice/notification.v1 messages) and makes a run per event or batch, exactly once,
+deleting a message only after its run is committed; and it makes a run of every trigger.after
+pipeline when an upstream run succeeds.
+
 With --replicas it also runs the stream subscribers of those replicas: for every published
 replication (replications/*.json) that has them, one consumer per shard applies the stream
 to the replica, holding a lease in the state database so that each shard of each replica is
