@@ -675,7 +675,8 @@ func TestAccPipeline_Examples(t *testing.T) {
 	const worked = "sluice_pipeline.web_logs"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             resource.ComposeTestCheckFunc(checkPipelineGone(dir, "web_logs_daily"), checkPipelineGone(dir, "daily_clicks")),
+		CheckDestroy: resource.ComposeTestCheckFunc(checkPipelineGone(dir, "web_logs_daily"), checkPipelineGone(dir, "daily_clicks"),
+			checkPipelineGone(dir, "raw_events")),
 		Steps: []resource.TestStep{
 			{
 				Config: exampleConfig(t, dir, "worked-case/main.tf"),
@@ -705,7 +706,21 @@ func TestAccPipeline_Examples(t *testing.T) {
 					plancheck.ExpectKnownValue("sluice_pipeline.clicks", tfjsonpath.New("next_runs").AtSliceIndex(0),
 						knownvalue.StringExact("2026-11-25T03:00:00+01:00")),
 				}},
-				Check: checkPipelineGone(dir, "web_logs_daily"),
+				Check: resource.ComposeTestCheckFunc(checkPipelineGone(dir, "web_logs_daily"),
+					func(*terraform.State) error {
+						data, err := os.ReadFile(pipelineDocPath(dir, "raw_events"))
+						if err != nil {
+							return err
+						}
+						p, err := definition.DecodePipeline(data)
+						if err != nil {
+							return err
+						}
+						if p.HasSchedule() || p.Trigger.SQS.MaxEvents != 200 || p.Trigger.After[0] != "daily_clicks" {
+							return fmt.Errorf("raw_events published %+v", p.Trigger)
+						}
+						return nil
+					}),
 			},
 		},
 	})

@@ -73,3 +73,31 @@ resource "sluice_emr_template" "spark" {
   service_role    = "EMR_DefaultRole_V2"
   job_flow_role   = "EMR_EC2_DefaultRole"
 }
+
+# Started by events instead of a schedule: every CSV file S3 announces on the queue (directly,
+# through SNS or from EventBridge) under raw/<date>/<hour>/, up to 200 files or 5 minutes' worth
+# per run, for the hour the key names; and again after each successful run of daily_clicks.
+resource "sluice_pipeline" "raw_events" {
+  name = "raw_events"
+
+  trigger = {
+    sqs = {
+      queue_url  = "https://sqs.eu-west-1.amazonaws.com/123456789012/raw-events"
+      bucket     = "acme-raw"
+      pattern    = "raw/{date}/{hour}/"
+      suffix     = ".csv"
+      max_events = 200
+      max_wait   = "5m"
+    }
+    after = [sluice_pipeline.clicks.name]
+  }
+
+  activities = {
+    load = {
+      shell = {
+        command = ["load-files", "--hour", "{{ .Params.date }}T{{ .Params.hour }}",
+        "{{ range .Event.Objects }}s3://{{ .Bucket }}/{{ .Key }} {{ end }}"]
+      }
+    }
+  }
+}
