@@ -51,6 +51,9 @@ func (e *Engine) Backfill(ctx context.Context, p *definition.Pipeline, from, to 
 	if !from.Before(to) {
 		return nil, fmt.Errorf("backfill of %s: --from %s is not before --to %s", p.Name, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
+	if !p.HasSchedule() {
+		return nil, errNoSchedule(p)
+	}
 	sched, err := p.Schedule.Compile()
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %s schedule: %w", p.Name, err)
@@ -107,6 +110,9 @@ func (e *Engine) EndedInterval(p *definition.Pipeline, start time.Time) (definit
 
 // intervalAt is the interval of p's schedule that starts exactly at start.
 func intervalAt(p *definition.Pipeline, start time.Time) (definition.Interval, *definition.CompiledSchedule, error) {
+	if !p.HasSchedule() {
+		return definition.Interval{}, nil, errNoSchedule(p)
+	}
 	sched, err := p.Schedule.Compile()
 	if err != nil {
 		return definition.Interval{}, nil, fmt.Errorf("pipeline %s schedule: %w", p.Name, err)

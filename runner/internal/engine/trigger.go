@@ -125,3 +125,8 @@ func runOutputs(ctx context.Context, q state.Q, run state.RunRow, p *definition.
 	}
 	return nil
 }
+
+// errNoSchedule refuses to plan intervals of a pipeline that has only a trigger.
+func errNoSchedule(p *definition.Pipeline) error {
+	return fmt.Errorf("pipeline %s has no schedule, only a trigger: its runs come from events while sluice-runner serve runs; add a schedule to run or backfill intervals by hand", p.Name)
+}

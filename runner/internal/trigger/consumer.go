@@ -31,19 +31,12 @@ type Queue interface {
 	Extend(ctx context.Context, msgs []Message, d time.Duration) error
 }
 
-// Observer hears what a consumer does (metrics, benchmarks); nil hears nothing.
-type Observer interface {
-	// RunRecorded is called once a run is committed, with the messages it came from.
-	RunRecorded(pipeline string, runID int64, events int, msgs []Message)
-}
-
 // consumer reads one queue for the pipelines that listen on it.
 type consumer struct {
 	url    string
 	q      Queue
 	rec    *Recorder
 	log    *slog.Logger
-	obs    Observer
 	now    func() time.Time
 	onRuns func(ctx context.Context) // after runs were recorded: start them now
 
@@ -327,13 +320,6 @@ func (c *consumer) flush(ctx context.Context, bs []*batch) []Message {
 		made = true
 		c.log.Info("triggered run created", "pipeline", p.Name, "run", r.RunID, "interval_start", r.Interval.Start,
 			"interval_end", r.Interval.End, "events", r.Fresh, "duplicates", r.Duplicates, "messages", len(b.msgs), "queue", c.url)
-		if c.obs != nil {
-			msgs := make([]Message, 0, len(b.msgs))
-			for _, pm := range b.msgs {
-				msgs = append(msgs, pm.msg)
-			}
-			c.obs.RunRecorded(p.Name, r.RunID, r.Fresh, msgs)
-		}
 	}
 	if err != nil && (ctx.Err() == nil || !errors.Is(err, context.Canceled)) {
 		c.log.Error("recording triggered runs failed; their messages come back when their visibility times out",

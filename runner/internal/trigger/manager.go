@@ -27,7 +27,6 @@ type Options struct {
 	Refresh time.Duration
 	// AfterPoll is how often trigger.after looks for upstream runs that succeeded; default 1s.
 	AfterPoll time.Duration
-	Observer  Observer
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -41,8 +40,16 @@ type Manager struct {
 
 	defs      map[string]*definition.Pipeline // by version
 	consumers map[string]*running             // by queue URL
-	cursors   map[string]time.Time            // trigger.after: "downstream upstream" -> finished_at seen
+	cursors   map[string]afterCursor          // trigger.after: by "downstream upstream"
 	promote   chan struct{}
+}
+
+// afterCursor is how far trigger.after has read an upstream's successful runs: the newest
+// finish time, and the runs that finished at that very time (read again by the next >= query,
+// and skipped without a transaction).
+type afterCursor struct {
+	since time.Time
+	at    map[int64]bool
 }
 
 type running struct {
@@ -68,7 +75,7 @@ func New(opts Options) *Manager {
 	return &Manager{
 		opts: opts, log: opts.Logger,
 		rec:  &Recorder{DB: opts.DB, Kinds: opts.Kinds, Now: opts.Now},
-		defs: map[string]*definition.Pipeline{}, consumers: map[string]*running{}, cursors: map[string]time.Time{},
+		defs: map[string]*definition.Pipeline{}, consumers: map[string]*running{}, cursors: map[string]afterCursor{},
 		promote: make(chan struct{}, 1),
 	}
 }
@@ -196,7 +203,7 @@ func (m *Manager) reconcile(ctx context.Context, ps []*definition.Pipeline) []*d
 			r.c.setListeners(ls)
 			continue
 		}
-		c := &consumer{url: url, q: m.opts.Queue(url), rec: m.rec, log: m.log, obs: m.opts.Observer, now: m.opts.Now, onRuns: m.started}
+		c := &consumer{url: url, q: m.opts.Queue(url), rec: m.rec, log: m.log, now: m.opts.Now, onRuns: m.started}
 		c.setListeners(ls)
 		cctx, cancel := context.WithCancel(ctx)
 		r := &running{c: c, cancel: cancel, done: make(chan struct{})}
@@ -221,44 +228,53 @@ func (m *Manager) afterRuns(ctx context.Context, ps []*definition.Pipeline) {
 	made := false
 	for _, p := range ps {
 		for _, up := range p.Trigger.After {
-			cur := p.Name + " " + up
-			since, ok := m.cursors[cur]
+			key := p.Name + " " + up
+			cur, ok := m.cursors[key]
 			if !ok {
 				first, seen, err := state.FirstSeen(ctx, m.opts.DB.Reader(), p.Name)
 				if err != nil || !seen {
 					continue
 				}
-				since = first
+				cur = afterCursor{since: first}
 			}
-			runs, err := state.SucceededRunsSince(ctx, m.opts.DB.Reader(), up, since, afterBatch)
+			runs, err := state.SucceededRunsSince(ctx, m.opts.DB.Reader(), up, cur.since, afterBatch)
 			if err != nil {
 				m.log.Error("reading the upstream runs of trigger.after failed", "pipeline", p.Name, "upstream", up, "error", err)
 				continue
 			}
+			loc := time.UTC
+			if tz := p.Schedule.Timezone; tz != "" {
+				if l, err := definition.LoadTimezone(tz); err == nil {
+					loc = l
+				}
+			}
 			for _, r := range runs {
+				if r.FinishedAt.Equal(cur.since) && cur.at[r.ID] {
+					continue
+				}
 				ev := Event{Kind: KindNotification, Time: *r.FinishedAt, Notification: &Notification{
 					Format: NotificationFormat, Event: "success", State: "success", Pipeline: up, Version: r.Version, RunID: r.ID,
 					IntervalStart: r.IntervalStart.Format(time.RFC3339Nano), IntervalEnd: r.IntervalEnd.Format(time.RFC3339Nano),
 				}}
-				loc := time.UTC
-				if tz := p.Schedule.Timezone; tz != "" {
-					if l, err := definition.LoadTimezone(tz); err == nil {
-						loc = l
-					}
-				}
 				res, err := m.rec.Record(ctx, p, state.TriggerAfter, []Item{{Event: ev}}, 0, loc)
 				if err != nil {
 					m.log.Error("recording a run of trigger.after failed; retrying at the next poll", "pipeline", p.Name, "upstream", up, "upstream_run", r.ID, "error", err)
 					break
 				}
-				since = *r.FinishedAt
+				if !r.FinishedAt.Equal(cur.since) {
+					cur = afterCursor{since: *r.FinishedAt, at: map[int64]bool{}}
+				}
+				if cur.at == nil {
+					cur.at = map[int64]bool{}
+				}
+				cur.at[r.ID] = true
 				if res.RunID != 0 {
 					made = true
 					m.log.Info("run created after an upstream run succeeded", "pipeline", p.Name, "run", res.RunID, "upstream", up,
 						"upstream_run", strconv.FormatInt(r.ID, 10), "interval_start", r.IntervalStart)
 				}
 			}
-			m.cursors[cur] = since
+			m.cursors[key] = cur
 		}
 	}
 	if made {
