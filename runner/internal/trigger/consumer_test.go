@@ -447,3 +447,27 @@ func TestConsumer_BurstOfTenThousandEventsIntoOneBatchedPipeline(t *testing.T) {
 		}
 	}
 }
+
+// Two runners on one PostgreSQL database read one queue whose every message is sent twice: each
+// event still makes one run (the per-pipeline lock and the dedupe keys), none is lost.
+func TestConsumer_TwoRunnersOnePostgresMakeOneRunPerEvent(t *testing.T) {
+	e := newEnv(t, acctest.NewPostgresDatabase(t))
+	e.publish(t, rawPipeline(e.url, func(s *definition.SQSTrigger) { s.MaxEvents = 7; s.MaxWait = "1s" }))
+	const n = 300
+	var bodies []string
+	for i := range n {
+		body := acctest.S3EventNotification(eventOf(i))
+		bodies = append(bodies, body, body)
+	}
+	e.start(t, nil)
+	e.start(t, nil)
+	e.send(t, bodies...)
+	waitFor(t, "the queue to drain", func() bool { return e.queued(t) == 0 })
+	got := e.tally(t, "raw")
+	lost := n - len(got.distinct)
+	t.Logf("messages in: %d (%d events) read by two runners, runs made: %d, objects in runs: %d, duplicates: %d, lost: %d",
+		len(bodies), n, got.runs, got.objects, got.duplicates, lost)
+	if got.objects != n || got.duplicates != 0 || lost != 0 {
+		t.Errorf("objects %d, duplicates %d, lost %d; want %d, 0, 0", got.objects, got.duplicates, lost, n)
+	}
+}
