@@ -187,15 +187,30 @@ func (c *consumer) handle(ctx context.Context, m Message) {
 		items []Item
 	}
 	var takes []take
+	taken := make([]bool, len(parsed.Events))
 	for _, l := range c.current() {
 		var items []Item
-		for _, ev := range parsed.Events {
+		for i, ev := range parsed.Events {
 			if parts, ok := l.Match(&ev); ok {
 				items = append(items, Item{Event: ev, Parts: parts})
+				taken[i] = true
 			}
 		}
 		if len(items) > 0 {
 			takes = append(takes, take{l, items})
+		}
+	}
+	if len(takes) > 0 {
+		var left []Event
+		for i, ev := range parsed.Events {
+			if !taken[i] {
+				left = append(left, ev)
+			}
+		}
+		if len(left) > 0 {
+			// The message is deleted once its other events made their runs: say what is not run.
+			c.log.Warn("some events of a trigger message match no pipeline listening on its queue; they make no run",
+				"queue", c.url, "message_id", m.ID, "events", describe(left), "pipelines", c.pipelineNames())
 		}
 	}
 	if len(takes) == 0 {
