@@ -23,8 +23,7 @@ import (
 )
 
 // TestTriggerKill_SIGKILLedRunnersMakeEachEventsRunOnce sends a stream of S3 events (some
-// duplicated) to a queue and SIGKILLs sluice-runner serve again and again while it consumes
-// them: between receiving and recording, between recording and deleting, wherever it is. The
+// duplicated) to a queue and SIGKILLs sluice-runner serve ten times while it consumes them: between receiving and recording, between recording and deleting, wherever it is. The
 // last runner is left to finish. Every event has exactly one run: none twice, none lost.
 func TestTriggerKill_SIGKILLedRunnersMakeEachEventsRunOnce(t *testing.T) {
 	st := startEventStack(t)
@@ -44,7 +43,7 @@ func TestTriggerKill_SIGKILLedRunnersMakeEachEventsRunOnce(t *testing.T) {
 	dbPath := filepath.Join(work, "state.db")
 	env := st.env(reg, "sqlite://"+dbPath, work)
 
-	const events, dups = 1000, 200
+	const events, dups = 2000, 400
 	var bodies []string
 	for i := range events {
 		bodies = append(bodies, acctest.S3EventNotification(acctest.S3Object{Bucket: "acme-raw", Key: fmt.Sprintf("raw/2026-11-%02d/part-%05d.csv", 1+i%28, i),
@@ -65,18 +64,26 @@ func TestTriggerKill_SIGKILLedRunnersMakeEachEventsRunOnce(t *testing.T) {
 	}
 
 	logPath := filepath.Join(work, "runner.log")
-	kills := 0
-	for range 8 {
+	kills, midway := 0, 0 // midway: kills while events were still without a run
+	var progress []string
+	for range 10 {
 		cmd := runner(t, logPath, env, "serve", "--tick", "200ms", "--listen", "")
-		time.Sleep(time.Duration(700+rand.IntN(900)) * time.Millisecond)
+		time.Sleep(time.Duration(400+rand.IntN(600)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
 		kills++
+		r, _ := triggerTally(t, dbPath)
+		if r < events {
+			midway++
+		}
+		progress = append(progress, strconv.Itoa(r))
 	}
-	runs, _ := triggerTally(t, dbPath)
-	t.Logf("after %d kills: %d runs recorded", kills, runs)
+	t.Logf("runs recorded after each of %d kills: %s", kills, strings.Join(progress, ", "))
+	if midway < 5 {
+		t.Errorf("only %d of %d kills came while events were still without a run: the test did not test much", midway, kills)
+	}
 	runner(t, logPath, env, "serve", "--tick", "200ms", "--listen", "")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -104,9 +111,9 @@ func TestTriggerKill_SIGKILLedRunnersMakeEachEventsRunOnce(t *testing.T) {
 		}
 	}
 	log := readFile(logPath)
-	t.Logf("messages in: %d (%d events, %d duplicated messages), runner SIGKILLed %d times, runs made: %d, duplicates: %d, lost: %d; "+
-		"messages whose events were already in a run (the duplicated ones, and redeliveries after a kill between record and delete): %d",
-		len(bodies), events, dups, kills, runs, duplicates, lost, strings.Count(log, "events already made their run"))
+	t.Logf("messages in: %d (%d events, %d duplicated messages), runner SIGKILLed %d times (%d while events were without a run), runs made: %d, duplicates: %d, lost: %d; "+
+		"batches whose events were all already in a run (duplicated messages, and redeliveries after a kill between record and delete): %d",
+		len(bodies), events, dups, kills, midway, runs, duplicates, lost, strings.Count(log, "events already made their run"))
 	if runs != events || duplicates != 0 || lost != 0 {
 		t.Errorf("runs %d, duplicates %d, lost %d; want %d, 0, 0", runs, duplicates, lost, events)
 	}
