@@ -114,7 +114,7 @@ END {
 			median(k SUBSEP "started-events/s"), median(k SUBSEP "bare-events/s"), median(k SUBSEP "ratio")
 	}
 	print ""
-	print "Each message holds one S3 event (AWS'"'"'s documented shape). The bare loop receives 10 messages a call with long polling and deletes them with DeleteMessageBatch, parsing and recording nothing; the runner parses, matches, records each run with its dedupe keys in one transaction per receive, deletes after the commit, and the engine (no-op activities, 100 workers) starts the runs. Both use a 3s visibility timeout: goaws now and then hides the 10 messages of a ReceiveMessage whose response the SDK retried, which then come back after it."
+	print "Each message holds one S3 event (AWS'"'"'s documented shape). The bare loop receives 10 messages a call with long polling and deletes them with DeleteMessageBatch, parsing and recording nothing; the runner parses, matches, records each run with its dedupe keys in one transaction per receive, deletes after the commit, and the engine (no-op activities, 100 workers) starts the runs. Both use a 3s visibility timeout: goaws now and then hides the 10 messages of a ReceiveMessage whose response the SDK retried, which then come back after it, so one such stall costs either side 3s and the figures vary from run to run (raise TRIG_COUNT for steadier medians)."
 	k = "TriggerLatency"
 	printf "\n### Triggers: event to run started, long polling, PostgreSQL (median of %d)\n\n", count
 	if (median(k SUBSEP "runner-p50-ms") == "") { failed = 1 } else {
