@@ -397,7 +397,7 @@ func TestConsumer_UnusableMessagesStayForTheDeadLetterQueueWithAReason(t *testin
 	other := obj("cooked/2026-11-18/13/x.csv")
 	e.send(t,
 		`{"hello": "<script>alert(1)</script>"}`, // malformed
-		acctest.S3EventNotification(other),        // no pipeline's filter matches
+		acctest.S3EventNotification(other),       // no pipeline's filter matches
 		`{"format":"sluice/notification.v1","event":"success","pipeline":"nobody","run_id":3,"interval_start":"2026-11-18T00:00:00Z","interval_end":"2026-11-19T00:00:00Z"}`,
 		`{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-18T13:00:00.000Z","Bucket":"acme-raw"}`, // ignored: deleted
 	)
