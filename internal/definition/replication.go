@@ -52,8 +52,9 @@ type Replication struct {
 	Replicas map[string]Replica `json:"replicas"`
 	Records  Records            `json:"records"`
 	Batch    Batch              `json:"batch"`
-	// Staging is an s3:// (or file://) prefix where row batches are written for COPY on
-	// Redshift; PostgreSQL replicas insert rows directly.
+	// Staging is an s3:// (or file://) prefix where row batches are written and loaded from
+	// with COPY: required for Redshift replicas; PostgreSQL replicas insert rows directly
+	// unless it is set.
 	Staging       string        `json:"staging,omitempty"`
 	StartPosition StartPosition `json:"start_position"`
 	Poison        Poison        `json:"poison"`

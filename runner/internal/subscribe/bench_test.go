@@ -51,7 +51,7 @@ func benchSize(name string, def int) int {
 }
 
 var (
-	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 5000)     // throughput: records in the shard
+	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 25000)    // throughput: records in the shard (kinesis-local hands out all of a 5,000-record shard in one call)
 	benchMemN      = benchSize("SLUICE_BENCH_MEM_RECORDS", 1000) // memory: N (and 10×N)
 	benchLagRate   = benchSize("SLUICE_BENCH_LAG_RATE", 1000)    // lag: records/s put
 	benchLagFor    = time.Duration(benchSize("SLUICE_BENCH_LAG_SECONDS", 10)) * time.Second
