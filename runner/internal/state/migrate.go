@@ -116,6 +116,13 @@ var migrations = []migration{
 			seen_until BIGINT NOT NULL,
 			PRIMARY KEY (owner, replica))`,
 	}},
+	// Versions are a set, not a sequence: a runner applies every one it does not find, so parts
+	// built in parallel number theirs apart (this one is the replication issue's).
+	{version: 12, stmts: []string{
+		// Records the subscriber has read from the shard and not yet applied: exact when the
+		// same report's millis_behind is 0 (it has read up to the tip), else a lower bound.
+		`ALTER TABLE sluice_subscriber_shards ADD COLUMN records_behind BIGINT`,
+	}},
 }
 
 func (db *DB) ddl(stmt string) string {

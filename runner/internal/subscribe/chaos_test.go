@@ -88,6 +88,9 @@ func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
 		return false
 	})
 	for _, st := range shardStates(t, s) {
+		if st.Replica == "b" && st.State == state.ShardRetrying && st.RecordsBehind != nil {
+			t.Errorf("shard %s of replica b is retrying but reports %d records behind: a stale value while it does not read", st.Shard, *st.RecordsBehind)
+		}
 		if st.Replica == "b" && st.State == state.ShardRetrying && st.MillisBehind != nil {
 			t.Errorf("shard %s of replica b is retrying but reports MillisBehindLatest %d: a stale value while it does not read", st.Shard, *st.MillisBehind)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,7 +63,7 @@ func (c *consumer) run(ctx context.Context) {
 		var pe *PoisonError
 		switch {
 		case errors.Is(err, errFinished):
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardFinished, "", nil
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardFinished, "", nil, ptr(int64(0))
 			c.report(ctx)
 			c.log.Info("shard finished: consumed to its end", "sequence", c.prog.Sequence)
 			c.release()
@@ -70,7 +71,7 @@ func (c *consumer) run(ctx context.Context) {
 		case errors.As(err, &pe):
 			// Not reading: the last MillisBehindLatest would go stale (0 while the backlog grows),
 			// so it is reported unknown until the consumer reads again.
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardStopped, pe.Error(), nil
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardStopped, pe.Error(), nil, nil
 			c.report(ctx)
 			if c.lastPoison != pe.Sequence {
 				c.lastPoison = pe.Sequence
@@ -88,7 +89,7 @@ func (c *consumer) run(ctx context.Context) {
 			backoff = time.Second
 			continue
 		case err != nil:
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardRetrying, err.Error(), nil // see above
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardRetrying, err.Error(), nil, nil // see above
 			c.report(ctx)
 			c.log.Warn("shard consumer failed; retrying from the replica's checkpoint", "error", err.Error(), "retry_in", backoff.String())
 			if !c.sleep(ctx, backoff) {
@@ -201,7 +202,8 @@ func (c *consumer) consume(ctx context.Context) error {
 	// the next call starts again from the replica's checkpoint.
 	rctx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
-	fetched := c.readAhead(rctx, it.ShardIterator, int32(c.maxRecords)) //nolint:gosec // max_records ≤ 10000
+	var unapplied atomic.Int64
+	fetched := c.readAhead(rctx, it.ShardIterator, int32(c.maxRecords), &unapplied) //nolint:gosec // max_records ≤ 10000
 	var pending []record
 	var pendingBytes int
 	var first time.Time
@@ -222,6 +224,7 @@ func (c *consumer) consume(ctx context.Context) error {
 		pendingBytes += f.bytes
 		firstRead := c.prog.MillisBehind == nil
 		c.prog.MillisBehind = f.millisBehind
+		c.prog.RecordsBehind = ptr(unapplied.Load())
 		if firstRead {
 			c.report(ctx) // the lag is known from the first read on, records or not
 		}
@@ -242,6 +245,7 @@ func (c *consumer) consume(ctx context.Context) error {
 				return fmt.Errorf("applying %d records after %s: %w", len(batch), seqOrStart(cp), err)
 			}
 			cp = o.checkpoint
+			c.prog.RecordsBehind = ptr(unapplied.Add(-int64(n)))
 			for _, r := range batch {
 				pendingBytes -= len(r.data)
 			}
@@ -302,3 +306,5 @@ func parseTimestamp(s *string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+func ptr[T any](v T) *T { return &v }

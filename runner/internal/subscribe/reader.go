@@ -3,6 +3,7 @@ package subscribe
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,7 +29,10 @@ type fetch struct {
 // start of one call to the start of the next: every consumer of a shard shares its 5 calls a
 // second. The reader stops at the shard's end, on an error (sent to the applier, which starts
 // again from the replica's checkpoint), or when ctx ends.
-func (c *consumer) readAhead(ctx context.Context, iter *string, limit int32) <-chan fetch {
+//
+// unapplied counts the records read and not yet applied: the reader adds a response's records
+// before handing it over, the applier takes a batch's off once it is committed.
+func (c *consumer) readAhead(ctx context.Context, iter *string, limit int32, unapplied *atomic.Int64) <-chan fetch {
 	ch := make(chan fetch, 1)
 	go func() {
 		defer close(ch)
@@ -50,6 +54,7 @@ func (c *consumer) readAhead(ctx context.Context, iter *string, limit int32) <-c
 				})
 				f.bytes += len(r.Data)
 			}
+			unapplied.Add(int64(len(f.recs)))
 			select {
 			case ch <- f:
 			case <-ctx.Done():

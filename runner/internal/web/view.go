@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -60,6 +61,9 @@ func newReplicaViews(shards []status.ReplicaShard, now time.Time) []replicaView 
 		}
 		if s.MillisBehind != nil {
 			v.Behind = (time.Duration(*s.MillisBehind) * time.Millisecond).String()
+		}
+		if lag := s.RecordsLag(); lag != "" {
+			v.Behind = strings.TrimPrefix(v.Behind+", "+lag, ", ")
 		}
 		if s.LastApplied != nil {
 			v.LastApplied = newTimeView(*s.LastApplied, now)
