@@ -112,12 +112,40 @@ func LiveRunners(ctx context.Context, q Q, replica string, now time.Time) (int, 
 // ReportReplicaError records err on the shards of (replication, replica) that no consumer
 // reports on now (their lease lapsed, or owner holds it), unless finished: the runner cannot
 // reach the replica to start their consumers.
-func ReportReplicaError(ctx context.Context, q Q, replication, replica, owner, msg string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, last_error = $2, updated_at = $3
+//
+// shards are the stream's shards when known: one the replica has no row for yet (no consumer
+// ever started on it, as when the replica is down from the first start) gets one, with a
+// lapsed lease, so that status shows the replica failing rather than nothing at all.
+func ReportReplicaError(ctx context.Context, q Q, replication, replica, owner, msg string, shards []string, now time.Time) error {
+	for _, sh := range shards {
+		if _, err := q.Exec(ctx, `INSERT INTO sluice_subscriber_shards (replication, replica, shard, owner, lease_until, state, last_error, updated_at)
+			VALUES ($1, $2, $3, $4, 0, $5, $6, $7) ON CONFLICT DO NOTHING`,
+			replication, replica, sh, owner, ShardRetrying, msg, Micros(now)); err != nil {
+			return fmt.Errorf("recording the error of replication %s, replica %s: %w", replication, replica, err)
+		}
+	}
+	// The lag is unknown while nothing reads: a stale value would look current.
+	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, last_error = $2, updated_at = $3,
+		millis_behind = NULL, records_behind = NULL
 		WHERE replication = $4 AND replica = $5 AND state <> $6 AND (lease_until < $3 OR owner = $7)`,
 		ShardRetrying, msg, Micros(now), replication, replica, ShardFinished, owner)
 	if err != nil {
 		return fmt.Errorf("recording the error of replication %s, replica %s: %w", replication, replica, err)
+	}
+	return nil
+}
+
+// ClearReplicaError removes what ReportReplicaError put in place of consumers that never
+// started: the rows of (replication, replica) with no lease, nothing applied and the error
+// still on them. Called once the runner serves the replica again: the shards it reads now have
+// consumers reporting, and the rest (a reshard's parents it had already finished, say) are not
+// failing.
+func ClearReplicaError(ctx context.Context, q Q, replication, replica string) error {
+	_, err := q.Exec(ctx, `DELETE FROM sluice_subscriber_shards WHERE replication = $1 AND replica = $2
+		AND lease_until = 0 AND sequence IS NULL AND applied_records = 0 AND state = $3`,
+		replication, replica, ShardRetrying)
+	if err != nil {
+		return fmt.Errorf("clearing the error of replication %s, replica %s: %w", replication, replica, err)
 	}
 	return nil
 }

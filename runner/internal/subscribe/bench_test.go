@@ -8,8 +8,8 @@ package subscribe_test
 //
 // They report figures and assert only that every record was applied: never a timing.
 //
-//   - Throughput: one shard holding benchRecords records, read by a bare GetRecords loop (no
-//     apply, no pause: what kinesis-local can hand out) and applied into PostgreSQL by one
+//   - Throughput: one shard holding benchRecords records, read benchCallLimit a call by a bare
+//     GetRecords loop (no apply, no pause: what kinesis-local can hand out) and applied into PostgreSQL by one
 //     subscriber, in the same run; records/s of each and their ratio.
 //   - Lag: a steady 1,000 records/s put into a 4-shard stream for benchLagFor, applied by one
 //     runner serving three replicas with the default batch settings; each record is an INSERT
@@ -51,7 +51,8 @@ func benchSize(name string, def int) int {
 }
 
 var (
-	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 25000)    // throughput: records in the shard (kinesis-local hands out all of a 5,000-record shard in one call)
+	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 10000)    // throughput: records in the shard
+	benchCallLimit = benchSize("SLUICE_BENCH_CALL_LIMIT", 2500)  // throughput: records per GetRecords call, both sides
 	benchMemN      = benchSize("SLUICE_BENCH_MEM_RECORDS", 1000) // memory: N (and 10×N)
 	benchLagRate   = benchSize("SLUICE_BENCH_LAG_RATE", 1000)    // lag: records/s put
 	benchLagFor    = time.Duration(benchSize("SLUICE_BENCH_LAG_SECONDS", 10)) * time.Second
@@ -114,8 +115,8 @@ func putAll(b *testing.B, c *kinesis.Client, stream string, entries []types.PutR
 	}
 }
 
-// bareRead reads the stream's only shard from TRIM_HORIZON with GetRecords (10,000 records a
-// call, no pause) until it has want records, and returns how long that took from its
+// bareRead reads the stream's only shard from TRIM_HORIZON with GetRecords (benchCallLimit
+// records a call, as the subscriber's batch; no pause) until it has want records, and returns how long that took from its
 // GetShardIterator call.
 func bareRead(b *testing.B, stream string, want int) time.Duration {
 	b.Helper()
@@ -135,7 +136,7 @@ func bareRead(b *testing.B, stream string, want int) time.Duration {
 	iter := it.ShardIterator
 	got, size := 0, 0
 	for got < want {
-		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(10000)})
+		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(benchCallLimit))}) //nolint:gosec // ≤ 10,000
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -182,8 +183,9 @@ func waitCheckpointed(b *testing.B, replication string, want int64, urls ...stri
 
 // BenchmarkSubscriberThroughput applies one shard into PostgreSQL with one subscriber, as
 // statements (an INSERT per record) and as rows (JSON rows, inserted together), against a bare
-// GetRecords loop over the same shard in the same run. The subscriber runs with its largest
-// batch (max_records 10,000, what one GetRecords call returns at most).
+// GetRecords loop over the same shard in the same run. Both read benchCallLimit records a call
+// (the subscriber's max_records): kinesis-local would hand out a whole 10,000-record shard in
+// one call, and with one call there is nothing for reading and applying to overlap with.
 func BenchmarkSubscriberThroughput(b *testing.B) {
 	for _, format := range []string{definition.RecordsStatements, definition.RecordsRows} {
 		b.Run(format, func(b *testing.B) {
@@ -198,7 +200,7 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 				fillTotal += fill(b, stream, benchRecords, data)
 				url := newReplica(b)
 				r := replication("bench", arn, "a")
-				r.Batch.MaxRecords, r.Batch.MaxLatency = 10000, "1s"
+				r.Batch.MaxRecords, r.Batch.MaxLatency = benchCallLimit, "1s"
 				if format == definition.RecordsRows {
 					r.Records = definition.Records{Format: definition.RecordsRows, Table: "app.t", InsertMode: definition.InsertAppend}
 				}
