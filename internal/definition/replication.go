@@ -307,6 +307,13 @@ func (r *Replication) ReadLoad() (callsPerSecond float64, over bool) {
 	return calls, calls > ShardReadCallsPerSecond
 }
 
+// FlowingCallGap is the least time between two GetRecords calls of one subscriber on a shard
+// while records flow: the shard's ShardReadCallsPerSecond shared out among the replicas, so
+// that all of them reading flat out together stay within the limit instead of being throttled.
+func (r *Replication) FlowingCallGap() time.Duration {
+	return time.Duration(max(len(r.Replicas), 1)) * time.Second / ShardReadCallsPerSecond
+}
+
 // DecodeReplication decodes a published replication strictly.
 func DecodeReplication(data []byte) (*Replication, error) {
 	var r Replication

@@ -35,16 +35,16 @@ type consumer struct {
 	maxBytes   int
 	maxLatency time.Duration
 	pollEvery  time.Duration
+	// callGap spaces the consumer's GetRecords calls while records flow: every consumer of a
+	// shard shares its 5 calls per second, so each replica takes its share
+	// (definition.Replication.FlowingCallGap).
+	callGap time.Duration
 }
 
 var (
 	errLeaseLost = errors.New("the lease was lost: another runner consumes the shard now")
 	errFinished  = errors.New("shard finished")
 )
-
-// minCallGap spaces a consumer's GetRecords calls while records flow: every consumer of a shard
-// shares its 5 calls per second, and one replica must not take them all.
-const minCallGap = 200 * time.Millisecond
 
 // run consumes the shard until it is finished, the lease is lost, or ctx ends; it then gives the
 // lease back (unless lost).

@@ -25,7 +25,7 @@ type fetch struct {
 // the applier to take it before reading the next (a response holds at most max_records records,
 // the limit passed to every call).
 //
-// Calls are spaced minCallGap apart while records flow and pollEvery apart at the tip, from the
+// Calls are spaced callGap apart while records flow and pollEvery apart at the tip, from the
 // start of one call to the start of the next: every consumer of a shard shares its 5 calls a
 // second. The reader stops at the shard's end, on an error (sent to the applier, which starts
 // again from the replica's checkpoint), or when ctx ends.
@@ -64,7 +64,7 @@ func (c *consumer) readAhead(ctx context.Context, iter *string, limit int32, una
 				return
 			}
 			iter = out.NextShardIterator
-			wait := minCallGap
+			wait := c.callGap
 			if len(out.Records) == 0 {
 				wait = c.pollEvery
 			}

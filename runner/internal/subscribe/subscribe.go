@@ -467,7 +467,8 @@ func (s *Service) start(ctx context.Context, rep *definition.Replication, key st
 		log:  s.log.With("replication", key.Replication, "replica", key.Replica, "shard", key.Shard),
 		done: make(chan struct{}), stopping: make(chan struct{}),
 		maxRecords: rep.Batch.MaxRecords, maxBytes: rep.Batch.MaxBytes, maxLatency: maxLatency, pollEvery: poll,
-		prog: state.ShardProgress{State: state.ShardReading},
+		callGap: rep.FlowingCallGap(),
+		prog:    state.ShardProgress{State: state.ShardReading},
 	}
 	// The consumer outlives this tick: its context is the service's, not the tick's.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
