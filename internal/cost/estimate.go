@@ -145,7 +145,9 @@ func (s Stream) billedGBPerHour() float64 {
 }
 
 // StreamMonthly estimates a stream's cost for a 730-hour month.
-func (t *Table) StreamMonthly(region string, s Stream) Estimate { return t.Stream(region, s, HoursPerMonth) }
+func (t *Table) StreamMonthly(region string, s Stream) Estimate {
+	return t.Stream(region, s, HoursPerMonth)
+}
 
 // Stream estimates a stream's cost over hours.
 //

@@ -99,4 +99,3 @@ func (d *costEstimateDataSource) Read(ctx context.Context, req datasource.ReadRe
 	m.Unestimated = stringList(missing)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
-

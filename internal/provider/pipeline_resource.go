@@ -301,8 +301,8 @@ func pipelineActivityAttributes(
 			"template": str(false, "Name of a published EMR template. Write `template = sluice_emr_template.<x>.name`: the reference makes Terraform "+
 				"publish the template before the pipeline, and apply checks that it is in the registry."),
 			"cluster_id": str(false, "Id of an existing cluster, e.g. `j-2AXXXXXXGAPLF`; the runner adds steps and never terminates it."),
-			"expected_duration": duration("How long the steps are expected to take, from the cluster's start to its end, e.g. `45m`: what "+
-				"`estimated_cost_per_run` counts a transient cluster for (at least a minute, EMR's minimum). Published with the pipeline, so "+
+			"expected_duration": duration("How long the steps are expected to take, from the cluster's start to its end, e.g. `45m`: what " +
+				"`estimated_cost_per_run` counts a transient cluster for (at least a minute, EMR's minimum). Published with the pipeline, so " +
 				"`sluice-runner status` shows the estimate next to what runs really cost. Unset, the run's cost is not estimated."),
 			"steps": schema.ListNestedAttribute{
 				Required:            true,
