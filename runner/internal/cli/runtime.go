@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
@@ -114,8 +115,10 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 
 // runtime is everything an executing command needs, built from the configuration.
 type runtime struct {
-	cfg    config.Config
-	db     *state.DB
+	cfg config.Config
+	db  *state.DB
+	// usage records the EMR clusters' usage and cost; its metrics join serve's registry.
+	usage  *usage.Service
 	reg    registry.Registry
 	conns  *conn.Resolver
 	eng    *engine.Engine
@@ -210,11 +213,18 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			},
 		}),
 	}
+	usageOpts := usage.Options{DB: rt.db, Registry: rt.reg, Region: cfg.Region, Logger: g.log}
 	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
 		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
 	if rt.aws != nil {
 		emrOpts.EMR = rt.aws.EMR()
+		usageOpts.EMR = rt.aws.EMR()
+		if usageOpts.Region == "" {
+			usageOpts.Region = rt.aws.Region()
+		}
 	}
+	rt.usage = usage.New(usageOpts)
+	emrOpts.Usage = rt.usage
 	if ex, err := emrstep.New(emrOpts); err == nil {
 		execs[definition.KindEMRStep] = ex
 	} else {

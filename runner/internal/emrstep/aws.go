@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/emr"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // Tags the runner puts on every transient cluster, so that a cluster can be traced to its
@@ -104,6 +105,9 @@ func (x *executor) runTransient(ctx context.Context, t *activity.Task, a *defini
 			reason = r
 		} else {
 			res, err := x.watchTransient(ctx, t, aws.ToString(out.JobFlowId), subnet, len(in.Steps))
+			// Every cluster launched is billed, whatever became of its steps: record it once it
+			// is terminated (watchTransient always terminates it).
+			x.recordUsage(ctx, t, usage.Launch{Template: a.Template, ExpectedDuration: a.ExpectedDuration, ClusterID: aws.ToString(out.JobFlowId)})
 			var ce *capacityError
 			if !errors.As(err, &ce) {
 				return res, err

@@ -116,6 +116,7 @@ var migrations = []migration{
 			seen_until BIGINT NOT NULL,
 			PRIMARY KEY (owner, replica))`,
 	}},
+	{version: 3, stmts: emrUsageMigration},
 }
 
 func (db *DB) ddl(stmt string) string {
