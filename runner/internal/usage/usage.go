@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsemr "github.com/aws/aws-sdk-go-v2/service/emr"
+	emrtypes "github.com/aws/aws-sdk-go-v2/service/emr/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
@@ -133,7 +134,16 @@ func (s *Service) Record(ctx context.Context, l Launch) error {
 	var measured cost.Estimate
 	if l.ClusterID != "" {
 		u.Mode = ModeAWS
-		m, err := s.measure(ctx, l.ClusterID)
+		var bids map[string]string // spot bids by instance type, priced as the plan prices them
+		if tplErr == nil {
+			bids = map[string]string{}
+			for _, g := range cost.Groups(tpl) {
+				if g.Market == definition.MarketSpot && g.BidPrice != "" {
+					bids[g.InstanceType] = g.BidPrice
+				}
+			}
+		}
+		m, err := s.measure(ctx, l.ClusterID, bids)
 		if err != nil {
 			return fmt.Errorf("reading the usage of EMR cluster %s: %w", l.ClusterID, err)
 		}
@@ -236,8 +246,9 @@ type measurement struct {
 // measure reads a cluster's usage: EMR's normalized instance hours (DescribeCluster) and every
 // instance's run time (ListInstances), each priced per second with a one-minute minimum at its
 // type's EC2 on-demand + EMR price. An instance still shutting down counts until now. Spot
-// instances are priced at the on-demand price, the most they can have cost.
-func (s *Service) measure(ctx context.Context, id string) (*measurement, error) {
+// instances are priced at their template group's bid, else at the on-demand price: the most they
+// can have cost, as the plan's estimate counts them.
+func (s *Service) measure(ctx context.Context, id string, bids map[string]string) (*measurement, error) {
 	if s.opts.EMR == nil {
 		return nil, errors.New("the runner has no EMR client")
 	}
@@ -290,7 +301,11 @@ func (s *Service) measure(ctx context.Context, id string) (*measurement, error) 
 	for _, k := range keys {
 		// One "instance" running for the summed billed seconds costs the same as the instances.
 		secs := time.Duration(perType[k] * float64(time.Second))
-		m.priced.Add(s.opts.Prices.Cluster(s.opts.Region, []cost.Group{{Role: "instances", InstanceType: k.typ, Count: 1}}, secs))
+		g := cost.Group{Role: "instances", InstanceType: k.typ, Count: 1}
+		if k.market == string(emrtypes.MarketTypeSpot) {
+			g.Market, g.BidPrice = definition.MarketSpot, bids[k.typ]
+		}
+		m.priced.Add(s.opts.Prices.Cluster(s.opts.Region, []cost.Group{g}, secs))
 	}
 	return m, nil
 }
