@@ -251,4 +251,4 @@ func Encode(ps []Price) ([]byte, error) {
 }
 
 // ErrNoRegion is returned by estimates made without a region.
-var ErrNoRegion = errors.New("no region: set the provider's region (or AWS_REGION) so that prices can be looked up")
+var ErrNoRegion = errors.New("no AWS region, and prices are per region: set the provider's region (sluice-runner: --region), or AWS_REGION")
