@@ -254,7 +254,7 @@ func (s *Service) measure(ctx context.Context, id string, bids map[string]string
 	}
 	dc, err := s.opts.EMR.DescribeCluster(ctx, &awsemr.DescribeClusterInput{ClusterId: aws.String(id)})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DescribeCluster: %w", err)
 	}
 	now := s.opts.Now()
 	m := &measurement{ended: now}
@@ -277,7 +277,7 @@ func (s *Service) measure(ctx context.Context, id string, bids map[string]string
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("ListInstances: %w", err)
 		}
 		for _, inst := range page.Instances {
 			if inst.Status == nil || inst.Status.Timeline == nil || inst.Status.Timeline.CreationDateTime == nil {
