@@ -171,6 +171,7 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 	}
 	name := clusterName(t)
 	var stale []string
+	attempts := map[string]int{} // the attempt that started each stale cluster
 	in := &awsemr.ListClustersInput{ClusterStates: liveStates}
 	for {
 		out, err := x.opts.EMR.ListClusters(ctx, in)
@@ -188,6 +189,7 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 			}
 			if dc.Cluster != nil && earlierAttempt(dc.Cluster.Tags, t) {
 				stale = append(stale, id)
+				attempts[id] = attemptOf(dc.Cluster.Tags, t)
 			}
 		}
 		if aws.ToString(out.Marker) == "" {
@@ -222,8 +224,25 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 			}
 		}
 		logf(t, "EMR cluster %s terminated", id)
+		// Its runner died before recording it; it was billed all the same.
+		if a := t.Activity; a != nil && a.EMRStep != nil {
+			x.recordUsage(ctx, t, usage.Launch{Attempt: attempts[id], Template: a.EMRStep.Template, ExpectedDuration: a.EMRStep.ExpectedDuration, ClusterID: id})
+		}
 	}
 	return nil
+}
+
+// attemptOf is the attempt a cluster's tags name; a cluster without the tag (an older runner's)
+// counts as the attempt before t's.
+func attemptOf(tags []types.Tag, t *activity.Task) int {
+	for _, tag := range tags {
+		if aws.ToString(tag.Key) == TagAttempt {
+			if n, err := strconv.Atoi(aws.ToString(tag.Value)); err == nil {
+				return n
+			}
+		}
+	}
+	return max(t.Attempt-1, 1)
 }
 
 // Abandon terminates the transient clusters that attempts of the task before t.Attempt left

@@ -208,7 +208,10 @@ func (x *executor) recordUsage(ctx context.Context, t *activity.Task, l usage.La
 	if x.opts.Usage == nil {
 		return
 	}
-	l.Pipeline, l.RunID, l.Activity, l.Attempt = t.Pipeline, t.RunID, t.ActivityID, t.Attempt
+	l.Pipeline, l.RunID, l.Activity = t.Pipeline, t.RunID, t.ActivityID
+	if l.Attempt == 0 {
+		l.Attempt = t.Attempt
+	}
 	if err := x.opts.Usage.Record(context.WithoutCancel(ctx), l); err != nil {
 		x.logger(t).Warn("recording the EMR usage failed; the run's cost is missing from status", "cluster_id", l.ClusterID, "error", err)
 		logf(t, "recording the EMR usage failed: %v", err)

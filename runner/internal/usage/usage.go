@@ -42,7 +42,9 @@ type Launch struct {
 	Pipeline string
 	RunID    int64
 	Activity string
-	Attempt  int
+	// Attempt is the attempt that launched the cluster (the emr_step executor fills it from its
+	// task, or from the cluster's tags for a cluster a dead runner's attempt left).
+	Attempt int
 	// Template and ExpectedDuration are the activity's emr_step settings.
 	Template         string
 	ExpectedDuration string

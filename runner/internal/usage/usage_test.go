@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	emrtypes "github.com/aws/aws-sdk-go-v2/service/emr/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/acctest"
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/emr"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/emrstep"
@@ -261,4 +264,69 @@ func deref(p *int64) int64 {
 		return -1
 	}
 	return *p
+}
+
+// TestRecord_ClusterLeftByADeadRunnerIsRecorded: attempt 1's runner died with its cluster
+// running; attempt 2 terminates it (45 minutes after it started: 8,100 node-seconds, $0.54) and
+// records it as attempt 1's, then records its own cluster, which ended at once (billed the
+// one-minute minimum, $0.012). The run cost both: $0.552.
+func TestRecord_ClusterLeftByADeadRunnerIsRecorded(t *testing.T) {
+	bothDatabases(t, func(t *testing.T, db *state.DB) {
+		fake, err := fakeemr.Start(fakeemr.Config{Now: stepClock(45 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(fake.Close)
+		client, err := awsclient.New(context.Background(), awsclient.Settings{
+			Region: "us-east-1", AccessKey: "test", SecretKey: "test", Endpoints: map[awsclient.Service]string{awsclient.EMR: fake.URL},
+			SkipCredentialsValidation: true, MaxRetries: 1, Getenv: func(string) string { return "" },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := emr.RunJobFlowInput(small(), "sluice-daily-transform-"+activity.RunIDString(42), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Instances.KeepJobFlowAliveWhenNoSteps = aws.Bool(true)
+		for k, v := range map[string]string{emrstep.TagPipeline: "daily", emrstep.TagRunID: activity.RunIDString(42), emrstep.TagActivity: "transform", emrstep.TagAttempt: "1"} {
+			in.Tags = append(in.Tags, emrtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		left, err := client.EMR().RunJobFlow(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := openRegistry(t)
+		svc := usage.New(usage.Options{DB: db, EMR: client.EMR(), Registry: reg, Region: "us-east-1"})
+		x, err := emrstep.New(emrstep.Options{Mode: emrstep.ModeAWS, Registry: reg, EMR: client.EMR(), PollInterval: time.Millisecond, Usage: svc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := task("45m")
+		tk.Attempt = 2
+		if _, err := x.Execute(context.Background(), tk); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{42})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows[42]) != 2 {
+			t.Fatalf("rows %+v", rows[42])
+		}
+		first, second := rows[42][0], rows[42][1]
+		if first.Attempt != 1 || first.ClusterID != aws.ToString(left.JobFlowId) || first.NodeSeconds != 8100 || deref(first.MeasuredMicroUSD) != 540000 {
+			t.Errorf("attempt 1's cluster: %+v measured %v", first, deref(first.MeasuredMicroUSD))
+		}
+		if second.Attempt != 2 || second.ClusterID == first.ClusterID || second.NodeSeconds != 0 || deref(second.MeasuredMicroUSD) != 12000 {
+			t.Errorf("attempt 2's cluster: %+v measured %v", second, deref(second.MeasuredMicroUSD))
+		}
+		ps := []status.Pipeline{{Name: "daily", Runs: []status.Run{{ID: 42}}}}
+		if err := usage.Annotate(context.Background(), db, ps, t0); err != nil {
+			t.Fatal(err)
+		}
+		if rc := ps[0].Runs[0].Cost; rc == nil || *rc.USD != 0.552 || rc.Clusters != 2 || *rc.EstimatedUSD != 0.54 {
+			t.Errorf("run cost %+v", rc)
+		}
+	})
 }
