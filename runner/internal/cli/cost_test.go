@@ -61,3 +61,44 @@ func TestStatusShowsEMRCostPerRunAndPerDay(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerPricesFile: the runner figures costs with the provider's negotiated prices when given
+// the same file (SLUICE_PRICES); a bad file stops it naming the setting and the entry.
+func TestRunnerPricesFile(t *testing.T) {
+	dir := t.TempDir()
+	tplData, _ := encode(t, &definition.EMRTemplate{
+		Format: definition.FormatEMRTemplate, Name: "small", ReleaseLabel: "emr-7.2.0",
+		InstanceGroups: definition.InstanceGroups{Master: definition.InstanceGroup{InstanceType: "m5.xlarge", Count: 1, Market: definition.MarketOnDemand}},
+		ServiceRole:    "EMR_DefaultRole_V2", JobFlowRole: "EMR_EC2_DefaultRole", IdleTimeout: "1h", StepConcurrency: 1,
+	})
+	pData, _ := encode(t, &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: "emr_daily", Enabled: true,
+		Schedule: definition.Schedule{Every: "1d", Start: "2026-11-01T00:00:00Z", MaxActiveRuns: 1},
+		Activities: map[string]*definition.Activity{"transform": {EMRStep: &definition.EMRStepActivity{Template: "small", ExpectedDuration: "1h",
+			Steps: []definition.EMRStep{{Name: "count", Command: []string{"true"}}}}}},
+	})
+	writeFiles(t, dir, map[string][]byte{
+		"emr-templates/small.json": tplData, "pipelines/emr_daily.json": pData,
+		// Negotiated: m5.xlarge at $0.10 EC2 + $0.02 EMR an hour.
+		"prices.json": []byte(`{"format":"sluice/prices.v1","prices":[
+  {"region":"us-east-1","item":"ec2.instance_hour","instance_type":"m5.xlarge","usd":0.10,"source":"contract","as_of":"2026-07-01"},
+  {"region":"us-east-1","item":"emr.instance_hour","instance_type":"m5.xlarge","usd":0.02,"source":"contract","as_of":"2026-07-01"}]}`),
+		"bad.json": []byte(`{"format":"sluice/prices.v1","prices":[{"region":"us-east-1","item":"ec2.instance_hour","usd":0.1,"source":"c","as_of":"2026-07-01"}]}`),
+	})
+	env := map[string]string{"SLUICE_REGISTRY": "file://" + dir, "SLUICE_DATABASE": "sqlite://" + dir + "/state.db", "SLUICE_EMR_MODE": "local",
+		"SLUICE_WORK_DIR": t.TempDir(), "SLUICE_PRICES": dir + "/bad.json"}
+	code, _, errOut := run(t, env, "run", "emr_daily", "--interval", "2026-11-01T00:00:00Z", "--region", "us-east-1")
+	if code != 2 || !strings.Contains(errOut, "SLUICE_PRICES") || !strings.Contains(errOut, "instance_type is required") {
+		t.Fatalf("bad prices file: exit %d\n%s", code, errOut)
+	}
+	env["SLUICE_PRICES"] = dir + "/prices.json"
+	code, out, errOut := run(t, env, "run", "emr_daily", "--interval", "2026-11-01T00:00:00Z", "--tick", "20ms", "--region", "us-east-1")
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s\n%s", code, out, errOut)
+	}
+	rc := statusJSON(t, env)[0].Runs[0].Cost
+	// A minute of one m5.xlarge at $0.12 an hour is $0.002; an hour (the estimate) $0.12.
+	if rc == nil || *rc.USD != 0.002 || *rc.EstimatedUSD != 0.12 {
+		t.Fatalf("run cost %+v", rc)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
@@ -213,7 +214,15 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			},
 		}),
 	}
-	usageOpts := usage.Options{DB: rt.db, Registry: rt.reg, Region: cfg.Region, Logger: g.log}
+	usageOpts := usage.Options{DB: rt.db, Registry: rt.reg, Region: cfg.Region, Logger: g.log, Prices: cost.Embedded()}
+	if cfg.Prices != "" {
+		over, err := cost.Load(cfg.Prices)
+		if err != nil {
+			rt.close()
+			return nil, usageErrorf("prices ($%s / prices in the config file): %v", config.EnvPrices, err)
+		}
+		usageOpts.Prices = usageOpts.Prices.Merge(over)
+	}
 	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
 		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
 	if rt.aws != nil {
