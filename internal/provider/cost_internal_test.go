@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 )
 
 // TestCostWarnings: an estimate that lacks a price or an input is null, and its warning names the
@@ -59,5 +60,40 @@ func TestCostWarnings(t *testing.T) {
 	}
 	if _, found, _ := c.templates(context.Background(), nil)("other"); found {
 		t.Error("no registry and not planned: not found")
+	}
+
+	// A template from another configuration: read from the registry; a broken one is an error
+	// naming the registry, a missing one not found.
+	dir := t.TempDir()
+	reg, err := registry.Open(context.Background(), "file://"+dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := definition.Encode(&definition.EMRTemplate{Format: definition.FormatEMRTemplate, Name: "shared", ReleaseLabel: "emr-7.2.0",
+		InstanceGroups: definition.InstanceGroups{Master: definition.InstanceGroup{InstanceType: "m5.xlarge", Count: 1, Market: definition.MarketOnDemand}},
+		ServiceRole:    "r", JobFlowRole: "j", IdleTimeout: "1h", StepConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Put(context.Background(), registry.EMRTemplateKey("shared"), doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Put(context.Background(), registry.EMRTemplateKey("broken"), []byte("{")); err != nil {
+		t.Fatal(err)
+	}
+	lookup := c.templates(context.Background(), reg)
+	if tpl, found, err := lookup("shared"); err != nil || !found || tpl.InstanceGroups.Master.InstanceType != "m5.xlarge" {
+		t.Errorf("published template: %v %v %v", tpl, found, err)
+	}
+	if _, _, err := lookup("broken"); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("broken template: %v", err)
+	}
+	if _, found, err := lookup("missing"); found || err != nil {
+		t.Errorf("missing template: %v %v", found, err)
+	}
+	p := &definition.Pipeline{Name: "p", Activities: map[string]*definition.Activity{"t": {EMRStep: &definition.EMRStepActivity{
+		Template: "shared", ExpectedDuration: "2h", Steps: []definition.EMRStep{{Name: "s", Command: []string{"true"}}}}}}}
+	if e := c.table.PipelineRun(c.region, p, lookup); !e.Known() || cost.Round(e.USD()) != 0.48 { // 2 h × ($0.192 + $0.048)
+		t.Errorf("run on a published template: %+v", e)
 	}
 }
