@@ -150,7 +150,7 @@ func c42x(n int) Group {
 	return Group{InstanceType: "c4.2xlarge", Count: n, Market: definition.MarketOnDemand}
 }
 
-// TestCluster_AWSEMRExample is the worked example of the Amazon EMR pricing page
+// TestCluster_AWSEMRExample is the earlier worked example of the Amazon EMR pricing page
 // (https://aws.amazon.com/emr/pricing/, Amazon EMR on Amazon EC2, us-east-1): one c4.2xlarge
 // master and two c4.2xlarge core nodes for a month of 24 × 30 hours at 100% utilisation:
 //
@@ -178,6 +178,35 @@ func TestCluster_AWSEMRExample(t *testing.T) {
 	}
 	if got := Round(Embedded().ClusterHour("us-east-1", []Group{master, core}).USD()); got != 1.509 {
 		t.Errorf("per hour = $%v, want 3 × ($0.398 + $0.105) = $1.509", got)
+	}
+}
+
+// TestCluster_AWSEMRExampleM5 is the current worked example of the Amazon EMR pricing page
+// (https://aws.amazon.com/emr/pricing/, "Amazon EMR on Amazon EC2"): one m5.xlarge master and two
+// m5.xlarge core nodes at 100% utilisation for a 730-hour month. AWS's EMR figures:
+//
+//	master: EMR charges = 1 instance × 0.048 USD hourly × 730 hours = 35.04 USD
+//	core:   EMR charges = 2 instances × 0.048 USD hourly × 730 hours = 70.08 USD
+//
+// and EC2 on-demand in us-east-1 adds 3 × $0.192 × 730 = $420.48: $525.60 in all, $0.72 an hour.
+func TestCluster_AWSEMRExampleM5(t *testing.T) {
+	g := []Group{{Role: "master", InstanceType: "m5.xlarge", Count: 1}, {Role: "core", InstanceType: "m5.xlarge", Count: 2}}
+	e := Embedded().Cluster("us-east-1", g, HoursPerMonth*time.Hour)
+	emr := map[string]float64{}
+	var ec2 float64
+	for _, l := range e.Lines {
+		switch l.Price.Item {
+		case EMRInstanceHour:
+			emr[strings.SplitN(l.What, ":", 2)[0]] += l.USD
+		case EC2InstanceHour:
+			ec2 += l.USD
+		}
+	}
+	if cents(emr["EMR, master"]) != 35.04 || cents(emr["EMR, core"]) != 70.08 {
+		t.Errorf("EMR charges %v, AWS says master $35.04 and core $70.08", emr)
+	}
+	if cents(ec2) != 420.48 || cents(e.USD()) != 525.60 {
+		t.Errorf("EC2 $%v, total $%v; want $420.48 and $525.60", cents(ec2), cents(e.USD()))
 	}
 }
 
