@@ -72,16 +72,26 @@ func RecordEMRUsage(ctx context.Context, q Q, u EMRUsage) error {
 	return nil
 }
 
-// EMRUsageOfRuns returns the usage rows of the runs, by run id, oldest attempt first.
-func EMRUsageOfRuns(ctx context.Context, q Q, runIDs []int64) (map[int64][]EMRUsage, error) {
+// EMRUsageOfRuns returns the usage rows of a pipeline's runs, by run id, oldest attempt first:
+// one query for the ids' range, whatever their number.
+func EMRUsageOfRuns(ctx context.Context, q Q, pipeline string, runIDs []int64) (map[int64][]EMRUsage, error) {
 	out := map[int64][]EMRUsage{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	want := map[int64]bool{}
+	lo, hi := runIDs[0], runIDs[0]
 	for _, id := range runIDs {
-		rows, err := scanUsage(ctx, q, `WHERE run_id = $1 ORDER BY activity, attempt`, id)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) > 0 {
-			out[id] = rows
+		want[id] = true
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	rows, err := scanUsage(ctx, q, `WHERE pipeline = $1 AND run_id BETWEEN $2 AND $3 ORDER BY run_id, activity, attempt`, pipeline, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range rows {
+		if want[u.RunID] {
+			out[u.RunID] = append(out[u.RunID], u)
 		}
 	}
 	return out, nil

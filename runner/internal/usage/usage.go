@@ -343,7 +343,7 @@ func Annotate(ctx context.Context, db *state.DB, ps []status.Pipeline, now time.
 		if p.LastRun != nil {
 			ids = append(ids, p.LastRun.ID)
 		}
-		byRun, err := state.EMRUsageOfRuns(ctx, q, ids)
+		byRun, err := state.EMRUsageOfRuns(ctx, q, p.Name, ids)
 		if err != nil {
 			return err
 		}

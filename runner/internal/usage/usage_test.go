@@ -147,7 +147,7 @@ func TestRecord_AWSClusterAgainstFakeEMR(t *testing.T) {
 		if calls := fake.Calls(fakeemr.OpListInstances); len(calls) != 1 {
 			t.Errorf("ListInstances calls: %d", len(calls))
 		}
-		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{42})
+		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), "daily", []int64{42})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestRecord_AWSClusterAgainstFakeEMR(t *testing.T) {
 			Template: "small", ClusterID: u.ClusterID}); err != nil {
 			t.Fatal(err)
 		}
-		rows, _ = state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{42})
+		rows, _ = state.EMRUsageOfRuns(context.Background(), db.Reader(), "daily", []int64{42})
 		if len(rows[42]) != 1 || rows[42][0].EstimatedMicroUSD != nil || !strings.Contains(rows[42][0].Unestimated, `activity "transform" has no emr_step.expected_duration`) {
 			t.Errorf("re-recorded: %+v", rows[42])
 		}
@@ -214,7 +214,7 @@ func TestRecord_LocalModeRecordsTheStepTime(t *testing.T) {
 		if _, err := x.Execute(context.Background(), task("1m")); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{42})
+		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), "daily", []int64{42})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestRecord_UnknownPricesAreNamed(t *testing.T) {
 			Template: "gone", Started: t0, Ended: t0.Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
-		rows, _ := state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{8})
+		rows, _ := state.EMRUsageOfRuns(context.Background(), db.Reader(), "daily", []int64{8})
 		if !strings.Contains(rows[8][0].Unestimated, `EMR template "gone"`) {
 			t.Errorf("unpublished template: %+v", rows[8])
 		}
@@ -307,7 +307,7 @@ func TestRecord_ClusterLeftByADeadRunnerIsRecorded(t *testing.T) {
 		if _, err := x.Execute(context.Background(), tk); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), []int64{42})
+		rows, err := state.EMRUsageOfRuns(context.Background(), db.Reader(), "daily", []int64{42})
 		if err != nil {
 			t.Fatal(err)
 		}
