@@ -139,6 +139,9 @@ type EMRStepActivity struct {
 	Template  string    `json:"template,omitempty"`
 	ClusterID string    `json:"cluster_id,omitempty"`
 	Steps     []EMRStep `json:"steps"`
+	// ExpectedDuration is how long the steps are expected to take, e.g. "45m": with Template,
+	// what the cost estimates of a run count the transient cluster for. Empty: not estimated.
+	ExpectedDuration string `json:"expected_duration,omitempty"`
 }
 
 // EMRStep is one step. Exactly one of Command, Streaming, Spark and Jar is set.

@@ -380,6 +380,7 @@ func (v *validator) emrStep(base string, e *EMRStepActivity) {
 	if len(e.Steps) == 0 {
 		v.add(base+".steps", "at least one step is required")
 	}
+	v.duration(base+".expected_duration", e.ExpectedDuration, false)
 	for i := range e.Steps {
 		v.emrStepStep(base+".steps."+strconv.Itoa(i), &e.Steps[i])
 	}

@@ -139,6 +139,8 @@ func TestValidatePipeline_EachRuleNamesThePathAndTheProblem(t *testing.T) {
 		}, "activities.vacuum.s3_copy.to", `"{{ .Params.dest }}/x" must start with s3:// or file://`},
 		{"emr_step template and cluster_id", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ClusterID = "j-ABC123" }, "activities.parse_logs.emr_step", "not both"},
 		{"emr_step neither template nor cluster_id", func(p *Pipeline) { act(p, "parse_logs").EMRStep.Template = "" }, "activities.parse_logs.emr_step", "set exactly one of template"},
+		{"emr_step expected_duration not a duration", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ExpectedDuration = "soon" }, "activities.parse_logs.emr_step.expected_duration", `"soon" is not a duration`},
+		{"emr_step expected_duration zero", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ExpectedDuration = "0s" }, "activities.parse_logs.emr_step.expected_duration", "longer than zero"},
 		{"emr_step cluster id form", func(p *Pipeline) {
 			act(p, "parse_logs").EMRStep.Template, act(p, "parse_logs").EMRStep.ClusterID = "", "cluster-1"
 		}, "activities.parse_logs.emr_step.cluster_id", "not an EMR cluster id"},

@@ -683,6 +683,9 @@ func TestAccPipeline_Examples(t *testing.T) {
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("backfill_runs"), knownvalue.Int64Exact(7)),
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("next_runs"), knownvalue.ListSizeExact(5)),
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("next_runs").AtSliceIndex(0), knownvalue.StringExact("2026-11-25T00:00:00Z")),
+					// 3 m5.xlarge ($0.72 an hour in us-east-1) for the expected 20 minutes; 7 catchup runs.
+					plancheck.ExpectKnownValue(worked, tfjsonpath.New("estimated_cost_per_run"), knownvalue.Float64Exact(0.24)),
+					plancheck.ExpectKnownValue(worked, tfjsonpath.New("estimated_backfill_cost"), knownvalue.Float64Exact(1.68)),
 				}},
 				Check: func(*terraform.State) error {
 					data, err := os.ReadFile(pipelineDocPath(dir, "web_logs_daily"))

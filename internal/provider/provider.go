@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
@@ -54,6 +55,7 @@ type providerModel struct {
 	Redshift                  types.Object `tfsdk:"redshift"`
 	Registry                  types.String `tfsdk:"registry"`
 	MaxDocumentSize           types.String `tfsdk:"max_document_size"`
+	Prices                    types.String `tfsdk:"prices"`
 }
 
 type redshiftModel struct {
@@ -98,6 +100,8 @@ type providerData struct {
 	registryConn *registryConn
 	// maxDocumentSize is max_document_size in bytes: the largest document a resource publishes.
 	maxDocumentSize int64
+	// costs prices the cost estimates the plan shows.
+	costs *costs
 }
 
 func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -159,6 +163,14 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					"naming the resource. `sluice-runner` refuses documents over its own `max_document_size` (same default), so raise both together. " +
 					"The bound keeps every runner's memory and status pages small: a runner reads each document at every tick.",
 				Validators: []validator.String{validate.Size()},
+			},
+			"prices": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path of a price file (format `" + cost.FormatPrices + "`) whose entries replace or add to the embedded, dated price table " +
+					"the `estimated_*` attributes are computed from — negotiated rates, or regions and instance types the table lacks. Each entry: `region`, `item` (" +
+					quotedList(cost.Items()) + "), `instance_type` for the per-instance items, `usd`, `source` and `as_of` (`YYYY-MM-DD`). " +
+					"A bad file is an error at plan time naming the entry. See the Costs guide.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"skip_credentials_validation": schema.BoolAttribute{
 				Optional:            true,
@@ -252,7 +264,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	for name, v := range map[string]attr.Value{
 		"region": cfg.Region, "profile": cfg.Profile, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey,
 		"token": cfg.Token, "endpoints": cfg.Endpoints, "assume_role": cfg.AssumeRole, "default_tags": cfg.DefaultTags,
-		"redshift": cfg.Redshift, "registry": cfg.Registry,
+		"redshift": cfg.Redshift, "registry": cfg.Registry, "prices": cfg.Prices,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Provider configuration not known at plan time",
@@ -327,7 +339,17 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		}
 		maxSize = n
 	}
-	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client, maxSize), maxDocumentSize: maxSize}
+	prices := cost.Embedded()
+	if v := cfg.Prices; !v.IsNull() {
+		over, err := cost.Load(v.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("prices"), "Invalid price file", err.Error())
+			return
+		}
+		prices = prices.Merge(over)
+	}
+	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client, maxSize), maxDocumentSize: maxSize,
+		costs: newCosts(prices, client.Region())}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -352,6 +374,7 @@ func (p *sluiceProvider) DataSources(context.Context) []func() datasource.DataSo
 		NewRedshiftSchemasDataSource,
 		NewPipelineDataSource,
 		NewPipelineScheduleDataSource,
+		NewCostEstimateDataSource,
 	}
 }
 

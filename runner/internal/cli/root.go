@@ -178,7 +178,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f := root.PersistentFlags()
 	f.StringVar(&g.configFile, "config", "", "YAML config file (default: $"+config.EnvConfig+"); flags and SLUICE_* variables override it")
 	f.StringVar(&g.registry, "registry", "", "registry URL: "+strings.Join(registry.URLForms, ", ")+" (default: $"+EnvRegistry+")")
-	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry (default: the AWS SDK chain, e.g. $AWS_REGION)")
+	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry, of EMR, and of the prices EMR costs are figured at (default: the AWS SDK chain, e.g. $AWS_REGION)")
 	f.StringVar(&g.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. a local stand-in; takes precedence over $AWS_ENDPOINT_URL_S3, then $AWS_ENDPOINT_URL")
 	f.StringVar(&g.output, "output", OutputText, "output format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level of the JSON logs on stderr: debug, info, warn or error")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
@@ -28,6 +29,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
@@ -114,8 +116,10 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 
 // runtime is everything an executing command needs, built from the configuration.
 type runtime struct {
-	cfg    config.Config
-	db     *state.DB
+	cfg config.Config
+	db  *state.DB
+	// usage records the EMR clusters' usage and cost; its metrics join serve's registry.
+	usage  *usage.Service
 	reg    registry.Registry
 	conns  *conn.Resolver
 	eng    *engine.Engine
@@ -210,11 +214,26 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			},
 		}),
 	}
+	usageOpts := usage.Options{DB: rt.db, Registry: rt.reg, Region: cfg.Region, Logger: g.log, Prices: cost.Embedded()}
+	if cfg.Prices != "" {
+		over, err := cost.Load(cfg.Prices)
+		if err != nil {
+			rt.close()
+			return nil, usageErrorf("prices ($%s / prices in the config file): %v", config.EnvPrices, err)
+		}
+		usageOpts.Prices = usageOpts.Prices.Merge(over)
+	}
 	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
 		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
 	if rt.aws != nil {
 		emrOpts.EMR = rt.aws.EMR()
+		usageOpts.EMR = rt.aws.EMR()
+		if usageOpts.Region == "" {
+			usageOpts.Region = rt.aws.Region()
+		}
 	}
+	rt.usage = usage.New(usageOpts)
+	emrOpts.Usage = rt.usage
 	if ex, err := emrstep.New(emrOpts); err == nil {
 		execs[definition.KindEMRStep] = ex
 	} else {

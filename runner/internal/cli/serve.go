@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/web"
 )
 
@@ -54,6 +55,7 @@ runner (the file is locked).`,
 			}
 			m := metrics.New(metricsSource{rt.db}, time.Now, metrics.WithLogger(g.log))
 			m.WatchReplicas(replicaSource{rt.db}, 0)
+			m.Registry().MustRegister(rt.usage.Collectors()...)
 			rt.eng.SetMetrics(m)
 			var srv *http.Server
 			if cfg.Listen != "" {
@@ -143,8 +145,12 @@ var (
 const webRuns, webFailures = 20, 10
 
 func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.Pipeline, int, error) {
-	ps, total, err := engine.StatusPage(ctx, s.db, time.Now(), engine.StatusOptions{Runs: webRuns, Failures: webFailures, Offset: offset, Limit: limit})
+	now := time.Now()
+	ps, total, err := engine.StatusPage(ctx, s.db, now, engine.StatusOptions{Runs: webRuns, Failures: webFailures, Offset: offset, Limit: limit})
 	if err != nil {
+		return nil, 0, fmt.Errorf("status: %w", err)
+	}
+	if err := usage.Annotate(ctx, s.db, ps, now); err != nil {
 		return nil, 0, fmt.Errorf("status: %w", err)
 	}
 	scrubStatus(s.secrets, ps)
@@ -152,11 +158,15 @@ func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.P
 }
 
 func (s webSource) Pipeline(ctx context.Context, name string) (*status.Pipeline, error) {
-	ps, err := engine.Status(ctx, s.db, time.Now(), engine.StatusOptions{Pipeline: name, Runs: webRuns, Failures: webFailures})
+	now := time.Now()
+	ps, err := engine.Status(ctx, s.db, now, engine.StatusOptions{Pipeline: name, Runs: webRuns, Failures: webFailures})
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		return nil, nil
 	case err != nil:
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if err := usage.Annotate(ctx, s.db, ps, now); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	scrubStatus(s.secrets, ps)

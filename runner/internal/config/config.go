@@ -42,6 +42,8 @@ const (
 	// EnvReplicaLease sets ReplicaLease.
 	EnvReplicas     = "SLUICE_REPLICAS"
 	EnvReplicaLease = "SLUICE_REPLICA_LEASE"
+	// EnvPrices sets Prices.
+	EnvPrices = "SLUICE_PRICES"
 	// EnvConnPrefix + NAME sets connection name (lower-cased): SLUICE_CONN_WAREHOUSE=postgres://…
 	EnvConnPrefix = "SLUICE_CONN_"
 )
@@ -123,6 +125,10 @@ type Config struct {
 	Replicas []string `yaml:"replicas"`
 	// ReplicaLease is how long a subscriber's lease of a shard lasts unrenewed.
 	ReplicaLease Duration `yaml:"replica_lease"`
+	// Prices is a price file (format sluice/prices.v1, as the provider's prices) whose entries
+	// replace or add to the embedded price table the runs' EMR costs are figured with: give the
+	// runner the provider's file so that measured costs and the plan's estimates compare.
+	Prices string `yaml:"prices"`
 }
 
 // Duration is a time.Duration written as "50ms", "15s", "1h" in YAML.
@@ -193,6 +199,7 @@ func (c *Config) merge(f Config) {
 	setS(&c.EMRMode, f.EMRMode)
 	setS(&c.Listen, f.Listen)
 	setS(&c.WorkDir, f.WorkDir)
+	setS(&c.Prices, f.Prices)
 	if f.Workers != 0 {
 		c.Workers = f.Workers
 	}
@@ -250,6 +257,8 @@ func (c *Config) LoadEnv(environ []string) error {
 			c.Listen = v
 		case k == EnvWorkDir:
 			c.WorkDir = v
+		case k == EnvPrices:
+			c.Prices = v
 		case k == EnvWorkers:
 			n, err := parseInt(v)
 			if err != nil {
@@ -400,7 +409,7 @@ func (c *Config) Redacted() map[string]any {
 		"process_grace": time.Duration(c.ProcessGrace).String(), "emr_poll_interval": time.Duration(c.EMRPollInterval).String(),
 		"unhealthy_after": c.UnhealthyAfter, "max_document_size": c.MaxDocumentSize.String(),
 		"connections": conns, "endpoints": c.Endpoints,
-		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(),
+		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(), "prices": c.Prices,
 	}
 }
 

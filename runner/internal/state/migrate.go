@@ -123,6 +123,8 @@ var migrations = []migration{
 		// same report's millis_behind is 0 (it has read up to the tip), else a lower bound.
 		`ALTER TABLE sluice_subscriber_shards ADD COLUMN records_behind BIGINT`,
 	}},
+	// The cost issue's: what each EMR cluster a run launched used, and its cost.
+	{version: 17, stmts: emrUsageMigration},
 }
 
 func (db *DB) ddl(stmt string) string {

@@ -137,7 +137,40 @@ type pipelineView struct {
 	Counts   []countView
 	Failures []failureView
 	Runs     []runView
+	// Cost is the EMR cost per day; nil when the pipeline launched no cluster lately.
+	Cost *costView
 }
+
+// costView is a pipeline's EMR cost per day, next to the plan's estimate per run.
+type costView struct {
+	EstimatedPerRun string
+	Days            []dayCostView
+}
+
+type dayCostView struct {
+	Day       string
+	USD       string
+	Runs      int
+	Clusters  int
+	NodeHours string
+}
+
+// runCostView is what a run's EMR clusters used and cost.
+type runCostView struct {
+	USD, Estimated, NodeHours, Note string
+	Clusters                        int
+	NormalizedInstanceHours         string
+}
+
+// money shows US dollars, or "unknown" when a price or an input was missing.
+func money(usd *float64) string {
+	if usd == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("$%.4f", *usd)
+}
+
+func nodeHours(secs int64) string { return fmt.Sprintf("%.2f", float64(secs)/3600) }
 
 type runView struct {
 	ID         int64
@@ -152,6 +185,7 @@ type runView struct {
 	Finished   timeView
 	Duration   string
 	Activities []activityView
+	Cost       *runCostView
 }
 
 type activityView struct {
@@ -299,6 +333,13 @@ func newPipelineView(p *status.Pipeline, now time.Time) pipelineView {
 	for i := range p.Runs {
 		v.Runs = append(v.Runs, newRunView(&p.Runs[i], now))
 	}
+	if c := p.Cost; c != nil {
+		cv := &costView{EstimatedPerRun: money(c.EstimatedPerRun)}
+		for _, d := range c.Days {
+			cv.Days = append(cv.Days, dayCostView{Day: d.Day, USD: money(d.USD), Runs: d.Runs, Clusters: d.Clusters, NodeHours: nodeHours(d.NodeSeconds)})
+		}
+		v.Cost = cv
+	}
 	return v
 }
 
@@ -333,6 +374,12 @@ func newRunView(r *status.Run, now time.Time) runView {
 	}
 	if r.StartedAt != nil && r.FinishedAt != nil {
 		v.Duration = r.FinishedAt.Sub(*r.StartedAt).Round(time.Second).String()
+	}
+	if c := r.Cost; c != nil {
+		v.Cost = &runCostView{USD: money(c.USD), Estimated: money(c.EstimatedUSD), NodeHours: nodeHours(c.NodeSeconds), Note: c.Unestimated, Clusters: c.Clusters}
+		if c.NormalizedInstanceHours != nil {
+			v.Cost.NormalizedInstanceHours = fmt.Sprint(*c.NormalizedInstanceHours)
+		}
 	}
 	for _, a := range r.Activities {
 		v.Activities = append(v.Activities, activityView{
