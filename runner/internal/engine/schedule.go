@@ -492,7 +492,8 @@ func jobFor(r state.RunRow, p *definition.Pipeline, id string) (ActivityArgs, *r
 	if timeout == "" {
 		timeout = p.Defaults.Timeout
 	}
-	args := ActivityArgs{RunID: r.ID, Activity: id, Pipeline: r.Pipeline}
+	args := ActivityArgs{RunID: r.ID, Activity: id, Pipeline: r.Pipeline, Version: r.Version,
+		IntervalStart: state.Micros(r.IntervalStart), IntervalEnd: state.Micros(r.IntervalEnd)}
 	if timeout != "" {
 		d, err := definition.ParseDuration(timeout)
 		if err != nil {
