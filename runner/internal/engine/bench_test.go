@@ -99,9 +99,11 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Run("runner", func(b *testing.B) {
 			b.StopTimer()
 			var planned, promoted time.Duration
+			var stmts, commits int64
 			for range b.N {
-				pl, pr := benchRunnerOnce(b, newURL(b))
+				pl, pr, s, c := benchRunnerOnce(b, newURL(b))
 				planned, promoted = planned+pl, promoted+pr
+				stmts, commits = stmts+s, commits+c
 			}
 			reportRate(b, benchActivities, "activities/s")
 			// Where the time went: planning the 400 runs, and starting all of them (their
@@ -109,6 +111,9 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(float64(planned.Milliseconds())/float64(b.N), "plan-ms")
 			b.ReportMetric(float64(promoted.Milliseconds())/float64(b.N), "all-started-ms")
 			b.ReportMetric(float64(benchTick.Milliseconds()), "tick-ms")
+			// The hot path's cost (engine.Totals): statements and commits per activity.
+			b.ReportMetric(float64(stmts)/float64(b.N*benchActivities), "stmts/activity")
+			b.ReportMetric(float64(commits)/float64(b.N*benchActivities), "commits/activity")
 		})
 		b.Run("river", func(b *testing.B) {
 			b.StopTimer()
@@ -164,7 +169,7 @@ func (c *benchCounter) AttemptFinished(_, _, _, outcome string, _ time.Duration)
 // benchRunnerOnce backfills benchRuns intervals on a fresh database and waits for every run;
 // only the backfill and the wait are timed. It returns how long the backfill call took and
 // when (from its start) the last run was started by the loop.
-func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration) {
+func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration, stmts, commits int64) {
 	b.Helper()
 	ctx := context.Background()
 	db, err := state.Open(ctx, url)
@@ -229,7 +234,8 @@ func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration)
 	if got := counter.succeeded.Load(); got != benchActivities || counter.failed.Load() != 0 {
 		b.Fatalf("%d activities succeeded and %d runs failed; want %d and 0", got, counter.failed.Load(), benchActivities)
 	}
-	return planned, time.Unix(0, counter.lastStart.Load()).Sub(began)
+	stmts, commits = e.Totals()
+	return planned, time.Unix(0, counter.lastStart.Load()).Sub(began), stmts, commits
 }
 
 // benchNoopArgs is a plain River job with nothing to do.

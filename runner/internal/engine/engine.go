@@ -431,6 +431,12 @@ func decodeStored(doc []byte) (*definition.Pipeline, error) {
 	return p, nil
 }
 
+// Totals are the statements and commits the engine's job transactions have made so far:
+// starting runs, starting and finishing activities, queueing their dependents. Divided by the
+// activities worked, they are the hot path's cost (River's own fetches and completions, and
+// the loop's reads, are not in them).
+func (e *Engine) Totals() (statements, commits int64) { return e.client.totals() }
+
 // SetMetrics sets where the engine reports runs and attempts; call it before Start.
 func (e *Engine) SetMetrics(m Metrics) { e.opts.Metrics = m }
 

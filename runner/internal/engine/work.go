@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -31,7 +30,7 @@ type activityWorker[TTx any] struct {
 
 func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityArgs]) error {
 	// River keeps the error in the job row (the state database) and logs it: no secret in it.
-	return w.e.scrubErr(w.e.workActivity(ctx, job.Args, func(ctx context.Context, fn func(txn) error) error {
+	return w.e.scrubErr(w.e.workActivity(ctx, job.ID, job.Args, func(ctx context.Context, fn func(txn) error) error {
 		return (*w.b).inTx(ctx, job, fn)
 	}))
 }
@@ -78,10 +77,13 @@ func Backoff(base time.Duration, attempt int, jitter float64) time.Duration {
 
 type inTxFunc func(ctx context.Context, fn func(txn) error) error
 
-// workActivity runs one attempt of one activity instance. Its outcome is recorded in the same
-// transaction that completes the job (success, or failure after the retries) and queues what
-// comes next, so a runner killed at any point leaves either the old or the new state.
-func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxFunc) error {
+// workActivity runs one attempt of one activity instance. Its outcome is recorded in one
+// transaction with what comes next (dependents queued, the run finished, the next run
+// started), so a runner killed at any point leaves either the old or the new state. A failure
+// for good completes the job in that transaction too; a success leaves it to River's batched
+// completer once Work returns, and a job run again after a crash in between finds its
+// instance final and completes without running.
+func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArgs, inTx inTxFunc) error {
 	log := e.log.With("pipeline", args.Pipeline, "run", args.RunID, "activity", args.Activity)
 	var (
 		run       state.RunRow
@@ -104,7 +106,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	partial := false
 	if fp := e.hotPipeline(ctx, args); fp != nil {
 		if err := inTx(ctx, func(t txn) error {
-			row, ok, err := state.StartActivity(ctx, t.Q(), e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, e.now())
+			row, ok, err := state.StartActivity(ctx, t.Q(), e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, jobID, e.now())
 			if ok {
 				inst, attempt, partial = row, row.Attempts, true
 			}
@@ -416,7 +418,7 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 	err = inTx(ctx, func(t txn) error {
 		q := t.Q()
 		now := e.now()
-		prog, err := state.SucceedActivity(ctx, q, e.db.Dialect, run.ID, act, attempt, string(resJSON), logText, now)
+		prog, err := state.SucceedActivity(ctx, q, e.db.Dialect, run.ID, act, attempt, string(resJSON), logText, now, dependents(p, act))
 		if err != nil {
 			return err
 		}
@@ -432,11 +434,7 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 			}
 			return e.advance(ctx, t, full, p, now)
 		}
-		jobs, err := readyDependents(run, p, act, prog.Succeeded)
-		if err != nil {
-			return err
-		}
-		return e.queueJobs(ctx, t, jobs)
+		return e.insertJobs(ctx, t, run, p, prog.Queued)
 	})
 	if err != nil {
 		return fmt.Errorf("pipeline %s run %d activity %s: recording success: %w", p.Name, run.ID, act, err)
@@ -445,36 +443,35 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 	return nil
 }
 
-// readyDependents lists the jobs of the activities that depend on act and whose dependencies
-// have all succeeded now that act has: act's success made them ready, so exactly one
-// transaction (the one that recorded the last of their dependencies) queues each.
-func readyDependents(run state.RunRow, p *definition.Pipeline, act string, succeeded map[string]bool) ([]readyJob, error) {
-	var ids []string
+// dependents maps each activity that depends on act directly to all its dependencies: the
+// candidates act's success may make ready.
+func dependents(p *definition.Pipeline, act string) map[string][]string {
+	out := map[string][]string{}
 	for id, a := range p.Activities {
-		if succeeded[id] || !slices.Contains(a.DependsOn, act) {
-			continue
-		}
-		ready := true
-		for _, d := range a.DependsOn {
-			if !succeeded[d] {
-				ready = false
-				break
-			}
-		}
-		if ready {
-			ids = append(ids, id)
+		if slices.Contains(a.DependsOn, act) {
+			out[id] = a.DependsOn
 		}
 	}
-	sort.Strings(ids)
-	out := make([]readyJob, 0, len(ids))
-	for _, id := range ids {
+	return out
+}
+
+// insertJobs inserts, in one statement, the jobs of activities already marked queued.
+func (e *Engine) insertJobs(ctx context.Context, t txn, run state.RunRow, p *definition.Pipeline, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
 		args, opts, err := jobFor(run, p, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, readyJob{run: run, activity: id, params: river.InsertManyParams{Args: args, InsertOpts: opts}})
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
-	return out, nil
+	if _, err := t.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("pipeline %s run %d activities %s: %w", p.Name, run.ID, strings.Join(ids, ", "), err)
+	}
+	return nil
 }
 
 // fail records a failed activity for good: dependents become upstream_failed, the job is
