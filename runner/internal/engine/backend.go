@@ -40,7 +40,9 @@ type client interface {
 	totals() (statements, commits int64)
 }
 
-func (b *backend[TTx]) totals() (int64, int64) { return b.counts.Statements.Load(), b.counts.Commits.Load() }
+func (b *backend[TTx]) totals() (int64, int64) {
+	return b.counts.Statements.Load(), b.counts.Commits.Load()
+}
 
 type backend[TTx any] struct {
 	*river.Client[TTx]
