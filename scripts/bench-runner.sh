@@ -53,8 +53,8 @@ function median(key,    n, i, j, v, tmp) {
 
 if [ "$ONLY" != subscribe ]; then
 
-echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
-(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
+echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
+(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
 
 # Each result line: BenchmarkName/sub-CPUS  N  value unit  value unit ...
 awk -v count="$COUNT" "$MEDIAN"'
@@ -100,6 +100,18 @@ END {
 	}
 	print ""
 	print "The first tick reads, checks and records every document: what every tick cost before ticks listed with stamps (ETag and size; size, mtime and inode). An unchanged tick lists (one ListObjectsV2 page per 1,000 keys) and reads nothing; both still look up each pipeline'"'"'s last scheduled interval in the state database (SQLite here). Schedules start after the clock: no run is created."
+	printf "\n### Scaling out: runner processes on one PostgreSQL, the throughput workload (median of %d)\n\n", count
+	print "| runner processes | activities/s | vs 1 runner | runners that worked attempts |"
+	print "| ---: | ---: | ---: | ---: |"
+	one = median("ScaleOut/runners=1" SUBSEP "activities/s")
+	for (n = 1; n <= 4; n *= 2) {
+		k = "ScaleOut/runners=" n
+		a = median(k SUBSEP "activities/s")
+		if (a == "" || one == "") { failed = 1; continue }
+		printf "| %d | %.0f | %.2f× | %.0f |\n", n, a, a / one, median(k SUBSEP "runners-that-worked")
+	}
+	print ""
+	print "Each process: 100 workers, the throughput settings; 400 runs × 5 noop activities planned once all are ready; every activity attempted exactly once (checked). All processes share this machine'"'"'s cores with PostgreSQL: a runner on a machine of its own adds its cores, which this cannot show."
 	printf "\n### Planning a one-year hourly backfill: 8,760 runs × 5 activities, engine not started (median of %d)\n\n", count
 	print "| database | ms/plan | µs/run | MB allocated/plan | allocs/plan | peak live heap (MB) |"
 	print "| --- | ---: | ---: | ---: | ---: | ---: |"
