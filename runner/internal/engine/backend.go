@@ -38,6 +38,10 @@ type client interface {
 	inTx(ctx context.Context, job *river.Job[ActivityArgs], fn func(txn) error) error
 	// statements and commits made through inTx so far.
 	totals() (statements, commits int64)
+	// autocommit runs fn's one statement as a transaction of its own, without BEGIN and
+	// COMMIT round trips (PostgreSQL commits a lone statement by itself); where the backend
+	// cannot (SQLite), it is inTx.
+	autocommit(ctx context.Context, fn func(q state.Q) error) error
 }
 
 func (b *backend[TTx]) totals() (int64, int64) {
@@ -47,6 +51,8 @@ func (b *backend[TTx]) totals() (int64, int64) {
 type backend[TTx any] struct {
 	*river.Client[TTx]
 	begin func(ctx context.Context) (TTx, state.Q, func() error, func(), error)
+	// pool runs lone statements outside any transaction (nil: not supported).
+	pool state.Q
 	// counts are the statements and commits of the transactions run through inTx: the hot
 	// path's cost, which a test bounds per activity and `make bench` reports.
 	counts Counts
@@ -129,12 +135,20 @@ func (b *backend[TTx]) inTx(ctx context.Context, job *river.Job[ActivityArgs], f
 	return commit()
 }
 
+func (b *backend[TTx]) autocommit(ctx context.Context, fn func(q state.Q) error) error {
+	if b.pool == nil {
+		return b.inTx(ctx, nil, func(t txn) error { return fn(t.Q()) })
+	}
+	b.counts.Commits.Add(1)
+	return fn(countingQ{Q: b.pool, n: &b.counts.Statements})
+}
+
 func newPgxBackend(db *state.DB, cfg *river.Config) (*backend[pgx.Tx], error) {
 	c, err := river.NewClient(riverpgxv5.New(db.Pool), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting River on %s: %w", db.Where, err)
 	}
-	return &backend[pgx.Tx]{Client: c, begin: func(ctx context.Context) (pgx.Tx, state.Q, func() error, func(), error) {
+	return &backend[pgx.Tx]{Client: c, pool: state.PgxQ(db.Pool), begin: func(ctx context.Context) (pgx.Tx, state.Q, func() error, func(), error) {
 		tx, err := db.Pool.Begin(ctx)
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("beginning a transaction: %w", err)

@@ -105,8 +105,9 @@ func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArg
 	// what the job carries (partial: reloaded when a failure needs the rest).
 	partial := false
 	if fp := e.hotPipeline(ctx, args); fp != nil {
-		if err := inTx(ctx, func(t txn) error {
-			row, ok, err := state.StartActivity(ctx, t.Q(), e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, jobID, e.now())
+		// One statement on PostgreSQL: it commits alone, without BEGIN and COMMIT.
+		if err := e.client.autocommit(ctx, func(q state.Q) error {
+			row, ok, err := state.StartActivity(ctx, q, e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, jobID, e.now())
 			if ok {
 				inst, attempt, partial = row, row.Attempts, true
 			}
