@@ -90,7 +90,8 @@ func (r *redshiftTableResource) Schema(_ context.Context, _ resource.SchemaReque
 		MarkdownDescription: "A table in the provider's Redshift (or PostgreSQL) database: columns, primary key, distribution and sort keys, comments.\n\n" +
 			"Changes are made in place where the database can (add or drop a column, widen a `VARCHAR`, comments, owner, rename, distribution and compound sort key on Redshift; " +
 			"defaults and nullability on PostgreSQL); anything else replaces the table, the plan says why in a warning, " +
-			"and a table that holds rows is only dropped or replaced with `allow_data_loss = true`.\n\n" +
+			"and a table that holds rows is only dropped or replaced with `allow_data_loss = true`: otherwise `terraform plan` fails, naming the table and its row count, " +
+			"before anything of the plan is applied.\n\n" +
 			"`dist_style`, `dist_key`, `sort_style`, `sort_keys`, `backup` and `encode` are Redshift physical attributes: " +
 			"on PostgreSQL (local development) they are accepted and recorded in state but not applied, so the same configuration plans the same on both.",
 		Attributes: map[string]schema.Attribute{
