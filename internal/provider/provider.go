@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -406,6 +407,23 @@ func configureRedshift(ctx context.Context, obj types.Object, client *awsclient.
 	diags.Append(obj.As(ctx, &m, basetypes.ObjectAsOptions{})...)
 	if diags.HasError() {
 		return nil
+	}
+	// A connection setting that depends on a resource not yet created (a cluster's endpoint) is
+	// unknown while planning: the conn remembers which, so plan-time checks that need the
+	// database are skipped instead of failing on a "missing" value; apply configures again with
+	// every value known.
+	var unknown []string
+	for name, v := range map[string]attr.Value{
+		"host": m.Host, "port": m.Port, "database": m.Database, "username": m.Username, "password": m.Password,
+		"sslmode": m.SSLMode, "iam": m.IAM, "data_api": m.DataAPI,
+	} {
+		if v.IsUnknown() {
+			unknown = append(unknown, "redshift."+name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return &redshiftConn{unknown: unknown}
 	}
 	c := &redshiftConn{
 		host: m.Host.ValueString(), database: m.Database.ValueString(), username: m.Username.ValueString(),

@@ -461,6 +461,13 @@ func ScheduledRuns(ctx context.Context, q Q, limit int) ([]RunRow, error) {
 		ORDER BY pipeline, interval_start, seq LIMIT $2`, status.RunScheduled, limit)
 }
 
+// ScheduledRunsOf lists up to limit runs of one pipeline waiting for a slot, oldest interval
+// first: what a finishing run hands its slot to.
+func ScheduledRunsOf(ctx context.Context, q Q, pipeline string, limit int) ([]RunRow, error) {
+	return queryRuns(ctx, q, `SELECT `+runColumns+` FROM sluice_runs WHERE pipeline = $1 AND state = $2
+		ORDER BY interval_start, seq LIMIT $3`, pipeline, status.RunScheduled, limit)
+}
+
 // RunningCounts counts running runs per pipeline.
 func RunningCounts(ctx context.Context, q Q) (map[string]int, error) {
 	rows, err := q.Query(ctx, `SELECT pipeline, COUNT(*) FROM sluice_runs WHERE state = $1 GROUP BY pipeline`, status.RunRunning)
