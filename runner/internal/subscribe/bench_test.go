@@ -11,7 +11,7 @@ package subscribe_test
 //   - Throughput: one shard holding benchRecords records, read benchCallLimit a call by a bare
 //     GetRecords loop (no apply, no pause: what kinesis-local can hand out) and applied into PostgreSQL by one
 //     subscriber, in the same run; records/s of each and their ratio.
-//   - Lag: a steady 1,000 records/s put into a 4-shard stream for benchLagFor, applied by one
+//   - Lag: a steady 1,000 records/s put into a 8-shard stream for benchLagFor, applied by one
 //     runner serving three replicas with the default batch settings; each record is an INSERT
 //     carrying its put time and call, and the replica notes when it applied it
 //     (clock_timestamp()); a record is visible at the last apply of its transaction, just
@@ -56,14 +56,15 @@ var (
 	benchMemN      = benchSize("SLUICE_BENCH_MEM_RECORDS", 1000) // memory: N (and 10×N)
 	benchLagRate   = benchSize("SLUICE_BENCH_LAG_RATE", 1000)    // lag: records/s put
 	benchLagFor    = time.Duration(benchSize("SLUICE_BENCH_LAG_SECONDS", 10)) * time.Second
-	benchLagShards = int32(benchSize("SLUICE_BENCH_LAG_SHARDS", 4)) //nolint:gosec // a handful
+	benchLagShards = int32(benchSize("SLUICE_BENCH_LAG_SHARDS", 8)) //nolint:gosec // a handful
 	benchLagWarmup = 2 * time.Second                                // put, but not counted: the consumers start and catch up
 )
 
 // kinesis-local's PutRecords slows down as a shard fills (measured on 2 cores: ~1,000 records/s
 // into a fresh 2-shard stream, ~200/s once it holds 8,000 records; ~5,000/s into a fresh
-// stream), so the lag run is short and spread over 4 shards: longer, and the producer cannot
-// keep up 1,000 records/s. put-rec/s reports the rate it reached.
+// stream), so the lag run is short and spread over 8 shards: longer, and the producer cannot
+// keep up 1,000 records/s (8 shards by default: each holds less). put-rec/s reports the rate it
+// reached.
 
 const benchWait = 5 * time.Minute // how long any run may take before the benchmark fails
 
@@ -267,7 +268,7 @@ func percentile(sorted []float64, p float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// BenchmarkSubscriberLag puts benchLagRate records/s into a 4-shard stream for benchLagFor and
+// BenchmarkSubscriberLag puts benchLagRate records/s into a 8-shard stream for benchLagFor and
 // reports, per replica of three served by one runner with the default batch settings, the lag
 // to visible (the last apply of the record's transaction, just before its commit) from the put
 // (the PutRecords call's start) and from kinesis-local accepting it (the call's end): p50, p99,
@@ -322,6 +323,7 @@ func BenchmarkSubscriberLag(b *testing.B) {
 		rate := float64(put) / time.Since(begin).Seconds()
 		waitCheckpointed(b, "lag", int64(put), conns["a"], conns["b"], conns["c"])
 		b.ReportMetric(rate, "put-rec/s")
+		b.ReportMetric(float64(benchLagShards), "shards")
 		slices.Sort(calls)
 		if len(calls) > 0 {
 			b.ReportMetric(calls[len(calls)/2], "put-call-p50-ms")
