@@ -100,6 +100,15 @@ install_postgres() {
   apt_install postgresql-15
 }
 
+# Headless Chromium for the web UI's browser tests (runner/internal/web/browser_test.go), from
+# Debian's packages. The tests find it on PATH (chromium) or through SLUICE_CHROMIUM.
+install_chromium() {
+  if [ -n "${SLUICE_CHROMIUM:-}" ] && [ -x "$SLUICE_CHROMIUM" ]; then return; fi
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+  log "installing chromium"
+  apt_install chromium
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
 command -v node >/dev/null || apt_install nodejs npm
@@ -111,4 +120,5 @@ go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
   github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 install_goaws
 install_postgres
-log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"
+install_chromium
+log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, chromium $( (command -v chromium >/dev/null && chromium --version 2>/dev/null || echo "${SLUICE_CHROMIUM:-?}") | sed -n 's/[^0-9]*\([0-9][0-9.]*\).*/\1/p'), postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"

@@ -67,6 +67,10 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 	}
 	present := map[string]bool{}
 	now := e.now()
+	paused, err := state.PausedPipelines(ctx, e.db.Reader())
+	if err != nil {
+		return err
+	}
 	for _, key := range keys {
 		if !strings.HasSuffix(key, ".json") {
 			continue
@@ -88,7 +92,7 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		if !p.Enabled {
+		if _, isPaused := paused[p.Name]; !p.Enabled || isPaused {
 			continue
 		}
 		if err := e.scheduleOne(ctx, p, now); err != nil {

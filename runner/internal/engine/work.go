@@ -162,6 +162,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	if def.Retries != nil {
 		maxAttempts = *def.Retries + 1
 	}
+	maxAttempts += inst.AttemptBase // a cleared instance gets its retries again
 	logBuf := activity.NewLogBuffer(e.opts.LogLimit)
 	started := time.Now()
 	var (

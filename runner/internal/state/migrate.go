@@ -116,6 +116,38 @@ var migrations = []migration{
 			seen_until BIGINT NOT NULL,
 			PRIMARY KEY (owner, replica))`,
 	}},
+	// The web UI's actions (issue 16; numbered after its issue so that migrations added on
+	// other branches at the same time do not take the same number: versions are a set, applied
+	// in this list's order).
+	{version: 16, stmts: []string{
+		// Who did what, when: every action asked of the runner through the CLI, the JSON API
+		// or the page, with its outcome.
+		`CREATE TABLE sluice_actions (
+			id {{id}},
+			at BIGINT NOT NULL,
+			actor TEXT NOT NULL,
+			action TEXT NOT NULL,
+			pipeline TEXT NOT NULL,
+			run_id BIGINT,
+			activity TEXT,
+			detail TEXT NOT NULL,
+			outcome TEXT NOT NULL,
+			error TEXT)`,
+		`CREATE INDEX sluice_actions_pipeline ON sluice_actions (pipeline, id)`,
+		// Paused pipelines: the scheduler creates no runs for them. Kept apart from
+		// sluice_pipelines.enabled, which is the published definition's and is rewritten on
+		// every read of the registry.
+		`CREATE TABLE sluice_pauses (
+			pipeline TEXT PRIMARY KEY,
+			paused_by TEXT NOT NULL,
+			paused_at BIGINT NOT NULL)`,
+		// attempt_base is how many attempts an activity instance had when it was last cleared:
+		// its retries count from there, and its attempts' numbers keep growing, so that the
+		// history stays.
+		`ALTER TABLE sluice_activities ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0`,
+		// The runners page lists running attempts by runner.
+		`CREATE INDEX sluice_attempts_state ON sluice_attempts (state, runner)`,
+	}},
 }
 
 func (db *DB) ddl(stmt string) string {
