@@ -349,9 +349,12 @@ func (s *Service) SetPaused(ctx context.Context, actor, pipeline string, paused 
 		changed, err = state.SetPaused(ctx, s.DB.Reader(), pipeline, paused, actor, s.now())
 		return err
 	}()
-	detail := action + "d"
-	if err == nil && !changed {
-		detail = "already " + detail
+	detail := action
+	switch {
+	case err == nil && changed:
+		detail = action + "d"
+	case err == nil:
+		detail = "already " + action + "d"
 	}
 	return changed, s.record(ctx, state.ActionRecord{Actor: actor, Action: action, Pipeline: pipeline, Detail: detail}, err)
 }
