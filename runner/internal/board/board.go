@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,7 +212,15 @@ func homeRow(b state.BoardPipeline, c *compiled, cells []status.RunCell, now tim
 		h.Schedule = c.schedule
 	}
 	h.NextRun = nextRun(&h, c, now)
+	// The streak counts finished runs: runs still scheduled or running at the head do not end
+	// it (nor extend it).
 	for _, cell := range cells {
+		if cell.State == status.RunScheduled || cell.State == status.RunRunning {
+			if h.FailureStreak == 0 {
+				continue
+			}
+			break
+		}
 		if cell.State != status.RunFailed {
 			break
 		}
@@ -452,11 +461,15 @@ func (r *Reader) rendered(def *definition.Activity, run state.RunRow, p *definit
 	if err != nil {
 		return r.scrub("(cannot be rendered: " + err.Error() + ")")
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
+	// Not HTML-escaped here: the page escapes it, and "<" reads better than "\u003c".
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
 		return fmt.Sprintf("(cannot be shown: %v)", err)
 	}
-	return r.scrub(string(b))
+	return r.scrub(strings.TrimSuffix(b.String(), "\n"))
 }
 
 // tail is the last n bytes of s, cut at a line start when one is near.
