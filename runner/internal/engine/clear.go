@@ -93,10 +93,11 @@ func (e *Engine) ClearActivity(ctx context.Context, runID int64, act string) ([]
 	return cleared, nil
 }
 
-// MarkRunFailed fails a scheduled or running run now: its unfinished activities become failed
-// with reason as their error, and the run failed. Their queued jobs then end without running
-// (a worker finds the instance finished); an attempt already running finishes, and its outcome
-// is recorded on its activity, but the run stays failed unless every activity succeeded.
+// MarkRunFailed fails a scheduled or running run now: its unfinished activities and running
+// attempts become failed with reason as their error, the run failed, and their jobs are
+// cancelled: queued ones never run, and a running attempt's context is cancelled (its process
+// is stopped). An attempt that succeeds before its cancellation arrives is still recorded; the
+// run then stays failed unless every activity succeeded.
 func (e *Engine) MarkRunFailed(ctx context.Context, runID int64, reason string) ([]string, error) {
 	var failed []string
 	err := e.client.inTx(ctx, nil, func(t txn) error {
@@ -123,7 +124,17 @@ func (e *Engine) MarkRunFailed(ctx context.Context, runID int64, reason string) 
 			if err := state.SetActivityState(ctx, q, runID, a.Activity, status.ActivityFailed, "", reason, now); err != nil {
 				return err
 			}
+			if a.JobID != nil {
+				if err := t.CancelJob(ctx, *a.JobID); err != nil {
+					return err
+				}
+			}
 			failed = append(failed, a.Activity)
+		}
+		// A running attempt ends as failed now: its job's cancellation stops it, and a worker
+		// interrupted so records nothing more.
+		if err := state.FailRunningAttempts(ctx, q, runID, reason, now); err != nil {
+			return err
 		}
 		return state.FinishRun(ctx, q, runID, status.RunFailed, now)
 	})

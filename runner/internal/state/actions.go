@@ -160,3 +160,12 @@ func ReopenRun(ctx context.Context, q Q, runID int64) error {
 	}
 	return nil
 }
+
+// FailRunningAttempts ends the running attempts of a run as failed with reason.
+func FailRunningAttempts(ctx context.Context, q Q, runID int64, reason string, now time.Time) error {
+	if _, err := q.Exec(ctx, `UPDATE sluice_attempts SET state = $1, finished_at = $2, error = $3 WHERE run_id = $4 AND state = $5`,
+		status.ActivityFailed, Micros(now), reason, runID, status.ActivityRunning); err != nil {
+		return fmt.Errorf("failing the running attempts of run %d: %w", runID, err)
+	}
+	return nil
+}
