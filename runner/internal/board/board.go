@@ -240,7 +240,7 @@ func (r *Reader) Home(ctx context.Context) ([]status.HomePipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	cells, err := state.NewestRunCells(ctx, r.q(), "", status.HomeCells)
+	cells, err := state.NewestRunCells(ctx, r.q(), r.db.Dialect, "", status.HomeCells)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +267,7 @@ func (r *Reader) Pipeline(ctx context.Context, name string) (*status.PipelineDet
 	}
 	c := defs[name]
 	q := r.q()
-	cells, err := state.NewestRunCells(ctx, q, name, GridRuns)
+	cells, err := state.NewestRunCells(ctx, q, r.db.Dialect, name, GridRuns)
 	if err != nil {
 		return nil, err
 	}

@@ -90,16 +90,34 @@ func CurrentDocuments(ctx context.Context, q Q, skip map[string]bool) (map[strin
 
 // NewestRunCells returns the newest n runs of every pipeline (of one when pipeline is not
 // empty), newest first, by pipeline: one statement for them all.
-func NewestRunCells(ctx context.Context, q Q, pipeline string, n int) (map[string][]status.RunCell, error) {
+//
+// Each pipeline's runs are read by a backward range of the (pipeline, interval_start, seq)
+// index, so the cost grows with the pipelines and n, never with the history: PostgreSQL with a
+// LATERAL join, SQLite (which has none) by first finding each pipeline's n-th newest interval
+// start (MATERIALIZED, and CROSS JOIN keeps it the outer loop). A window function over all
+// runs, or a plain join, read every run: a second, and five on PostgreSQL, for 100,000 runs.
+func NewestRunCells(ctx context.Context, q Q, d Dialect, pipeline string, n int) (map[string][]status.RunCell, error) {
 	where, args := "", []any{n}
 	if pipeline != "" {
-		where, args = ` WHERE pipeline = $2`, append(args, pipeline)
+		where, args = ` WHERE p.name = $2`, append(args, pipeline)
 	}
-	rows, err := q.Query(ctx, `SELECT id, pipeline, interval_start, interval_end, seq, state, trigger, started_at, finished_at FROM (
-			SELECT id, pipeline, interval_start, interval_end, seq, state, trigger, started_at, finished_at,
-				ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY interval_start DESC, seq DESC) AS rn
-			FROM sluice_runs`+where+`) t
-		WHERE rn <= $1 ORDER BY pipeline, rn`, args...)
+	query := `SELECT r.id, r.pipeline, r.interval_start, r.interval_end, r.seq, r.state, r.trigger, r.started_at, r.finished_at
+		FROM sluice_pipelines p CROSS JOIN LATERAL (
+			SELECT * FROM sluice_runs c WHERE c.pipeline = p.name ORDER BY c.interval_start DESC, c.seq DESC LIMIT $1) r` + where + `
+		ORDER BY r.pipeline, r.interval_start DESC, r.seq DESC`
+	if d != Postgres {
+		args[0] = n - 1 // the offset of the n-th newest
+		query = `WITH cut AS MATERIALIZED (
+				SELECT p.name AS pipeline, COALESCE(
+					(SELECT c.interval_start FROM sluice_runs c WHERE c.pipeline = p.name ORDER BY c.interval_start DESC, c.seq DESC LIMIT 1 OFFSET $1),
+					-9223372036854775807) AS from_start
+				FROM sluice_pipelines p` + where + `)
+			SELECT r.id, r.pipeline, r.interval_start, r.interval_end, r.seq, r.state, r.trigger, r.started_at, r.finished_at
+			FROM cut CROSS JOIN sluice_runs r
+			WHERE r.pipeline = cut.pipeline AND r.interval_start >= cut.from_start
+			ORDER BY r.pipeline, r.interval_start DESC, r.seq DESC`
+	}
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the newest runs: %w", err)
 	}
@@ -112,6 +130,9 @@ func NewestRunCells(ctx context.Context, q Q, pipeline string, n int) (map[strin
 		var started, finished sql.NullInt64
 		if err := rows.Scan(&c.ID, &p, &start, &end, &c.Seq, &c.State, &c.Trigger, &started, &finished); err != nil {
 			return nil, fmt.Errorf("reading the newest runs: %w", err)
+		}
+		if len(out[p]) >= n {
+			continue // SQLite: reprocessed runs of the n-th interval
 		}
 		c.IntervalStart, c.IntervalEnd, c.StartedAt, c.FinishedAt = FromMicros(start), FromMicros(end), nullTime(started), nullTime(finished)
 		out[p] = append(out[p], c)
