@@ -710,14 +710,27 @@ func (s *server) apiActionLog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, as)
 }
 
+// apiHome is the home page as JSON, a page of pipelines at a time (?page=, ?per_page= as
+// /api/pipelines), with the total in X-Total-Count: bounded however many pipelines there are.
 func (s *server) apiHome(w http.ResponseWriter, r *http.Request) {
+	pg, perPage, err := pageParams(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
 	ps, err := s.board.Home(r.Context())
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
 		return
 	}
-	if ps == nil {
+	total := len(ps)
+	ps = ps[min((pg-1)*perPage, total):min(pg*perPage, total)]
+	if len(ps) == 0 {
 		ps = []status.HomePipeline{}
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if pg*perPage < total {
+		w.Header().Set("Link", fmt.Sprintf(`</api/home?page=%d&per_page=%d>; rel="next"`, pg+1, perPage))
 	}
 	writeJSON(w, http.StatusOK, ps)
 }

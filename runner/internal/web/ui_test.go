@@ -617,3 +617,22 @@ func TestUI_HomeFiltersAndSorts(t *testing.T) {
 		t.Errorf("home cells %v, want %s", got, want)
 	}
 }
+
+// /api/home is paginated like /api/pipelines: bounded however many pipelines there are.
+func TestUI_APIHomeIsPaginated(t *testing.T) {
+	u := newUI(t, false)
+	resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?per_page=1", nil, nil)
+	var ps []status.HomePipeline
+	if err := json.Unmarshal([]byte(body), &ps); err != nil || resp.StatusCode != 200 || len(ps) != 1 || resp.Header.Get("X-Total-Count") != "1" {
+		t.Fatalf("page 1: %d %v %s", resp.StatusCode, err, body)
+	}
+	if len(ps[0].Cells) != 6 || ps[0].Cells[0].State != status.RunScheduled || ps[0].FailureStreak != 1 {
+		t.Errorf("orders: %d cells, newest %s, streak %d; want 6, scheduled, 1", len(ps[0].Cells), ps[0].Cells[0].State, ps[0].FailureStreak)
+	}
+	if _, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?page=2&per_page=1", nil, nil); body != "[]\n" {
+		t.Errorf("page 2: %q, want []", body)
+	}
+	if resp, _ := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?per_page=0", nil, nil); resp.StatusCode != 400 {
+		t.Errorf("per_page=0: %d, want 400", resp.StatusCode)
+	}
+}
