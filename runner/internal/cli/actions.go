@@ -230,7 +230,7 @@ func newActionsCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newTokenCommand(g *globals) *cobra.Command {
+func newTokenCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "token NAME",
 		Short: "Make a token for the web UI's actions and the API",

@@ -292,7 +292,7 @@ func TestUI_LogDownloadIsPlainTextAttachment(t *testing.T) {
 	u := newUI(t, false)
 	failed := u.runs[4]
 	resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+fmt.Sprintf("/runs/%d/activities/transform/attempts/2/log", failed), nil, nil)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || resp.Header.Get("X-Content-Type-Options") != "nosniff" ||
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || resp.Header.Get("X-Content-Type-Options") != "nosniff" ||
 		resp.Header.Get("Content-Disposition") != fmt.Sprintf(`attachment; filename="run-%d-transform-attempt-2.log"`, failed) {
 		t.Fatalf("log download: %d %v", resp.StatusCode, resp.Header)
 	}
@@ -304,7 +304,7 @@ func TestUI_LogDownloadIsPlainTextAttachment(t *testing.T) {
 	if !strings.Contains(page, fmt.Sprintf("of %d bytes of the log", len(body))) {
 		t.Errorf("the attempt page does not say the log is cut")
 	}
-	if resp, _ := fetch(t, http.DefaultClient, http.MethodGet, u.url+fmt.Sprintf("/runs/%d/activities/transform/attempts/9/log", failed), nil, nil); resp.StatusCode != 404 {
+	if resp, _ := fetch(t, http.DefaultClient, http.MethodGet, u.url+fmt.Sprintf("/runs/%d/activities/transform/attempts/9/log", failed), nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("missing attempt's log: %d, want 404", resp.StatusCode)
 	}
 }
@@ -358,7 +358,7 @@ func TestUI_APINeedsABearerToken(t *testing.T) {
 		t.Fatalf("an unauthenticated call paused %v", paused)
 	}
 	resp, body := fetch(t, http.DefaultClient, http.MethodPost, u.url+"/api/pipelines/orders/pause", nil, map[string]string{"Authorization": "Bearer " + u.token})
-	if resp.StatusCode != 200 || body != `{"changed":true,"paused":true,"pipeline":"orders"}`+"\n" {
+	if resp.StatusCode != http.StatusOK || body != `{"changed":true,"paused":true,"pipeline":"orders"}`+"\n" {
 		t.Fatalf("pause with the token: %d %s", resp.StatusCode, body)
 	}
 	recs, _ := state.Actions(context.Background(), u.db.Reader(), "orders", 1)
@@ -504,7 +504,7 @@ func TestUI_APIActions(t *testing.T) {
 	}
 	resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/actions", nil, nil)
 	var log []status.Action
-	if err := json.Unmarshal([]byte(body), &log); err != nil || resp.StatusCode != 200 {
+	if err := json.Unmarshal([]byte(body), &log); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("action log: %d %v", resp.StatusCode, err)
 	}
 	var got []string
@@ -526,7 +526,7 @@ func TestUI_BackfillFormShowsTheCountBeforeConfirming(t *testing.T) {
 	form(t, c, u.url+"/login", url.Values{"csrf": {csrf}, "token": {u.token}}, nil)
 	values := url.Values{"csrf": {csrf}, "from": {"2026-10-31T00:00:00Z"}, "to": {"2026-11-02T00:00:00Z"}, "reprocess": {"failed"}}
 	resp, body := form(t, c, u.url+"/pipelines/orders/backfill", values, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `<b id="runs">8</b> interval(s) have ended, and 16 more have not`) || !strings.Contains(body, `name="confirm_runs" value="8"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<b id="runs">8</b> interval(s) have ended, and 16 more have not`) || !strings.Contains(body, `name="confirm_runs" value="8"`) {
 		t.Fatalf("count page: %d\n%s", resp.StatusCode, between(body, `id="confirm"`, "</section>"))
 	}
 	runs, _ := state.RecentRuns(context.Background(), u.db.Reader(), "orders", 100)
@@ -602,7 +602,7 @@ func TestUI_HomeFiltersAndSorts(t *testing.T) {
 			t.Errorf("%s still shows orders", q)
 		}
 	}
-	if resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/?sort=size", nil, nil); resp.StatusCode != 400 || !strings.Contains(body, "use one of name, owner") {
+	if resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/?sort=size", nil, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "use one of name, owner") {
 		t.Errorf("bad sort: %d", resp.StatusCode)
 	}
 	// The row's cells: oldest left, the failed run red, the scheduled one last.
@@ -623,7 +623,7 @@ func TestUI_APIHomeIsPaginated(t *testing.T) {
 	u := newUI(t, false)
 	resp, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?per_page=1", nil, nil)
 	var ps []status.HomePipeline
-	if err := json.Unmarshal([]byte(body), &ps); err != nil || resp.StatusCode != 200 || len(ps) != 1 || resp.Header.Get("X-Total-Count") != "1" {
+	if err := json.Unmarshal([]byte(body), &ps); err != nil || resp.StatusCode != http.StatusOK || len(ps) != 1 || resp.Header.Get("X-Total-Count") != "1" {
 		t.Fatalf("page 1: %d %v %s", resp.StatusCode, err, body)
 	}
 	if len(ps[0].Cells) != 6 || ps[0].Cells[0].State != status.RunScheduled || ps[0].FailureStreak != 1 {
@@ -632,7 +632,7 @@ func TestUI_APIHomeIsPaginated(t *testing.T) {
 	if _, body := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?page=2&per_page=1", nil, nil); body != "[]\n" {
 		t.Errorf("page 2: %q, want []", body)
 	}
-	if resp, _ := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?per_page=0", nil, nil); resp.StatusCode != 400 {
+	if resp, _ := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/api/home?per_page=0", nil, nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("per_page=0: %d, want 400", resp.StatusCode)
 	}
 }
