@@ -199,10 +199,6 @@ func nextRun(h *status.HomePipeline, c *compiled, now time.Time) *time.Time {
 func homeRow(b state.BoardPipeline, c *compiled, cells []status.RunCell, now time.Time) status.HomePipeline {
 	h := status.HomePipeline{
 		Name: b.Name, Owner: b.Owner, Version: b.Version, Enabled: b.Enabled, Removed: b.Removed, Paused: b.Paused,
-		Cells: cells,
-	}
-	if h.Cells == nil {
-		h.Cells = []status.RunCell{}
 	}
 	if b.Freshness != nil {
 		f := state.FromMicros(*b.Freshness)
@@ -212,26 +208,14 @@ func homeRow(b state.BoardPipeline, c *compiled, cells []status.RunCell, now tim
 		h.Schedule = c.schedule
 	}
 	h.NextRun = nextRun(&h, c, now)
-	// The streak counts finished runs: runs still scheduled or running at the head do not end
-	// it (nor extend it).
-	for _, cell := range cells {
-		if cell.State == status.RunScheduled || cell.State == status.RunRunning {
-			if h.FailureStreak == 0 {
-				continue
-			}
-			break
-		}
-		if cell.State != status.RunFailed {
-			break
-		}
-		h.FailureStreak++
-	}
+	h.SetCells(cells)
 	return h
 }
 
-// Home returns every pipeline with its newest status.HomeCells runs: three statements at most
-// (pipelines, runs, and definitions not seen before).
-func (r *Reader) Home(ctx context.Context) ([]status.HomePipeline, error) {
+// Home returns every pipeline, with its newest status.HomeCells runs when withCells (one
+// statement more): three statements at most (pipelines, runs, and definitions not seen
+// before). Without the runs, Cells fills them in for the pipelines a page shows.
+func (r *Reader) Home(ctx context.Context, withCells bool) ([]status.HomePipeline, error) {
 	rows, err := state.BoardPipelines(ctx, r.q(), "")
 	if err != nil {
 		return nil, err
@@ -240,9 +224,11 @@ func (r *Reader) Home(ctx context.Context) ([]status.HomePipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	cells, err := state.NewestRunCells(ctx, r.q(), r.db.Dialect, "", status.HomeCells)
-	if err != nil {
-		return nil, err
+	var cells map[string][]status.RunCell
+	if withCells {
+		if cells, err = state.NewestRunCells(ctx, r.q(), r.db.Dialect, nil, status.HomeCells); err != nil {
+			return nil, err
+		}
 	}
 	now := r.now()
 	out := make([]status.HomePipeline, 0, len(rows))
@@ -250,6 +236,15 @@ func (r *Reader) Home(ctx context.Context) ([]status.HomePipeline, error) {
 		out = append(out, homeRow(b, defs[b.Name], cells[b.Name], now))
 	}
 	return out, nil
+}
+
+// Cells returns the newest status.HomeCells runs of the named pipelines, newest first, in one
+// statement.
+func (r *Reader) Cells(ctx context.Context, names []string) (map[string][]status.RunCell, error) {
+	if names == nil {
+		names = []string{}
+	}
+	return state.NewestRunCells(ctx, r.q(), r.db.Dialect, names, status.HomeCells)
 }
 
 // Pipeline returns the pipeline page of name, or nil when the runner knows no such pipeline.
@@ -267,7 +262,7 @@ func (r *Reader) Pipeline(ctx context.Context, name string) (*status.PipelineDet
 	}
 	c := defs[name]
 	q := r.q()
-	cells, err := state.NewestRunCells(ctx, q, r.db.Dialect, name, GridRuns)
+	cells, err := state.NewestRunCells(ctx, q, r.db.Dialect, []string{name}, GridRuns)
 	if err != nil {
 		return nil, err
 	}

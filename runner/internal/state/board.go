@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
@@ -88,18 +89,26 @@ func CurrentDocuments(ctx context.Context, q Q, skip map[string]bool) (map[strin
 	return out, nil
 }
 
-// NewestRunCells returns the newest n runs of every pipeline (of one when pipeline is not
-// empty), newest first, by pipeline: one statement for them all.
+// NewestRunCells returns the newest n runs of every pipeline (of those in pipelines when it is
+// not nil), newest first, by pipeline: one statement for them all.
 //
 // Each pipeline's runs are read by a backward range of the (pipeline, interval_start, seq)
 // index, so the cost grows with the pipelines and n, never with the history: PostgreSQL with a
 // LATERAL join, SQLite (which has none) by first finding each pipeline's n-th newest interval
 // start (MATERIALIZED, and CROSS JOIN keeps it the outer loop). A window function over all
 // runs, or a plain join, read every run: a second, and five on PostgreSQL, for 100,000 runs.
-func NewestRunCells(ctx context.Context, q Q, d Dialect, pipeline string, n int) (map[string][]status.RunCell, error) {
+func NewestRunCells(ctx context.Context, q Q, d Dialect, pipelines []string, n int) (map[string][]status.RunCell, error) {
 	where, args := "", []any{n}
-	if pipeline != "" {
-		where, args = ` WHERE p.name = $2`, append(args, pipeline)
+	if pipelines != nil {
+		if len(pipelines) == 0 {
+			return map[string][]status.RunCell{}, nil
+		}
+		ph := make([]string, len(pipelines))
+		for i, p := range pipelines {
+			args = append(args, p)
+			ph[i] = fmt.Sprintf("$%d", i+2)
+		}
+		where = ` WHERE p.name IN (` + strings.Join(ph, ", ") + `)`
 	}
 	query := `SELECT r.id, r.pipeline, r.interval_start, r.interval_end, r.seq, r.state, r.trigger, r.started_at, r.finished_at
 		FROM sluice_pipelines p CROSS JOIN LATERAL (

@@ -41,8 +41,8 @@ func TestNewestRunCells_SameOnBothDatabases(t *testing.T) {
 			t.Fatal(err)
 		}
 		show := func(m map[string][]string, p string) string { return strings.Join(m[p], " ") }
-		read := func(pipeline string, n int) map[string][]string {
-			cells, err := NewestRunCells(ctx, db.Reader(), db.Dialect, pipeline, n)
+		read := func(pipelines []string, n int) map[string][]string {
+			cells, err := NewestRunCells(ctx, db.Reader(), db.Dialect, pipelines, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestNewestRunCells_SameOnBothDatabases(t *testing.T) {
 			}
 			return out
 		}
-		got := read("", 5)
+		got := read(nil, 5)
 		if s := show(got, "a"); s != "9.0 8.1 8.0 7.2 7.1" {
 			t.Errorf("a: %s", s)
 		}
@@ -64,11 +64,14 @@ func TestNewestRunCells_SameOnBothDatabases(t *testing.T) {
 		if _, ok := got["c"]; ok || len(got) != 2 {
 			t.Errorf("pipelines with cells: %v", got)
 		}
-		if got := read("b", 25); len(got) != 1 || show(got, "b") != "1.0 0.0" {
+		if got := read([]string{"b"}, 25); len(got) != 1 || show(got, "b") != "1.0 0.0" {
 			t.Errorf("b alone: %v", got)
 		}
-		if s := show(read("a", 7), "a"); s != "9.0 8.1 8.0 7.2 7.1 7.0 6.0" {
+		if s := show(read([]string{"a", "c"}, 7), "a"); s != "9.0 8.1 8.0 7.2 7.1 7.0 6.0" {
 			t.Errorf("a, 7 newest: %s", s)
+		}
+		if got := read([]string{}, 5); len(got) != 0 {
+			t.Errorf("no pipelines asked: %v", got)
 		}
 	})
 }

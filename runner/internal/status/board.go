@@ -48,6 +48,28 @@ type HomePipeline struct {
 // HomeCells is how many runs the home page shows per pipeline.
 const HomeCells = 25
 
+// SetCells sets a pipeline's newest runs (newest first) and the failure streak they make: the
+// finished runs that failed in a row, newest first. Runs still scheduled or running at the
+// head neither end the streak nor extend it.
+func (h *HomePipeline) SetCells(cells []RunCell) {
+	if cells == nil {
+		cells = []RunCell{}
+	}
+	h.Cells, h.FailureStreak = cells, 0
+	for _, c := range cells {
+		if c.State == RunScheduled || c.State == RunRunning {
+			if h.FailureStreak == 0 {
+				continue
+			}
+			break
+		}
+		if c.State != RunFailed {
+			break
+		}
+		h.FailureStreak++
+	}
+}
+
 // GridActivity is an activity of a pipeline's published version, in topological order.
 type GridActivity struct {
 	ID        string   `json:"id"`

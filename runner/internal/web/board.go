@@ -18,7 +18,10 @@ import (
 // Board is the source of the web UI's views (issue 16): the runner's database through package
 // board. Without one, the server shows the status pages of Source alone.
 type Board interface {
-	Home(ctx context.Context) ([]status.HomePipeline, error)
+	// Home returns every pipeline, with its newest runs (Cells) when withCells; Cells reads
+	// those of a few pipelines, for a page that sorts and filters without them.
+	Home(ctx context.Context, withCells bool) ([]status.HomePipeline, error)
+	Cells(ctx context.Context, names []string) (map[string][]status.RunCell, error)
 	// Pipeline returns nil when the runner knows no such pipeline; Run when there is no such
 	// run.
 	Pipeline(ctx context.Context, name string) (*status.PipelineDetail, error)
@@ -289,7 +292,10 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusBadRequest, "bad request", err.Error())
 		return
 	}
-	all, err := s.board.Home(r.Context())
+	// Only the failing filter and the sorts by last run and failure streak need every
+	// pipeline's runs; otherwise the runs are read for the page's pipelines alone.
+	needAll := f.State == FilterFailing || f.Sort == SortLastRun || f.Sort == SortStreak
+	all, err := s.board.Home(r.Context(), needAll)
 	if err != nil {
 		s.sourceFailed(w, r, err)
 		return
@@ -318,9 +324,15 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	if pg < hv.Pages.Pages {
 		hv.Pages.Next = f.query(pg + 1)
 	}
-	from := min((pg-1)*perPage, len(kept))
-	for i := from; i < min(from+perPage, len(kept)); i++ {
-		hv.Rows = append(hv.Rows, newHomeRow(&kept[i], now))
+	shown := kept[min((pg-1)*perPage, len(kept)):min(pg*perPage, len(kept))]
+	if !needAll {
+		if err := s.fillCells(r.Context(), shown); err != nil {
+			s.sourceFailed(w, r, err)
+			return
+		}
+	}
+	for i := range shown {
+		hv.Rows = append(hv.Rows, newHomeRow(&shown[i], now))
 	}
 	p := s.newPage(w, r, "sluice-runner")
 	p.Home, p.Refresh = hv, 30
@@ -337,6 +349,22 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 		p.Replicas = newReplicaViews(shards, now)
 	}
 	s.render(w, r, http.StatusOK, homePage, p)
+}
+
+// fillCells reads the newest runs of the pipelines ps (one statement) and sets them.
+func (s *server) fillCells(ctx context.Context, ps []status.HomePipeline) error {
+	names := make([]string, len(ps))
+	for i := range ps {
+		names[i] = ps[i].Name
+	}
+	cells, err := s.board.Cells(ctx, names)
+	if err != nil {
+		return err
+	}
+	for i := range ps {
+		ps[i].SetCells(cells[ps[i].Name])
+	}
+	return nil
 }
 
 // gridView is the pipeline page's grid: a row per activity (topological order), a column per
@@ -720,13 +748,17 @@ func (s *server) apiHome(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
 		return
 	}
-	ps, err := s.board.Home(r.Context())
+	ps, err := s.board.Home(r.Context(), false)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading pipelines: " + err.Error()})
 		return
 	}
 	total := len(ps)
 	ps = ps[min((pg-1)*perPage, total):min(pg*perPage, total)]
+	if err := s.fillCells(r.Context(), ps); err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "reading runs: " + err.Error()})
+		return
+	}
 	if len(ps) == 0 {
 		ps = []status.HomePipeline{}
 	}
