@@ -10,7 +10,7 @@
 #     over three replicas, peak heap at N and 10×N records (medians of TPUT_COUNT runs of the
 #     throughput, default 3, and SUB_COUNT runs of the others, default 1).
 #
-#   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
+#   scripts/bench-runner.sh                  # what `make bench` runs (~15 minutes on 2 cores)
 #   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
 #   ONLY=web scripts/bench-runner.sh         # one part: engine, web or subscribe
 #
