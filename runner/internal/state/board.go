@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -112,8 +113,7 @@ func NewestRunCells(ctx context.Context, q Q, d Dialect, pipelines []string, n i
 	}
 	query := `SELECT r.id, r.pipeline, r.interval_start, r.interval_end, r.seq, r.state, r.trigger, r.started_at, r.finished_at
 		FROM sluice_pipelines p CROSS JOIN LATERAL (
-			SELECT * FROM sluice_runs c WHERE c.pipeline = p.name ORDER BY c.interval_start DESC, c.seq DESC LIMIT $1) r` + where + `
-		ORDER BY r.pipeline, r.interval_start DESC, r.seq DESC`
+			SELECT * FROM sluice_runs c WHERE c.pipeline = p.name ORDER BY c.interval_start DESC, c.seq DESC LIMIT $1) r` + where
 	if d != Postgres {
 		args[0] = n - 1 // the offset of the n-th newest
 		query = `WITH cut AS MATERIALIZED (
@@ -123,8 +123,7 @@ func NewestRunCells(ctx context.Context, q Q, d Dialect, pipelines []string, n i
 				FROM sluice_pipelines p` + where + `)
 			SELECT r.id, r.pipeline, r.interval_start, r.interval_end, r.seq, r.state, r.trigger, r.started_at, r.finished_at
 			FROM cut CROSS JOIN sluice_runs r
-			WHERE r.pipeline = cut.pipeline AND r.interval_start >= cut.from_start
-			ORDER BY r.pipeline, r.interval_start DESC, r.seq DESC`
+			WHERE r.pipeline = cut.pipeline AND r.interval_start >= cut.from_start`
 	}
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
@@ -140,14 +139,22 @@ func NewestRunCells(ctx context.Context, q Q, d Dialect, pipelines []string, n i
 		if err := rows.Scan(&c.ID, &p, &start, &end, &c.Seq, &c.State, &c.Trigger, &started, &finished); err != nil {
 			return nil, fmt.Errorf("reading the newest runs: %w", err)
 		}
-		if len(out[p]) >= n {
-			continue // SQLite: reprocessed runs of the n-th interval
-		}
 		c.IntervalStart, c.IntervalEnd, c.StartedAt, c.FinishedAt = FromMicros(start), FromMicros(end), nullTime(started), nullTime(finished)
 		out[p] = append(out[p], c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the newest runs: %w", err)
+	}
+	// Ordered here rather than by the statement: each pipeline's few runs sort for nothing,
+	// and the statement then needs no sort of them all.
+	for p, cs := range out {
+		slices.SortFunc(cs, func(a, b status.RunCell) int {
+			if c := b.IntervalStart.Compare(a.IntervalStart); c != 0 {
+				return c
+			}
+			return b.Seq - a.Seq
+		})
+		out[p] = cs[:min(len(cs), n)] // SQLite: reprocessed runs of the n-th interval
 	}
 	return out, nil
 }
