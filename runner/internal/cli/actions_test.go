@@ -82,3 +82,17 @@ func TestTokenCommand_PrintsATokenAndItsHashOnly(t *testing.T) {
 		t.Errorf("hostile name: %d %s", code, errOut)
 	}
 }
+
+// serve refuses plain HTTP beyond loopback unless told it is meant, and says how to proceed.
+func TestServe_RefusesPlainHTTPBeyondLoopback(t *testing.T) {
+	p := &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: "hourly", Enabled: true,
+		Schedule:   definition.Schedule{Every: "1h", Start: "2026-01-01T00:00:00Z", MaxActiveRuns: 1},
+		Activities: map[string]*definition.Activity{"a": {Shell: &definition.ShellActivity{Command: []string{"true"}}}},
+	}
+	env := map[string]string{"SLUICE_REGISTRY": publish(t, p), "SLUICE_DATABASE": "sqlite://" + filepath.Join(t.TempDir(), "s.db")}
+	code, _, errOut := run(t, env, "serve", "--listen", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(errOut, `listen address "0.0.0.0:0" serves 0.0.0.0 beyond this machine without TLS`) || !strings.Contains(errOut, "--insecure") {
+		t.Errorf("serve on 0.0.0.0: exit %d, %s", code, errOut)
+	}
+}
