@@ -3,14 +3,16 @@
 #   - the engine (runner/internal/engine/bench_test.go) on both state databases: the median of
 #     COUNT runs of each benchmark (default 3), and the runner's throughput as a fraction of
 #     plain River's on the same kind of database;
+#   - the web UI's pages (runner/internal/web/bench_test.go) over 500 pipelines and 100,000 runs
+#     on both state databases: ms and statements per page (median of COUNT runs);
 #   - the stream subscribers (runner/internal/subscribe/bench_test.go) against kinesis-local and
 #     PostgreSQL: records/s per shard against a bare GetRecords loop, lag at 1,000 records/s
 #     over three replicas, peak heap at N and 10×N records (medians of TPUT_COUNT runs of the
 #     throughput, default 3, and SUB_COUNT runs of the others, default 1).
 #
-#   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
+#   scripts/bench-runner.sh                  # what `make bench` runs (~15 minutes on 2 cores)
 #   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
-#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine or subscribe
+#   ONLY=web scripts/bench-runner.sh         # one part: engine, web or subscribe
 #
 # Benchmarks measure the whole machine: run them on an otherwise idle one, and compare figures
 # taken on the same machine only.
@@ -23,7 +25,8 @@ TPUT_COUNT="${TPUT_COUNT:-3}"
 ONLY="${ONLY:-}"
 OUT="$(mktemp)"
 SUB_OUT="$(mktemp)"
-trap 'rm -f "$OUT" "$SUB_OUT"' EXIT
+WEB_OUT="$(mktemp)"
+trap 'rm -f "$OUT" "$SUB_OUT" "$WEB_OUT"' EXIT
 
 # The median of each benchmark's metrics is what every table prints; MEDIAN is shared by both
 # awk programs.
@@ -51,7 +54,7 @@ function median(key,    n, i, j, v, tmp) {
 }
 '
 
-if [ "$ONLY" != subscribe ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = engine ]; then
 
 echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
 (cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
@@ -127,7 +130,32 @@ END {
 }' "$OUT"
 fi
 
-[ "$ONLY" = engine ] && exit 0
+if [ -z "$ONLY" ] || [ "$ONLY" = web ]; then
+echo
+echo "\$ go test -run '^\$' -bench 'RenderPages' -benchtime=20x -count=$COUNT -timeout 30m ./runner/internal/web/"
+(cd "$ROOT" && go test -run '^$' -bench 'RenderPages' -benchtime=20x -count="$COUNT" -timeout 30m ./runner/internal/web/) | tee "$WEB_OUT"
+awk -v count="$COUNT" "$MEDIAN"'
+END {
+	printf "\n### Web UI: rendering pages over 500 pipelines and 100,000 runs (median of %d; goal < 200 ms)\n\n", count
+	print "| database | page | ms/page | statements/page | bytes/page |"
+	print "| --- | --- | ---: | ---: | ---: |"
+	split("home home-filtered home-all-500 pipeline", pages, " ")
+	for (d = 1; d <= 2; d++) {
+		db = (d == 1) ? "sqlite" : "postgres"
+		for (p = 1; p <= 4; p++) {
+			k = "RenderPages/" db "/" pages[p]
+			m = median(k SUBSEP "ms/page")
+			if (m == "") { failed = 1; continue }
+			printf "| %s | %s | %.1f | %.0f | %.0f |\n", db, pages[p], m, median(k SUBSEP "queries/op"), median(k SUBSEP "bytes/page")
+		}
+	}
+	print ""
+	print "Through the web handler (templates included), the definitions decoded once and cached. home: the first page (50 pipelines) of all 500, each with its 25 newest runs; home-filtered: failing pipelines sorted by failure streak; home-all-500: every pipeline on one page; pipeline: one pipeline with its 25-run grid, graph, versions, failures and actions."
+	if (failed) { print "\nbench-runner: some web benchmarks reported nothing (see the output above)" > "/dev/stderr"; exit 1 }
+}' "$WEB_OUT"
+fi
+
+[ -n "$ONLY" ] && [ "$ONLY" != subscribe ] && exit 0
 
 # Throughput varies most from run to run (it is the shortest): it runs TPUT_COUNT times.
 echo

@@ -100,6 +100,15 @@ install_postgres() {
   apt_install postgresql-15
 }
 
+# Headless Chromium for the web UI's browser tests (runner/internal/web/browser_test.go), from
+# Debian's packages. The tests find it on PATH (chromium) or through SLUICE_CHROMIUM.
+install_chromium() {
+  if [ -n "${SLUICE_CHROMIUM:-}" ] && [ -x "$SLUICE_CHROMIUM" ]; then return; fi
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+  log "installing chromium"
+  apt_install chromium
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
 
@@ -108,7 +117,7 @@ command -v git >/dev/null || apt_install git
 #   scripts/tools.sh                 # everything: what `make test` needs
 #   scripts/tools.sh demo            # terraform postgres
 #   scripts/tools.sh demo-replicas   # terraform postgres kinesis-local
-ALL_TOOLS="terraform kinesis-local tfplugindocs golangci-lint goaws postgres"
+ALL_TOOLS="terraform kinesis-local tfplugindocs golangci-lint goaws postgres chromium"
 want=()
 for arg in "${@:-all}"; do
   case "$arg" in
@@ -117,7 +126,7 @@ for arg in "${@:-all}"; do
     demo-replicas) add=(terraform postgres kinesis-local) ;;
     docs) add=(terraform tfplugindocs) ;;
     lint) add=(golangci-lint) ;;
-    terraform | kinesis-local | tfplugindocs | golangci-lint | goaws | postgres) add=("$arg") ;;
+    terraform | kinesis-local | tfplugindocs | golangci-lint | goaws | postgres | chromium) add=("$arg") ;;
     *) log "unknown tool or group \"$arg\": one of all, demo, demo-replicas, docs, lint, $ALL_TOOLS"; exit 2 ;;
   esac
   want+=("${add[@]}")
@@ -151,5 +160,9 @@ fi
 if wants postgres; then
   install_postgres
   installed+=("postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')")
+fi
+if wants chromium; then
+  install_chromium
+  installed+=("chromium $({ chromium --version 2>/dev/null || chromium-browser --version 2>/dev/null || "${SLUICE_CHROMIUM:-false}" --version 2>/dev/null; } | sed -n 's/[^0-9]*\([0-9][0-9.]*\).*/\1/p')")
 fi
 log "ok: $(IFS=,; printf '%s' "${installed[*]}" | sed 's/,/, /g')"

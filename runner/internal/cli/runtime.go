@@ -46,6 +46,7 @@ type engineFlags struct {
 	replicas       []string
 	replicaLease   time.Duration
 	processGrace   time.Duration
+	insecure       bool
 }
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
@@ -62,6 +63,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 		fl.IntVar(&f.unhealthyAfter, "unhealthy-after", 0, fmt.Sprintf("/healthz fails once this many scheduler ticks in a row failed (default: $%s, else %d)", config.EnvUnhealthyAfter, config.DefaultUnhealthyAfter))
 		fl.StringSliceVar(&f.replicas, "replicas", nil, "replicas (of published stream replications) whose subscribers this runner serves, e.g. --replicas us_a,us_b: a runner per region serves the replicas there (default: $"+config.EnvReplicas+", else none)")
 		fl.DurationVar(&f.replicaLease, "replica-lease", 0, fmt.Sprintf("how long a subscriber's shard lease lasts unrenewed: a dead runner's shards are taken over after it (default: $%s, else %s)", config.EnvReplicaLease, config.DefaultReplicaLease))
+		fl.BoolVar(&f.insecure, "insecure", false, "serve plain HTTP on an address other machines can reach (--listen beyond 127.0.0.1 without web.tls_cert): tokens and sessions then cross the network in clear")
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
 	}
 }
@@ -102,6 +104,7 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	set("unhealthy-after", func() { c.UnhealthyAfter = f.unhealthyAfter })
 	set("replicas", func() { c.Replicas = f.replicas })
 	set("replica-lease", func() { c.ReplicaLease = config.Duration(f.replicaLease) })
+	set("insecure", func() { c.Web.Insecure = f.insecure })
 	if fl.Changed("max-document-size") { // a global flag, parsed by setup
 		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
 	}

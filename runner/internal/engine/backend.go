@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -27,6 +28,10 @@ type txn interface {
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]int64, error)
 	// CompleteJob marks the job being worked completed, in this transaction.
 	CompleteJob(ctx context.Context) error
+	// CancelJob cancels a job in this transaction: a queued job never runs, and the runner
+	// working a running one cancels its context (at once with a notifier, within two seconds
+	// when polling).
+	CancelJob(ctx context.Context, id int64) error
 }
 
 // client is what the engine needs of a River client, whatever its transaction type.
@@ -118,6 +123,13 @@ func (t *txnImpl[TTx]) CompleteJob(ctx context.Context) error {
 	t.b.counts.Statements.Add(1)
 	if _, err := river.JobCompleteTx[riverdriver.Driver[TTx]](ctx, t.tx, t.job); err != nil {
 		return fmt.Errorf("completing job %d: %w", t.job.ID, err)
+	}
+	return nil
+}
+
+func (t *txnImpl[TTx]) CancelJob(ctx context.Context, id int64) error {
+	if _, err := t.b.JobCancelTx(ctx, t.tx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("cancelling job %d: %w", id, err)
 	}
 	return nil
 }

@@ -84,6 +84,10 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 	present := map[string]bool{}
 	listed := make(map[string]bool, len(entries))
 	now := e.now()
+	paused, err := state.PausedPipelines(ctx, e.db.Reader())
+	if err != nil {
+		return err
+	}
 	for _, en := range entries {
 		key := en.Key
 		if !strings.HasSuffix(key, ".json") {
@@ -109,7 +113,7 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 				return err
 			}
 		}
-		if !p.Enabled {
+		if _, isPaused := paused[p.Name]; !p.Enabled || isPaused {
 			continue
 		}
 		if err := e.scheduleOne(ctx, p, now); err != nil {

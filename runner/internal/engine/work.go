@@ -199,6 +199,7 @@ func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArg
 	if def.Retries != nil {
 		maxAttempts = *def.Retries + 1
 	}
+	maxAttempts += inst.AttemptBase // a cleared instance gets its retries again
 	logBuf := activity.NewLogBuffer(e.opts.LogLimit)
 	started := time.Now()
 	var (

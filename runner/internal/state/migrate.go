@@ -134,6 +134,38 @@ var migrations = []migration{
 		// same report's millis_behind is 0 (it has read up to the tip), else a lower bound.
 		`ALTER TABLE sluice_subscriber_shards ADD COLUMN records_behind BIGINT`,
 	}},
+	// The web UI's actions (issue 16; numbered after its issue so that migrations added on
+	// other branches at the same time do not take the same number: versions are a set, applied
+	// in this list's order).
+	{version: 16, stmts: []string{
+		// Who did what, when: every action asked of the runner through the CLI, the JSON API
+		// or the page, with its outcome.
+		`CREATE TABLE sluice_actions (
+			id {{id}},
+			at BIGINT NOT NULL,
+			actor TEXT NOT NULL,
+			action TEXT NOT NULL,
+			pipeline TEXT NOT NULL,
+			run_id BIGINT,
+			activity TEXT,
+			detail TEXT NOT NULL,
+			outcome TEXT NOT NULL,
+			error TEXT)`,
+		`CREATE INDEX sluice_actions_pipeline ON sluice_actions (pipeline, id)`,
+		// Paused pipelines: the scheduler creates no runs for them. Kept apart from
+		// sluice_pipelines.enabled, which is the published definition's and is rewritten on
+		// every read of the registry.
+		`CREATE TABLE sluice_pauses (
+			pipeline TEXT PRIMARY KEY,
+			paused_by TEXT NOT NULL,
+			paused_at BIGINT NOT NULL)`,
+		// attempt_base is how many attempts an activity instance had when it was last cleared:
+		// its retries count from there, and its attempts' numbers keep growing, so that the
+		// history stays.
+		`ALTER TABLE sluice_activities ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0`,
+		// The runners page lists running attempts by runner.
+		`CREATE INDEX sluice_attempts_state ON sluice_attempts (state, runner)`,
+	}},
 	// The cost issue's: what each EMR cluster a run launched used, and its cost.
 	{version: 17, stmts: emrUsageMigration},
 }

@@ -21,6 +21,13 @@ var (
 	indexPage    = parsePage("index.html")
 	pipelinePage = parsePage("pipeline.html")
 	messagePage  = parsePage("message.html") // 404 and 500
+	homePage     = parsePage("home.html")
+	detailPage   = parsePage("detail.html")
+	runPage      = parsePage("run.html")
+	runnersPage  = parsePage("runners.html")
+	actionsPage  = parsePage("actions.html")
+	loginPage    = parsePage("login.html")
+	confirmPage  = parsePage("confirm.html")
 )
 
 func parsePage(name string) *template.Template {
@@ -38,6 +45,26 @@ type page struct {
 	Pages     pagesView
 	Ticks     *ticksView
 	Replicas  []replicaView
+
+	// Board is true when the UI's views are served (the navigation links them).
+	Board bool
+	// ActionsOn is true when actions are configured; User is who is signed in ("" when
+	// nobody); CSRF is the token every form carries; Here is the page's own path, where the
+	// sign-in returns.
+	ActionsOn bool
+	User      string
+	CSRF      string
+	Here      string
+	// Refresh reloads the page every Refresh seconds (0: never): a meta refresh, no script.
+	Refresh int
+
+	Home      *homeView
+	Detail    *detailView
+	RunPage   *runPageView
+	Runners   *runnersView
+	ActionLog []actionView
+	Login     *loginView
+	Confirm   *confirmView
 }
 
 // replicaView is one shard of a stream replication on one replica, as the index page shows it.
