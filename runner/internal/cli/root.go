@@ -185,7 +185,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f.StringVar(&g.maxDocSize, "max-document-size", "", "largest registry document read, e.g. 4MiB or 500KB; a larger one fails alone, naming the limit (default: $"+
 		config.EnvMaxDocumentSize+", else the config file's, else "+definition.FormatSize(definition.DefaultMaxDocumentSize)+")")
 
-	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g))
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g), newConvertCommand(g))
 	return root
 }
 
