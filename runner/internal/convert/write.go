@@ -65,6 +65,12 @@ func (r *Result) MainTF() string {
 	for _, t := range r.Templates {
 		b.WriteString("\n" + Block(fmt.Sprintf("resource \"sluice_emr_template\" %q", t.Name), templateObject(t)))
 	}
+	if len(r.Pipeline.Activities) == 0 {
+		// A pipeline without activities is not valid: nothing is written rather than something
+		// that fails the plan, and CONVERSION.md says why each activity was left out.
+		fmt.Fprintf(&b, "\n# No activity of %s could be converted, so there is no sluice_pipeline here: see CONVERSION.md.\n", r.Source)
+		return b.String()
+	}
 	b.WriteString("\n" + Block(fmt.Sprintf("resource \"sluice_pipeline\" %q", r.Pipeline.Name), r.pipelineObject()))
 	return b.String()
 }

@@ -69,6 +69,7 @@ func (c *converter) activity(o *object) {
 		u.chain[i].act.DependsOn = append(u.chain[i].act.DependsOn, u.chain[i-1].id)
 	}
 	c.units[o] = u
+	o.used["dependsOn"], o.used["precondition"], o.used["schedule"] = true, true, true
 	ids := make([]string, len(u.chain))
 	for i, n := range u.chain {
 		ids[i] = n.id
@@ -86,6 +87,10 @@ func (c *converter) unusedField(o *object, f string) {
 		if why != "" {
 			e.Note("%s is not carried over: %s", f, why)
 		}
+		return
+	}
+	if strings.HasPrefix(f, "*") {
+		e.Omit("field %s (a secret, not shown) is not carried over", f)
 		return
 	}
 	e.Omit("field %s (%s) is not carried over", f, truncate(strings.Join(o.strs(f), ","), 80))
@@ -818,6 +823,7 @@ func (c *converter) redshiftCopy(o *object, base string) ([]*node, *definition.A
 // dataNode records a data node as used by an activity, and reads its fields.
 func (c *converter) dataNode(dn, act *object) {
 	e := c.entry(dn)
+	c.nodeUsers[dn] = append(c.nodeUsers[dn], act)
 	e.Become("part of activity %s", convert.ActivityID(act.id))
 	for _, f := range []string{"schedule", "precondition", "compression", "dataFormat", "s3EncryptionType", "readThroughputPercent",
 		"writeThroughputPercent", "region", "database", "selectQuery", "primaryKeys"} {

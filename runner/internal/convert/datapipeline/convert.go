@@ -86,6 +86,8 @@ type converter struct {
 	retryDelays map[string]int
 	// steps keeps the steps of the activities of a cluster while they merge.
 	steps map[*unit][]definition.EMRStep
+	// nodeUsers are the activities that use each data node.
+	nodeUsers map[*object][]*object
 }
 
 // unit is what one Data Pipeline activity became: a chain of sluice activities (checks and
@@ -132,6 +134,7 @@ func Convert(data []byte, opts Options) (*convert.Result, error) {
 		conns:       map[*object]string{},
 		templates:   map[*object]string{},
 		retryDelays: map[string]int{},
+		nodeUsers:   map[*object][]*object{},
 	}
 	c.res.Pipeline = c.p
 	for k, v := range opts.Values {

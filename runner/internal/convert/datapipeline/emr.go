@@ -153,6 +153,10 @@ func (c *converter) hiveStep(o *object, name string) definition.EMRStep {
 	}
 	script := c.tmpl(o, "hiveScript", o.str("hiveScript"))
 	if ddl != "" {
+		// Data Pipeline's ${input1} and ${output1} name the tables declared here.
+		for _, t := range strings.Split(declared, ", ") {
+			script = strings.ReplaceAll(script, "${"+t+"}", t)
+		}
 		script = ddl + script
 		e.Note("the Hive tables %s are declared before the script, from the data nodes", declared)
 	}
@@ -212,27 +216,13 @@ func (c *converter) hiveTables(o *object, staged bool) (ddl, names string) {
 			}
 			fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS %s (%s) ROW FORMAT DELIMITED FIELDS TERMINATED BY '%s' LOCATION '%s';\n",
 				tbl, strings.Join(cols, ", "), sep, strings.TrimSuffix(loc, "/"))
-			declared = append(declared, "${"+tbl+"}")
+			declared = append(declared, tbl)
 		}
 	}
 	if len(declared) == 0 {
 		return "", ""
 	}
-	// The script names the tables ${input1}; hive -d defines them.
-	return strings.NewReplacer("CREATE EXTERNAL TABLE IF NOT EXISTS input", "CREATE EXTERNAL TABLE IF NOT EXISTS ${input",
-		"CREATE EXTERNAL TABLE IF NOT EXISTS output", "CREATE EXTERNAL TABLE IF NOT EXISTS ${output").Replace(fixBraces(b.String())), strings.Join(declared, ", ")
-}
-
-// fixBraces closes the ${inputN} names opened by hiveTables' replacer.
-func fixBraces(s string) string {
-	var out []string
-	for _, line := range strings.Split(s, "\n") {
-		if i := strings.Index(line, " ("); i > 0 && strings.HasPrefix(line, "CREATE EXTERNAL TABLE IF NOT EXISTS ") {
-			line = line[:i] + "}" + line[i:]
-		}
-		out = append(out, line)
-	}
-	return strings.Join(out, "\n")
+	return b.String(), strings.Join(declared, ", ")
 }
 
 // columns returns a data node's Hive columns ("name type") and field separator.

@@ -54,6 +54,12 @@ func (c *converter) rest(o *object) {
 			o.used[f] = true
 		}
 		return
+	case o.typ == "" && !seen:
+		e.Become("fields its children inherit (parent)")
+		for _, f := range o.unused() {
+			c.unusedField(o, f)
+		}
+		return
 	case !seen:
 		switch {
 		case slices.Contains(dataNodeTypes, o.typ), slices.Contains(preconditionTypes, o.typ), slices.Contains(formatTypes, o.typ),
@@ -66,6 +72,16 @@ func (c *converter) rest(o *object) {
 	}
 	if e.Status == convert.LeftOut {
 		return
+	}
+	if users := c.nodeUsers[o]; len(users) > 0 {
+		converted := false
+		for _, u := range users {
+			converted = converted || c.entry(u).Status != convert.LeftOut
+		}
+		if !converted {
+			e.Note("only left-out activities use it: its fields are not reported one by one")
+			return
+		}
 	}
 	for _, f := range o.unused() {
 		c.unusedField(o, f)
