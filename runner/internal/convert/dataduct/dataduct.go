@@ -626,7 +626,7 @@ func (s *step) createLoad() []*named {
 		s.e.Omit("insert_mode %s needs a primary key in the table definition: TRUNCATE", mode)
 		mode = definition.InsertTruncate
 	}
-	opts := []string{`DELIMITER '\t'`}
+	opts := []string{"DELIMITER '\t'"}
 	if v := s.get("max_error"); v != "" {
 		opts = append(opts, "MAXERROR "+v)
 	}

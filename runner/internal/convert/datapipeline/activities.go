@@ -588,7 +588,7 @@ func (c *converter) formatOptions(in, act *object) (string, []string) {
 			fe.Note("escapeChar %q: CSV quoting applies", f.str("escapeChar"))
 		}
 	case "TSV":
-		opts = append(opts, `DELIMITER '\t'`)
+		opts = append(opts, "DELIMITER '\t'")
 		fe.Note("TSV loads as CSV with a tab delimiter: a field in double quotes is unquoted")
 		if sep := f.str("columnSeparator"); sep != "" && sep != `\t` {
 			opts[len(opts)-1] = "DELIMITER " + sqlLiteral(sep)
