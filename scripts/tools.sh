@@ -100,6 +100,14 @@ install_postgres() {
   apt_install postgresql-15
 }
 
+# MariaDB server binaries (Debian's mariadb-server) for internal/acctest, which runs its own
+# throwaway server on a free port, as for PostgreSQL: the stand-in for MySQL connections.
+install_mariadb() {
+  if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; then return; fi
+  log "installing mariadb-server"
+  apt_install mariadb-server
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
 command -v node >/dev/null || apt_install nodejs npm
@@ -111,4 +119,5 @@ go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
   github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
 install_goaws
 install_postgres
-log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"
+install_mariadb
+log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p'), mariadb $(/usr/sbin/mariadbd --version | sed -n 's/.*Ver \([0-9][0-9.]*\).*/\1/p')"

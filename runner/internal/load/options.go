@@ -281,6 +281,10 @@ type pgCopy struct {
 	gzip, bzip2 bool
 	// notes are said once in the attempt log: options accepted but without effect.
 	notes []string
+	// delimiter, quote and null are the csv options' values, for loads that parse the files
+	// themselves (MySQL); zero means the CSV default.
+	delimiter, quote byte
+	null             *string
 }
 
 // planPostgres translates the options of a csv or json load for PostgreSQL. Every error is a
@@ -332,11 +336,18 @@ func planPostgres(format string, opts []option) (*pgCopy, error) {
 				return nil, fmt.Errorf("%s: %s must be a single one-byte character, got %s", o.path(), o.keyword, lit(o.value))
 			}
 			with = append(with, o.keyword+" "+lit(o.value))
+			if o.keyword == "DELIMITER" {
+				pc.delimiter = o.value[0]
+			} else {
+				pc.quote = o.value[0]
+			}
 		case "NULL":
 			if err := csvOnly(); err != nil {
 				return nil, err
 			}
 			with = append(with, "NULL "+lit(o.value))
+			v := o.value
+			pc.null = &v
 		}
 	}
 	pc.with = strings.Join(with, ", ")
