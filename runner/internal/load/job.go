@@ -27,6 +27,16 @@ type job struct {
 
 // run loads the target in one transaction and returns its counts.
 func (j *job) run(ctx context.Context) (Replica, error) {
+	if my, ok := j.ex.conns.(MySQLConns); ok && my.Kind(j.conn) == "mysql" {
+		db, err := my.GetMySQL(ctx, j.conn)
+		if err != nil {
+			if connectionUnusable(err) {
+				err = activity.Permanent(err)
+			}
+			return Replica{}, err
+		}
+		return j.runMySQL(ctx, db)
+	}
 	x, err := j.ex.conns.Get(ctx, j.conn)
 	if err != nil {
 		if connectionUnusable(err) {
