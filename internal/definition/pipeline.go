@@ -184,13 +184,16 @@ func InsertModes() []string {
 
 // Copy formats of redshift_copy.
 const (
-	FormatCSV     = "csv"
+	FormatCSV = "csv"
+	// FormatText is delimited text, Redshift COPY's own format: fields split at DELIMITER ('|'
+	// unless set), \N for NULL, with ESCAPE and REMOVEQUOTES as options.
+	FormatText    = "text"
 	FormatJSON    = "json"
 	FormatParquet = "parquet"
 )
 
 // CopyFormats lists the copy formats.
-func CopyFormats() []string { return []string{FormatCSV, FormatJSON, FormatParquet} }
+func CopyFormats() []string { return []string{FormatCSV, FormatText, FormatJSON, FormatParquet} }
 
 // RedshiftCopyActivity loads files into a table on one connection or fans out to several
 // (replicas). Every insert mode but APPEND is idempotent on retry: the load goes through a

@@ -198,8 +198,11 @@ func (j *job) streamFile(ctx context.Context, tx pgx.Tx, url string, cols []stri
 		return 0, err
 	}
 	defer closer.Close()
-	if j.a.Format == definition.FormatJSON {
+	switch {
+	case j.a.Format == definition.FormatJSON:
 		r = newJSONCSV(r, url, cols)
+	case pc.text:
+		r = &textCSV{rec: newTextRecords(r, url, pc)}
 	}
 	// pgx turns a read error into a CopyFail whose server error only echoes the message; the
 	// reader's own error (with its Permanent mark) is the one to report.

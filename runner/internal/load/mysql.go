@@ -196,19 +196,7 @@ func (j *job) mysqlFile(ctx context.Context, tx *sql.Tx, url string, cols []stri
 		return 0, err
 	}
 	defer closer.Close()
-	if j.a.Format == definition.FormatJSON {
-		r = newJSONCSV(r, url, cols)
-	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	if pc.delimiter != 0 && j.a.Format == definition.FormatCSV {
-		cr.Comma = rune(pc.delimiter)
-	}
-	null := ""
-	if pc.null != nil {
-		null = *pc.null
-	}
+	next := j.mysqlRecords(r, url, cols, pc)
 	head := "INSERT INTO " + redshift.QuoteIdent(stagingTable) + " (" + redshift.QuoteIdentList(cols) + ") VALUES "
 	var b strings.Builder
 	var n, inBatch int64
@@ -224,19 +212,14 @@ func (j *job) mysqlFile(ctx context.Context, tx *sql.Tx, url string, cols []stri
 		return nil
 	}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return 0, activity.Permanent(fmt.Errorf("loading %s: %w", url, err))
-			}
-			return 0, fmt.Errorf("loading %s: %w", url, err)
+			return 0, err
 		}
 		if len(rec) != len(cols) {
-			line, _ := cr.FieldPos(0)
 			return 0, activity.Permanent(fmt.Errorf("loading %s: line %d has %d fields, the table %d columns (%s)", url, line, len(rec), len(cols), strings.Join(cols, ", ")))
 		}
 		if inBatch == 0 {
@@ -249,10 +232,10 @@ func (j *job) mysqlFile(ctx context.Context, tx *sql.Tx, url string, cols []stri
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if v == null {
+			if v == nil {
 				b.WriteString("NULL")
 			} else {
-				b.WriteString(mysql.QuoteLiteral(v))
+				b.WriteString(mysql.QuoteLiteral(*v))
 			}
 		}
 		b.WriteByte(')')
@@ -265,4 +248,50 @@ func (j *job) mysqlFile(ctx context.Context, tx *sql.Tx, url string, cols []stri
 		}
 	}
 	return n, flush()
+}
+
+// mysqlRecords reads a file's records: nil fields are NULL. csv (and JSON, as CSV) goes through
+// encoding/csv, where the NULL string (empty unless NULL AS) is NULL; text through textRecords.
+func (j *job) mysqlRecords(r io.Reader, url string, cols []string, pc *pgCopy) func() ([]*string, int, error) {
+	if pc.text {
+		tr := newTextRecords(r, url, pc)
+		return func() ([]*string, int, error) {
+			rec, err := tr.Read()
+			return rec, tr.line, err
+		}
+	}
+	if j.a.Format == definition.FormatJSON {
+		r = newJSONCSV(r, url, cols)
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	if pc.delimiter != 0 && j.a.Format == definition.FormatCSV {
+		cr.Comma = rune(pc.delimiter)
+	}
+	null := ""
+	if pc.null != nil {
+		null = *pc.null
+	}
+	return func() ([]*string, int, error) {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil, 0, io.EOF
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, line, activity.Permanent(fmt.Errorf("loading %s: %w", url, err))
+			}
+			return nil, line, fmt.Errorf("loading %s: %w", url, err)
+		}
+		out := make([]*string, len(rec))
+		for i := range rec {
+			if rec[i] != null {
+				v := rec[i]
+				out[i] = &v
+			}
+		}
+		return out, line, nil
+	}
 }

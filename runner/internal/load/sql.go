@@ -82,6 +82,8 @@ func redshiftCopySQL(from, format, iamRole string, opts []option) (string, error
 	switch format {
 	case definition.FormatCSV:
 		b.WriteString(" FORMAT AS CSV")
+	case definition.FormatText:
+		// Delimited text is COPY's default format: no FORMAT clause.
 	case definition.FormatJSON:
 		b.WriteString(" FORMAT AS JSON 'auto'")
 	case definition.FormatParquet:
