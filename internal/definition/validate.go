@@ -262,9 +262,9 @@ func (v *validator) activity(base string, a *Activity) {
 
 // load checks what redshift_copy and stream_put's load share: the table, the files, their format
 // and how rows are added.
-func (v *validator) load(base, table, from, format, insertMode string, keys []string) {
+func (v *validator) load(base, table, from, format, insertMode string, keys []string, schemes ...string) {
 	v.table(base+".table", table)
-	v.location(base+".from", from, "s3://", "file://")
+	v.location(base+".from", from, append([]string{"s3://", "file://"}, schemes...)...)
 	v.enum(base+".format", format, CopyFormats())
 	v.enum(base+".insert_mode", insertMode, InsertModes())
 	if (insertMode == InsertKeepExisting || insertMode == InsertOverwriteExisting) && len(keys) == 0 {
@@ -456,7 +456,8 @@ func (v *validator) redshiftCopy(base string, r *RedshiftCopyActivity) {
 			seen[c] = true
 		}
 	}
-	v.load(base, r.Table, r.From, r.Format, r.InsertMode, r.KeyColumns)
+	// dynamodb://TABLE: Redshift reads a DynamoDB table itself (the runner refuses it elsewhere).
+	v.load(base, r.Table, r.From, r.Format, r.InsertMode, r.KeyColumns, "dynamodb://")
 	if r.IAMRole != "" && !iamRoleARNPattern.MatchString(r.IAMRole) {
 		v.add(base+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-copy\"", r.IAMRole)
 	}

@@ -57,6 +57,8 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 		var copySQL string
 		copySQL, err = redshiftCopySQL(j.a.From, j.a.Format, j.a.IAMRole, j.opts)
 		copies = []redshiftCopy{{from: j.a.From, sql: copySQL}}
+	} else if strings.HasPrefix(j.a.From, DynamoDBScheme) {
+		err = fmt.Errorf("redshift_copy.from: %s: DynamoDB tables load into Redshift connections only (Redshift reads them itself); %s is PostgreSQL", j.a.From, j.conn)
 	} else {
 		pc, err = planPostgres(j.a.Format, j.opts)
 	}

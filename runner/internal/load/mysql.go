@@ -39,6 +39,9 @@ func (j *job) runMySQL(ctx context.Context, db *mysql.DB) (Replica, error) {
 	if err != nil {
 		return Replica{}, activity.Permanent(err)
 	}
+	if strings.HasPrefix(j.a.From, DynamoDBScheme) {
+		return Replica{}, activity.Permanent(fmt.Errorf("redshift_copy.from: %s: DynamoDB tables load into Redshift connections only; %s is MySQL", j.a.From, j.conn))
+	}
 	if j.a.Format == definition.FormatParquet {
 		return Replica{}, activity.Permanent(errors.New("redshift_copy.format: parquet needs a Redshift connection; MySQL loads csv and json"))
 	}

@@ -73,6 +73,7 @@ var knownOptions = map[string]optionSpec{
 	"TRIMBLANKS":       {arg: argNone},
 	"FILLRECORD":       {arg: argNone},
 	"ESCAPE":           {arg: argNone, pg: pgMapped},
+	"READRATIO":        {arg: argInt},
 	"REMOVEQUOTES":     {arg: argNone, pg: pgMapped},
 	"IGNOREBLANKLINES": {arg: argNone},
 	"ROUNDEC":          {arg: argNone},

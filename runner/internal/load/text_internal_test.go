@@ -94,3 +94,28 @@ func TestRedshiftCopySQL_TextHasNoFormatClauseAndKeepsItsOptions(t *testing.T) {
 		t.Errorf("QUOTE with text: %v", err)
 	}
 }
+
+func TestRedshiftCopySQL_DynamoDBSourceNeedsAReadRatioAndNoFileOptions(t *testing.T) {
+	role := "arn:aws:iam::123456789012:role/r"
+	got, err := redshiftCopySQL("dynamodb://Profiles", "csv", role, mustOptions(t, "READRATIO 50", "TIMEFORMAT 'auto'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `COPY "sluice_staging" FROM 'dynamodb://Profiles' IAM_ROLE '` + role + `' READRATIO 50 TIMEFORMAT 'auto'`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	for _, c := range []struct {
+		from, role string
+		opts       []string
+		want       string
+	}{
+		{"dynamodb://Profiles", role, nil, "needs READRATIO"},
+		{"dynamodb://Profiles", role, []string{"READRATIO 10", "GZIP"}, "GZIP does not apply to a DynamoDB source"},
+		{"dynamodb://Profiles", "", []string{"READRATIO 10"}, "iam_role is required"},
+		{"dynamodb://", role, []string{"READRATIO 10"}, "is not dynamodb://TABLE_NAME"},
+	} {
+		if _, err := redshiftCopySQL(c.from, "csv", c.role, mustOptions(t, c.opts...)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v, want %q", c.from, c.opts, err, c.want)
+		}
+	}
+}

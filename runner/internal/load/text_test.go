@@ -32,3 +32,10 @@ func TestExecuteMySQL_TextLoadsTheSameRows(t *testing.T) {
 		t.Fatalf("rows\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestExecute_DynamoDBSourceIntoPostgreSQLIsRefusedByName(t *testing.T) {
+	e := newEnv(t, []string{"warehouse"}, nil)
+	_, _, err := e.run(&definition.RedshiftCopyActivity{Connection: "warehouse", Table: "web.page_views", From: "dynamodb://Profiles",
+		Format: definition.FormatCSV, InsertMode: definition.InsertTruncate, Options: []string{"READRATIO 50"}})
+	wantErr(t, err, true, "DynamoDB tables load into Redshift connections only", "warehouse")
+}
