@@ -258,6 +258,25 @@ func (v *validator) activity(base string, a *Activity) {
 	v.sql(base+"."+KindSQL, a.SQL)
 	v.check(base+"."+KindCheck, a.Check)
 	v.streamPut(base+"."+KindStreamPut, a.StreamPut)
+	v.export(base+"."+KindExport, a.Export)
+}
+
+func (v *validator) export(base string, x *ExportActivity) {
+	if x == nil {
+		return
+	}
+	v.connection(base+".connection", x.Connection)
+	if v.required(base+".query", x.Query, "a SELECT") {
+		v.tmpl(base+".query", x.Query)
+	}
+	v.location(base+".to", x.To, "s3://", "file://")
+	v.enum(base+".format", x.Format, ExportFormats())
+	if x.Header && x.Format == ExportJSON {
+		v.add(base+".header", "applies to format csv only")
+	}
+	if x.IAMRole != "" && !iamRoleARNPattern.MatchString(x.IAMRole) {
+		v.add(base+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-unload\"", x.IAMRole)
+	}
 }
 
 // load checks what redshift_copy and stream_put's load share: the table, the files, their format
