@@ -218,6 +218,8 @@ func (r *Result) pipelineObject() *Object {
 	return o
 }
 
+// activityObject writes one activity; every kind of definition.ActivityKinds has a case (a
+// test checks it), so no activity is written empty.
 func (r *Result) activityObject(a *definition.Activity) *Object {
 	o := NewObject().Set("depends_on", a.DependsOn)
 	if a.Retries != nil {
@@ -263,6 +265,16 @@ func (r *Result) activityObject(a *definition.Activity) *Object {
 		o.Set("redshift_copy", NewObject().Set("connection", c.Connection).Set("connections", c.Connections).Set("table", c.Table).
 			Set("from", c.From).Set("format", c.Format).Set("insert_mode", c.InsertMode).Set("key_columns", c.KeyColumns).
 			Set("iam_role", c.IAMRole).Set("options", c.Options))
+	case a.Export != nil:
+		x := a.Export
+		eo := NewObject().Set("connection", x.Connection).Set("query", x.Query).Set("to", x.To).Set("format", x.Format)
+		if x.Gzip {
+			eo.Set("gzip", true)
+		}
+		if x.Header {
+			eo.Set("header", true)
+		}
+		o.Set("export", eo.Set("iam_role", x.IAMRole))
 	case a.SQL != nil:
 		o.Set("sql", NewObject().Set("connection", a.SQL.Connection).Set("statements", a.SQL.Statements))
 	case a.Check != nil:

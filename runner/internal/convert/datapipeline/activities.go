@@ -508,8 +508,33 @@ func (c *converter) copyActivity(o *object, base string) ([]*node, *definition.A
 			Connection: conn, Table: or(schema, c.defaultSchema(out)) + "." + table, From: from, Format: format,
 			InsertMode: definition.InsertAppend, Options: opts}}
 	case (in.typ == "SqlDataNode" || in.typ == "MySqlDataNode") && out.typ == "S3DataNode":
-		e.Leave("exporting a query to S3 needs an export activity, which sluice does not have yet: run the query with a shell activity (psql/mysql) writing the file")
-		return nil, nil
+		conn, ok := c.connection(in)
+		if !ok {
+			e.Leave("the database of %s did not convert", in.id)
+			return nil, nil
+		}
+		to, ok := c.s3Location(out)
+		if !ok {
+			e.Leave("output %s has no location", out.id)
+			return nil, nil
+		}
+		query := c.tmpl(in, "selectQuery", in.str("selectQuery"))
+		if query == "" {
+			schema, table := c.tableOf(in)
+			if schema != "" {
+				table = schema + "." + table
+			}
+			query = "SELECT * FROM " + table
+		}
+		in.used["selectQuery"], in.used["table"] = true, true
+		x := &definition.ExportActivity{Connection: conn, Query: query, To: to, Format: definition.ExportCSV, Gzip: out.str("compression") == "gzip"}
+		if f := out.ref("dataFormat"); f != nil && f.typ != "CSV" {
+			c.entry(f).Omit("data format %s: the export writes csv", f.typ)
+		}
+		if strings.HasPrefix(c.exampleOf(conn), "postgres://") && strings.Contains(c.exampleOf(conn), "5439") {
+			e.Note("on Redshift the export is an UNLOAD: set export.iam_role")
+		}
+		return nil, &definition.Activity{Export: x}
 	}
 	e.Leave("copying %s to %s has no sluice activity", in.typ, out.typ)
 	return nil, nil
@@ -588,13 +613,17 @@ func (c *converter) formatOptions(in, act *object) (string, []string) {
 			fe.Note("escapeChar %q: CSV quoting applies", f.str("escapeChar"))
 		}
 	case "TSV":
+		format = definition.FormatText
 		opts = append(opts, "DELIMITER '\t'")
-		fe.Note("TSV loads as CSV with a tab delimiter: a field in double quotes is unquoted")
 		if sep := f.str("columnSeparator"); sep != "" && sep != `\t` {
 			opts[len(opts)-1] = "DELIMITER " + sqlLiteral(sep)
 		}
+		if f.str("escapeChar") == `\` {
+			opts = append(opts, "ESCAPE")
+		}
 		f.used["escapeChar"], f.used["recordSeparator"] = true, true
 	case "Custom":
+		format = definition.FormatText
 		sep := or(f.str("columnSeparator"), ",")
 		opts = append(opts, "DELIMITER "+sqlLiteral(sep))
 		if rs := f.str("recordSeparator"); rs != "" && rs != `\n` {
@@ -752,17 +781,47 @@ func (c *converter) redshiftCopy(o *object, base string) ([]*node, *definition.A
 			return nil, nil
 		}
 	case "DynamoDBDataNode":
-		e.Leave("loading from DynamoDB (%s) needs a dynamodb:// source, which redshift_copy does not have yet", in.id)
-		return nil, nil
+		from = "dynamodb://" + c.static(in, "tableName", in.str("tableName"))
+		ratio := "50"
+		if p := in.str("readThroughputPercent"); p != "" {
+			if f, err := strconv.ParseFloat(p, 64); err == nil && f > 0 && f <= 1.5 {
+				ratio = strconv.Itoa(max(1, int(f*100+0.5)))
+			}
+		} else {
+			e.Note("no readThroughputPercent: READRATIO 50 (half the table's read capacity)")
+		}
+		opts := []string{"READRATIO " + ratio}
+		for _, raw := range o.strs("commandOptions") {
+			opt := strings.TrimSpace(c.static(o, "commandOptions", raw))
+			if !strings.HasPrefix(strings.ToUpper(opt), "READRATIO") {
+				opts = append(opts, opt)
+			}
+		}
+		schema, table := c.tableOf(out)
+		mode := strings.ToUpper(or(o.str("insertMode"), definition.InsertAppend))
+		keys := out.strs("primaryKeys")
+		if (mode == definition.InsertKeepExisting || mode == definition.InsertOverwriteExisting) && len(keys) == 0 {
+			e.Omit("insertMode %s needs primaryKeys on %s: loaded with APPEND", mode, out.id)
+			mode = definition.InsertAppend
+		}
+		e.Note("Redshift reads DynamoDB table %s itself: set redshift_copy.iam_role", strings.TrimPrefix(from, "dynamodb://"))
+		var pre []*node
+		if n := c.createTable(out, base); n != nil {
+			pre = append(pre, n)
+		}
+		return pre, &definition.Activity{RedshiftCopy: &definition.RedshiftCopyActivity{Connection: conn, Table: or(schema, "public") + "." + table,
+			From: from, Format: definition.FormatCSV, InsertMode: mode, KeyColumns: keys, Options: opts}}
 	default:
 		e.Leave("input %s is a %s: RedshiftCopyActivity reads S3 or DynamoDB", in.id, in.typ)
 		return nil, nil
 	}
 	format, opts := c.formatOptions(in, o)
+	formatSet := in.ref("dataFormat") != nil
 	known := load.KnownOptions()
 	for _, raw := range o.strs("commandOptions") {
 		opt := strings.TrimSpace(c.static(o, "commandOptions", raw))
 		if m := formatOption.FindStringSubmatch(opt); m != nil {
+			formatSet = true
 			switch strings.ToLower(m[1]) {
 			case "csv":
 				format = definition.FormatCSV
@@ -787,6 +846,11 @@ func (c *converter) redshiftCopy(o *object, base string) ([]*node, *definition.A
 		} else {
 			e.Omit("commandOptions %q: sluice does not accept %s", opt, kw)
 		}
+	}
+	if !formatSet {
+		// Without a data format or a format option, COPY reads Redshift's own delimited text.
+		format = definition.FormatText
+		e.Note("no data format: the files load as Redshift's default, '|'-delimited text (format text)")
 	}
 	schema, table := c.tableOf(out)
 	mode := strings.ToUpper(o.str("insertMode"))
@@ -834,7 +898,7 @@ func (c *converter) dataNode(dn, act *object) {
 	if dn.str("s3EncryptionType") == "NONE" {
 		e.Note("s3EncryptionType NONE: the bucket's default encryption applies")
 	}
-	if q := dn.str("selectQuery"); q != "" && act.typ != "SqlActivity" {
+	if q := dn.str("selectQuery"); q != "" && act.typ != "SqlActivity" && act.typ != "CopyActivity" {
 		e.Omit("selectQuery (%s) is not carried over", truncate(q, 60))
 	}
 }
