@@ -1,8 +1,11 @@
 package itest
 
 import (
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,8 +133,12 @@ func TestConvertCorpus_TerraformValidatesAndPlansEveryConversion(t *testing.T) {
 func TestConvertCorpus_LocalConversionsRunEndToEnd(t *testing.T) {
 	tool := newConvTool(t)
 	pgURL := acctest.NewPostgresDatabase(t)
-	acctest.SharedPostgres(t)
 	execSQL(t, pgURL, "CREATE SCHEMA IF NOT EXISTS dev")
+	maria := acctest.SharedMariaDB(t)
+	if err := maria.Exec(context.Background(), "", "CREATE DATABASE IF NOT EXISTS conv_shop"); err != nil {
+		t.Fatal(err)
+	}
+	shopURL := maria.URL("conv_shop")
 	type local struct {
 		kind, name, interval string
 		prepare              func(t *testing.T, root string) (values map[string]string, vars []string)
@@ -174,6 +181,23 @@ func TestConvertCorpus_LocalConversionsRunEndToEnd(t *testing.T) {
 					t.Errorf("dev.test_table rows %v, want 3", got)
 				}
 			}},
+		{"datapipeline", "33_mysql_roundtrip_local", "2026-11-01T00:00:00Z",
+			func(t *testing.T, root string) (map[string]string, []string) {
+				writeFile(t, root+"/feeds/2026-11-01/prices.csv", "A1,9.99,2026-11-01\nB2,,2026-11-01\nC3,1.00,2026-10-31\n")
+				return map[string]string{"myRoot": "file://" + root}, nil
+			},
+			func(t *testing.T, root string) {
+				wantGzipFile(t, root+"/dumps/2026-11-01/part-00000.csv.gz", "A1,9.99\nB2,\n")
+			}},
+		{"dataduct", "18_extract_postgres_local", "2026-11-01T02:00:00Z",
+			func(t *testing.T, root string) (map[string]string, []string) {
+				return nil, []string{"-var", "s3_base=file://" + root, "-var", "start=2026-11-01T02:00:00Z"}
+			},
+			func(t *testing.T, root string) {
+				if got := queryInts(t, pgURL, "SELECT count(*) FROM dev.test_copy"); len(got) != 1 || got[0] != 3 {
+					t.Errorf("dev.test_copy rows %v, want the 3 of dev.test_table", got)
+				}
+			}},
 		{"dataduct", "07_transform_script_local", "2026-11-01T00:00:00Z",
 			func(t *testing.T, root string) (map[string]string, []string) {
 				return nil, []string{"-var", "s3_base=file://" + root, "-var", "start=2026-11-01T00:00:00Z", "-var", "staging_dir=" + root + "/staging"}
@@ -202,7 +226,7 @@ func TestConvertCorpus_LocalConversionsRunEndToEnd(t *testing.T) {
 			tool.terraform(t, out, append([]string{"apply", "-no-color", "-input=false", "-auto-approve", "-var", "registry=" + reg}, vars...)...)
 			cmd := exec.Command(runnerBin, "run", "conv", "--interval", lc.interval, "--registry", reg)
 			cmd.Env = append(os.Environ(), "SLUICE_DATABASE=sqlite://"+filepath.Join(root, "state.db"),
-				"SLUICE_CONN_LOCAL_PG="+pgURL, "SLUICE_CONN_REDSHIFT="+pgURL)
+				"SLUICE_CONN_LOCAL_PG="+pgURL, "SLUICE_CONN_REDSHIFT="+pgURL, "SLUICE_CONN_LOCALPG="+pgURL, "SLUICE_CONN_SHOP_DB="+shopURL)
 			if output, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("sluice-runner run: %v\n%s", err, output)
 			}
@@ -218,6 +242,26 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func wantGzipFile(t *testing.T, path, want string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("the run did not write %s: %v", path, err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("%s = %q, want %q", path, got, want)
 	}
 }
 

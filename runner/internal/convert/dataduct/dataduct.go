@@ -58,6 +58,8 @@ type converter struct {
 	outputs map[string]string
 	// exits is the activity each step ends with, by step name.
 	exits map[string]string
+	// csvOutputs are the outputs written as csv (by export), not as Dataduct's TSV.
+	csvOutputs map[string]bool
 	// lastOutput is the output of the latest step that has one: a step's default input.
 	lastOutput string
 	tmpl       string
@@ -83,7 +85,7 @@ func Convert(data []byte, opts Options) (*convert.Result, error) {
 		name = strings.TrimSuffix(opts.Source, filepath.Ext(opts.Source))
 	}
 	name = convert.ActivityID(name)
-	c := &converter{opts: opts, f: &f, outputs: map[string]string{}, exits: map[string]string{},
+	c := &converter{opts: opts, f: &f, outputs: map[string]string{}, exits: map[string]string{}, csvOutputs: map[string]bool{},
 		res: &convert.Result{Source: opts.Source, Kind: "Dataduct", ParamVars: map[string]string{}},
 		p: &definition.Pipeline{Format: definition.FormatPipeline, Name: name, Description: f.Description, Enabled: true,
 			Activities: map[string]*definition.Activity{}, Parameters: map[string]string{}},
@@ -204,9 +206,7 @@ func (c *converter) step(i int, raw map[string]any, prev string) string {
 	case "extract-local":
 		acts, output = s.extractLocal()
 	case "extract-rds", "extract-postgres", "extract-redshift":
-		s.useAll()
-		e.Leave("exporting a query or table to S3 needs an export activity, which sluice does not have yet: run it with a shell activity "+
-			"(mysql/psql) writing the file under %s", s.outputDir())
+		acts, output = s.extract(typ)
 	case "transform":
 		acts, output = s.transform()
 	case "emr-streaming":
@@ -237,6 +237,9 @@ func (c *converter) step(i int, raw map[string]any, prev string) string {
 	if output != "" {
 		c.outputs[name] = output
 		c.lastOutput = output
+		if strings.HasPrefix(typ, "extract-") && typ != "extract-s3" && typ != "extract-local" {
+			c.csvOutputs[output] = true
+		}
 	}
 	if len(acts) == 0 {
 		if e.Status != convert.LeftOut && output == "" {
@@ -396,6 +399,44 @@ func (s *step) extractLocal() ([]*named, string) {
 	out := s.outputDir() + filepath.Base(p)
 	s.e.Note("Dataduct uploaded the file when the pipeline was created; the activity copies it from the runner's host (parameter local_dir) every run")
 	return []*named{{s.id(""), &definition.Activity{S3Copy: &definition.S3CopyActivity{From: "file://{{ .Params.local_dir }}/" + p, To: out}}}}, s.outputDir()
+}
+
+// extract exports a query (or a table) of a source database to the step's output: tab-separated
+// text, as Dataduct wrote it, gzipped.
+func (s *step) extract(typ string) ([]*named, string) {
+	query, ok := s.sqlSource("sql", "source")
+	if !ok {
+		if t := s.get("table"); t != "" {
+			if sc := s.get("schema"); sc != "" {
+				t = sc + "." + t
+			}
+			query = "SELECT * FROM " + t
+		} else {
+			if s.e.Status != convert.LeftOut {
+				s.e.Leave("neither sql, source nor table")
+			}
+			return nil, ""
+		}
+	}
+	var conn string
+	switch typ {
+	case "extract-redshift":
+		conn = s.redshift()
+		s.e.Note("on Redshift the export is an UNLOAD: set export.iam_role to a role that can write to s3_base")
+	default:
+		host := or(s.get("host_name"), typ)
+		conn = convert.ConnectionName(host)
+		kind, example := "MySQL (RDS)", "mysql://USER:PASSWORD@"+host+":3306/"+or(s.get("database"), "DATABASE")
+		if typ == "extract-postgres" {
+			kind, example = "PostgreSQL", "postgres://USER:PASSWORD@"+host+":5432/"+or(s.get("database"), "DATABASE")
+		}
+		s.c.res.AddConnection(convert.Connection{Name: conn, Kind: kind, Source: "host_name " + host, Example: example})
+	}
+	s.get("database")
+	out := s.outputDir()
+	s.e.Note("the rows go to %s as csv (Dataduct wrote tab-separated text); the loads that read them use format csv", out)
+	return []*named{{s.id(""), &definition.Activity{Export: &definition.ExportActivity{Connection: conn, Query: strings.TrimSuffix(strings.TrimSpace(query), ";"),
+		To: out, Format: definition.ExportCSV}}}}, out
 }
 
 func (s *step) transform() ([]*named, string) {
@@ -626,11 +667,14 @@ func (s *step) createLoad() []*named {
 		s.e.Omit("insert_mode %s needs a primary key in the table definition: TRUNCATE", mode)
 		mode = definition.InsertTruncate
 	}
-	opts := []string{"DELIMITER '\t'"}
+	format, opts := definition.FormatText, []string{"DELIMITER '\t'"}
+	if s.c.csvOutputs[in] {
+		format, opts = definition.FormatCSV, nil
+	}
 	if v := s.get("max_error"); v != "" {
 		opts = append(opts, "MAXERROR "+v)
 	}
-	s.e.Note("the files load as tab-separated values (Dataduct's format); insert_mode %s", mode)
+	s.e.Note("the files load as %s; insert_mode %s", map[string]string{definition.FormatText: "tab-separated text (Dataduct's format)", definition.FormatCSV: "csv (an extract step's output)"}[format], mode)
 	var keys []string
 	if mode == definition.InsertKeepExisting || mode == definition.InsertOverwriteExisting {
 		keys = t.key
@@ -638,7 +682,7 @@ func (s *step) createLoad() []*named {
 	return []*named{
 		{s.id("create"), &definition.Activity{SQL: &definition.SQLActivity{Connection: conn, Statements: []string{t.create}}}},
 		{s.id(""), &definition.Activity{RedshiftCopy: &definition.RedshiftCopyActivity{Connection: conn, Table: t.name, From: in,
-			Format: definition.FormatCSV, InsertMode: mode, KeyColumns: keys, Options: opts}}},
+			Format: format, InsertMode: mode, KeyColumns: keys, Options: opts}}},
 	}
 }
 

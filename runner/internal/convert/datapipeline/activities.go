@@ -543,9 +543,12 @@ func (c *converter) copyActivity(o *object, base string) ([]*node, *definition.A
 // defaultSchema is a table's schema when the node names none: public (PostgreSQL, Redshift) or
 // the database (MySQL).
 func (c *converter) defaultSchema(dn *object) string {
-	if db := dn.ref("database"); db != nil && db.str("databaseName") != "" && dn.typ != "RedshiftDataNode" {
+	if db := dn.ref("database"); db != nil && dn.typ != "RedshiftDataNode" {
 		if ex := c.exampleOf(c.conns[db]); strings.HasPrefix(ex, "mysql://") {
-			return db.str("databaseName")
+			// A MySQL table's schema is its database: the connection's.
+			if name := ex[strings.LastIndex(ex, "/")+1:]; name != "" && name != "DATABASE" {
+				return name
+			}
 		}
 	}
 	return "public"

@@ -55,56 +55,66 @@ type exprCtx struct {
 	depth int
 }
 
-// translate translates every #{...} in s. What cannot be translated is reported with the object
-// and field (and left as it was in the output); ok is false then.
+// translate translates every #{...} in s. Each expression that cannot be translated is reported
+// with the object and field (and left as it was in the output); ok is false then.
 func (x exprCtx) translate(s string) (string, bool) {
-	out, err := x.translateErr(s)
-	if err != nil {
-		var u *errUntranslatable
-		expr := s
-		why := err.Error()
-		if errors.As(err, &u) {
-			why = u.why
-		}
-		if ue, ok := err.(*exprError); ok {
-			expr, why = ue.expr, ue.why
-		}
-		x.c.res.Untranslated = append(x.c.res.Untranslated, convert.Untranslated{Object: x.obj.id, Field: x.field, Expression: expr, Why: why})
-		x.c.entry(x.obj).Omit("field %s: expression %s not translated: %s", x.field, expr, why)
-		return out, false
+	out, errs := x.translateAll(s)
+	for _, ue := range errs {
+		x.c.res.Untranslated = append(x.c.res.Untranslated, convert.Untranslated{Object: x.obj.id, Field: x.field, Expression: ue.expr, Why: ue.why})
+		x.c.entry(x.obj).Omit("field %s: expression %s not translated: %s", x.field, ue.expr, ue.why)
 	}
-	return out, true
+	return out, len(errs) == 0
 }
 
 type exprError struct{ expr, why string }
 
 func (e *exprError) Error() string { return e.expr + ": " + e.why }
 
+// translateErr translates s and returns the first problem, for fields that other fields refer to.
 func (x exprCtx) translateErr(s string) (string, error) {
+	out, errs := x.translateAll(s)
+	if len(errs) > 0 {
+		return s, errs[0]
+	}
+	return out, nil
+}
+
+// translateAll translates every expression of s; the ones it cannot translate stay as they
+// were and are returned.
+func (x exprCtx) translateAll(s string) (string, []*exprError) {
 	if x.depth > 8 {
-		return s, untranslatable("fields refer to each other more than 8 levels deep")
+		return s, []*exprError{{expr: s, why: "fields refer to each other more than 8 levels deep"}}
 	}
 	var b strings.Builder
+	var errs []*exprError
 	rest := s
 	for {
 		i := strings.Index(rest, "#{")
 		if i < 0 {
 			b.WriteString(x.literal(rest))
-			return b.String(), nil
+			return b.String(), errs
 		}
 		b.WriteString(x.literal(rest[:i]))
 		end := closing(rest[i+2:])
 		if end < 0 {
-			return s, &exprError{expr: rest[i:], why: "no closing }"}
+			errs = append(errs, &exprError{expr: rest[i:], why: "no closing }"})
+			b.WriteString(x.literal(rest[i:]))
+			return b.String(), errs
 		}
 		expr := rest[i+2 : i+2+end]
 		out, err := x.expression(expr)
 		if err != nil {
+			why := err.Error()
 			var u *errUntranslatable
-			if errors.As(err, &u) {
-				return s, &exprError{expr: "#{" + expr + "}", why: u.why}
+			var ee *exprError
+			switch {
+			case errors.As(err, &ee):
+				why = ee.why
+			case errors.As(err, &u):
+				why = u.why
 			}
-			return s, &exprError{expr: "#{" + expr + "}", why: err.Error()}
+			errs = append(errs, &exprError{expr: "#{" + expr + "}", why: why})
+			out = x.literal("#{" + expr + "}")
 		}
 		b.WriteString(out)
 		rest = rest[i+2+end+1:]
