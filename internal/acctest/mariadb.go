@@ -109,7 +109,7 @@ func StartMariaDB(ctx context.Context) (*MariaDB, error) {
 			return fail(ctx.Err())
 		case err := <-m.done:
 			log, _ := os.ReadFile(logPath)
-			return fail(fmt.Errorf("mariadbd exited: %v\n%s", err, log))
+			return fail(fmt.Errorf("mariadbd exited: %w\n%s", err, log))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -136,7 +136,7 @@ func (m *MariaDB) Exec(ctx context.Context, database string, stmts ...string) er
 	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = m.User, m.Password, "tcp", fmt.Sprintf("%s:%d", m.Host, m.Port), database
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("configuring the MariaDB client: %w", err)
 	}
 	db := sql.OpenDB(c)
 	defer func() { _ = db.Close() }()
@@ -153,10 +153,12 @@ func (m *MariaDB) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = m.cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-m.done:
+		case exitErr := <-m.done:
+			_ = exitErr // the exit status of a server we signalled says nothing useful
 		case <-time.After(20 * time.Second):
 			_ = m.cmd.Process.Kill()
-			<-m.done
+			exitErr := <-m.done
+			_ = exitErr
 		}
 	}
 	if m.dir != "" {

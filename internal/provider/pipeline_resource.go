@@ -353,7 +353,7 @@ func pipelineActivityAttributes(
 			"location, replacing what an earlier one wrote.", map[string]schema.Attribute{
 			"connection": connection("Connection the query runs on (PostgreSQL, Redshift or MySQL)."),
 			"query":      str(true, "One `SELECT`, e.g. `SELECT * FROM shop.orders WHERE day = '{{ ds .Start }}'`."+templatedNote),
-			"to": location("Where the rows go: an object, or a prefix ending in `/` (the runner writes `part-00000.csv`, `.json`, "+
+			"to": location("Where the rows go: an object, or a prefix ending in `/` (the runner writes `part-00000.csv`, `.json`, " +
 				"plus `.gz` when compressed; Redshift its own part files)."),
 			"format": str(true, "Output format: "+quotedList(definition.ExportFormats())+" (JSON lines: one object per row, values as "+
 				"the database's text, NULL as null)."),

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/convert"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/convert/datapipeline"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/convert/dataduct"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/convert/datapipeline"
 )
 
 // ExitPartial is convert's exit code when something was left out (the report says what).

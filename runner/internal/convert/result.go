@@ -18,13 +18,13 @@ import (
 type Status string
 
 const (
-	// Converted: everything the object does is in the output (notes may still ask for a
+	// Converted means everything the object does is in the output (notes may still ask for a
 	// decision, such as the value of a connection).
 	Converted Status = "converted"
-	// Partial: the object is in the output but something of it is not (a field, an expression);
-	// the notes say what.
+	// Partial means the object is in the output but something of it is not (a field, an
+	// expression); the notes say what.
 	Partial Status = "partial"
-	// LeftOut: the object is not in the output; the notes say why.
+	// LeftOut means the object is not in the output; the notes say why.
 	LeftOut Status = "left out"
 )
 
@@ -218,7 +218,7 @@ func ConnectionName(name string) string {
 // VariableName turns a source name into a Terraform variable name.
 func VariableName(name string) string {
 	s := regexp.MustCompile(`[^A-Za-z0-9_]+`).ReplaceAllString(name, "_")
-	if s == "" || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) {
+	if s == "" || (s[0] != '_' && (s[0] < 'a' || s[0] > 'z') && (s[0] < 'A' || s[0] > 'Z')) {
 		s = "v_" + s
 	}
 	return s

@@ -216,8 +216,10 @@ func (e *encoder) row(cols []string, vals [][]byte) error {
 		}
 		e.buf.WriteByte('\n')
 	}
-	_, err := e.w.Write(e.buf.Bytes())
-	return err
+	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
+		return fmt.Errorf("writing a row: %w", err)
+	}
+	return nil
 }
 
 // queryPostgres runs the query in the simple protocol, whose results are text, and passes each
@@ -255,7 +257,7 @@ func queryMySQL(ctx context.Context, db *sql.DB, query string, emit func([]strin
 	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the columns of the result: %w", err)
 	}
 	if err := emit(cols, nil); err != nil {
 		return err

@@ -53,13 +53,14 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	// costs no transaction.
 	var pc *pgCopy
 	var copies []redshiftCopy
-	if d == redshift.Redshift {
+	switch {
+	case d == redshift.Redshift:
 		var copySQL string
 		copySQL, err = redshiftCopySQL(j.a.From, j.a.Format, j.a.IAMRole, j.opts)
 		copies = []redshiftCopy{{from: j.a.From, sql: copySQL}}
-	} else if strings.HasPrefix(j.a.From, DynamoDBScheme) {
+	case strings.HasPrefix(j.a.From, DynamoDBScheme):
 		err = fmt.Errorf("redshift_copy.from: %s: DynamoDB tables load into Redshift connections only (Redshift reads them itself); %s is PostgreSQL", j.a.From, j.conn)
-	} else {
+	default:
 		pc, err = planPostgres(j.a.Format, j.opts)
 	}
 	if err != nil {

@@ -47,7 +47,7 @@ func (j *job) runMySQL(ctx context.Context, db *mysql.DB) (Replica, error) {
 	}
 	pc, err := planPostgres(j.a.Format, j.opts)
 	if err != nil {
-		return Replica{}, activity.Permanent(fmt.Errorf("%s (MySQL connection)", err))
+		return Replica{}, activity.Permanent(fmt.Errorf("%w (MySQL connection)", err))
 	}
 	if pc.quote != 0 && pc.quote != '"' {
 		return Replica{}, activity.Permanent(errors.New("redshift_copy.options: QUOTE other than '\"' is not supported when loading into MySQL"))
@@ -95,7 +95,7 @@ func (j *job) runMySQL(ctx context.Context, db *mysql.DB) (Replica, error) {
 	keys := j.keys()
 	if len(keys) > 0 && j.a.InsertMode != definition.InsertAppend && j.a.InsertMode != definition.InsertTruncate {
 		var dup string
-		err := tx.QueryRowContext(ctx, strings.Replace(keyProblemSQL(keys), "AS VARCHAR(256)", "AS CHAR(256)", -1)).Scan(sqlDiscard(len(keys)+1, &dup)...)
+		err := tx.QueryRowContext(ctx, strings.ReplaceAll(keyProblemSQL(keys), "AS VARCHAR(256)", "AS CHAR(256)")).Scan(sqlDiscard(len(keys)+1, &dup)...)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -170,12 +170,12 @@ func (j *job) mysqlColumns(ctx context.Context, tx *sql.Tx, t target) ([]string,
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading the columns of %s: %w", t, err)
 		}
 		cols = append(cols, strings.ToLower(c))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the columns of %s: %w", t, err)
 	}
 	if len(cols) == 0 {
 		return nil, activity.Permanent(fmt.Errorf("redshift_copy.table: table %s does not exist on connection %s (the schema is the MySQL database); create it first", t, j.conn))

@@ -67,7 +67,7 @@ func (t *textRecords) Read() ([]*string, error) {
 			return fields, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading %s: %w", t.url, err)
 		}
 		any = true
 		switch {

@@ -151,7 +151,7 @@ func (d *DB) Query(ctx context.Context, q string) ([]redshift.Row, error) {
 	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the columns of the result: %w", err)
 	}
 	var out []redshift.Row
 	for rows.Next() {
@@ -165,7 +165,10 @@ func (d *DB) Query(ctx context.Context, q string) ([]redshift.Row, error) {
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, &redshift.StatementError{SQL: q, Err: err}
+	}
+	return out, nil
 }
 
 // ExecTx runs statements in one transaction: all or nothing. (MySQL commits DDL implicitly:

@@ -81,7 +81,7 @@ func runCheck(ctx context.Context, conns *conn.Resolver, now func() time.Time, t
 	// A MySQL session runs with ANSI_QUOTES, so the same "quoted" statement serves; only the
 	// seconds since 1970 are spelt differently.
 	var query func(context.Context, string) ([]redshift.Row, error)
-	validate := redshift.PostgreSQL.ValidateIdent
+	var validate func(string) error
 	epochOf := "EXTRACT(EPOCH FROM %s)"
 	if conns.Kind(c.Connection) == conn.KindMySQL {
 		db, err := getMySQL(ctx, conns, c.Connection)

@@ -220,8 +220,8 @@ func (c *converter) preconditions(o *object, base string) []*definition.Activity
 		pcs = append(pcs, in.refs("precondition")...)
 	}
 	var out []*definition.Activity
-	for i, pc := range pcs {
-		if a := c.precondition(o, pc, base, i); a != nil {
+	for _, pc := range pcs {
+		if a := c.precondition(o, pc, base); a != nil {
 			out = append(out, a)
 		}
 	}
@@ -242,7 +242,7 @@ func (c *converter) preconditions(o *object, base string) []*definition.Activity
 	return out
 }
 
-func (c *converter) precondition(from, pc *object, base string, i int) *definition.Activity {
+func (c *converter) precondition(from, pc *object, base string) *definition.Activity {
 	e := c.entry(pc)
 	w := &definition.WaitFor{}
 	if d := pc.str("preconditionTimeout"); d != "" {

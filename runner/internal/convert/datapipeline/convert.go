@@ -47,7 +47,6 @@ func trimBrace(data []byte) []byte {
 var (
 	activityTypes = []string{"ShellCommandActivity", "CopyActivity", "SqlActivity", "RedshiftCopyActivity", "EmrActivity",
 		"HiveActivity", "HiveCopyActivity", "PigActivity", "HadoopActivity"}
-	emrActivityTypes  = []string{"EmrActivity", "HiveActivity", "HiveCopyActivity", "PigActivity", "HadoopActivity"}
 	dataNodeTypes     = []string{"S3DataNode", "SqlDataNode", "RedshiftDataNode", "MySqlDataNode", "DynamoDBDataNode"}
 	databaseTypes     = []string{"RedshiftDatabase", "RdsDatabase", "JdbcDatabase"}
 	preconditionTypes = []string{"S3KeyExists", "S3PrefixNotEmpty", "Exists", "ShellCommandPrecondition", "DynamoDBTableExists",
@@ -246,18 +245,15 @@ func (c *converter) useParam(p *parameter) {
 
 // tmpl, shell and static translate a field of o in each mode.
 func (c *converter) tmpl(o *object, field, s string) string {
-	out, _ := exprCtx{c: c, obj: o, field: field, mode: modeTemplate}.translate(s)
-	return out
+	return exprCtx{c: c, obj: o, field: field, mode: modeTemplate}.translate(s)
 }
 
 func (c *converter) shell(o *object, field, s string) string {
-	out, _ := exprCtx{c: c, obj: o, field: field, mode: modeShell}.translate(s)
-	return out
+	return exprCtx{c: c, obj: o, field: field, mode: modeShell}.translate(s)
 }
 
 func (c *converter) static(o *object, field, s string) string {
-	out, _ := exprCtx{c: c, obj: o, field: field, mode: modeStatic}.translate(s)
-	return out
+	return exprCtx{c: c, obj: o, field: field, mode: modeStatic}.translate(s)
 }
 
 // --- schedule ---------------------------------------------------------------------------------

@@ -56,14 +56,14 @@ type exprCtx struct {
 }
 
 // translate translates every #{...} in s. Each expression that cannot be translated is reported
-// with the object and field (and left as it was in the output); ok is false then.
-func (x exprCtx) translate(s string) (string, bool) {
+// with the object and field, and left as it was in the output.
+func (x exprCtx) translate(s string) string {
 	out, errs := x.translateAll(s)
 	for _, ue := range errs {
 		x.c.res.Untranslated = append(x.c.res.Untranslated, convert.Untranslated{Object: x.obj.id, Field: x.field, Expression: ue.expr, Why: ue.why})
 		x.c.entry(x.obj).Omit("field %s: expression %s not translated: %s", x.field, ue.expr, ue.why)
 	}
-	return out, len(errs) == 0
+	return out
 }
 
 type exprError struct{ expr, why string }

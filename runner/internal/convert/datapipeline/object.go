@@ -216,13 +216,13 @@ func truncate(s string, n int) string {
 }
 
 // lookup finds a field on the object, its parents or Default, and marks it used where found.
-func (o *object) lookup(field string) ([]value, *object) {
+func (o *object) lookup(field string) []value {
 	seen := map[*object]bool{}
 	for cur := o; cur != nil && !seen[cur]; {
 		seen[cur] = true
 		if vals, ok := cur.fields[field]; ok {
 			cur.used[field] = true
-			return vals, cur
+			return vals
 		}
 		cur.used["parent"] = true
 		if p := cur.fields["parent"]; len(p) > 0 && p[0].ref != "" {
@@ -237,12 +237,12 @@ func (o *object) lookup(field string) ([]value, *object) {
 		}
 		break
 	}
-	return nil, nil
+	return nil
 }
 
 // str returns a string field ("" when unset).
 func (o *object) str(field string) string {
-	vals, _ := o.lookup(field)
+	vals := o.lookup(field)
 	for _, v := range vals {
 		if v.ref == "" {
 			return v.str
@@ -263,7 +263,7 @@ func (o *object) own(field string) string {
 
 // strs returns every string value of a field.
 func (o *object) strs(field string) []string {
-	vals, _ := o.lookup(field)
+	vals := o.lookup(field)
 	var out []string
 	for _, v := range vals {
 		if v.ref == "" {
@@ -284,7 +284,7 @@ func (o *object) ref(field string) *object {
 
 // refs returns every object a field refers to.
 func (o *object) refs(field string) []*object {
-	vals, _ := o.lookup(field)
+	vals := o.lookup(field)
 	var out []*object
 	for _, v := range vals {
 		if v.ref != "" {
