@@ -49,3 +49,23 @@ func TestActivityObject_WritesEveryKind(t *testing.T) {
 		}
 	}
 }
+
+func TestReport_FreeTextFromTheSourceCannotInjectMarkup(t *testing.T) {
+	r := &Result{Source: "x<script>.json", Kind: "AWS Data Pipeline", Pipeline: &definition.Pipeline{Name: "p"}}
+	e := r.Entry("<script>alert(1)</script>", "Shell|Command")
+	e.Omit("field a | b\nsecond line")
+	out := r.Report()
+	for _, bad := range []string{"<script>", "\nsecond line"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the report holds %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", `Shell\|Command`, "partial", "exited 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	if r.Complete() {
+		t.Error("a partial entry makes the conversion incomplete")
+	}
+}
