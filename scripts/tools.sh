@@ -109,6 +109,14 @@ install_chromium() {
   apt_install chromium
 }
 
+# MariaDB server binaries (Debian's mariadb-server) for internal/acctest, which runs its own
+# throwaway server on a free port, as for PostgreSQL: the stand-in for MySQL connections.
+install_mariadb() {
+  if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; then return; fi
+  log "installing mariadb-server"
+  apt_install mariadb-server
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
 
@@ -117,7 +125,7 @@ command -v git >/dev/null || apt_install git
 #   scripts/tools.sh                 # everything: what `make test` needs
 #   scripts/tools.sh demo            # terraform postgres
 #   scripts/tools.sh demo-replicas   # terraform postgres kinesis-local
-ALL_TOOLS="terraform kinesis-local tfplugindocs golangci-lint goaws postgres chromium"
+ALL_TOOLS="terraform kinesis-local tfplugindocs golangci-lint goaws postgres chromium mariadb"
 want=()
 for arg in "${@:-all}"; do
   case "$arg" in
@@ -126,7 +134,7 @@ for arg in "${@:-all}"; do
     demo-replicas) add=(terraform postgres kinesis-local) ;;
     docs) add=(terraform tfplugindocs) ;;
     lint) add=(golangci-lint) ;;
-    terraform | kinesis-local | tfplugindocs | golangci-lint | goaws | postgres | chromium) add=("$arg") ;;
+    terraform | kinesis-local | tfplugindocs | golangci-lint | goaws | postgres | chromium | mariadb) add=("$arg") ;;
     *) log "unknown tool or group \"$arg\": one of all, demo, demo-replicas, docs, lint, $ALL_TOOLS"; exit 2 ;;
   esac
   want+=("${add[@]}")
@@ -160,6 +168,10 @@ fi
 if wants postgres; then
   install_postgres
   installed+=("postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')")
+fi
+if wants mariadb; then
+  install_mariadb
+  installed+=("mariadb $(/usr/sbin/mariadbd --version 2>/dev/null | sed -n 's/.*Ver \([0-9][0-9.]*\).*/\1/p')")
 fi
 if wants chromium; then
   install_chromium

@@ -365,6 +365,19 @@ func pipelineActivityAttributes(
 			"partition_key": str(false, "Kinesis partition key: changes with one key are applied in the order they were put. Unset: the "+
 				"replication's name, so every change of the replication is in one order (one shard)."+templatedNote),
 		}),
+		definition.KindExport: nested("Write the rows of a query to S3: on PostgreSQL and MySQL the runner streams them into one object; on Redshift "+
+			"an `UNLOAD` writes them (with `CLEANPATH`, so a prefix holds only this run's files). Every attempt of an interval writes the same "+
+			"location, replacing what an earlier one wrote.", map[string]schema.Attribute{
+			"connection": connection("Connection the query runs on (PostgreSQL, Redshift or MySQL)."),
+			"query":      str(true, "One `SELECT`, e.g. `SELECT * FROM shop.orders WHERE day = '{{ ds .Start }}'`."+templatedNote),
+			"to": location("Where the rows go: an object, or a prefix ending in `/` (the runner writes `part-00000.csv`, `.json`, " +
+				"plus `.gz` when compressed; Redshift its own part files)."),
+			"format": str(true, "Output format: "+quotedList(definition.ExportFormats())+" (JSON lines: one object per row, values as "+
+				"the database's text, NULL as null)."),
+			"gzip":     schema.BoolAttribute{Optional: true, MarkdownDescription: "Compress the output with gzip."},
+			"header":   schema.BoolAttribute{Optional: true, MarkdownDescription: "Write the column names as the first line (`csv` only)."},
+			"iam_role": str(false, "IAM role ARN Redshift assumes to write to S3 (`UNLOAD`); required on Redshift."),
+		}),
 		definition.KindCheck: nested("A QA check on a table. Set at least one of `row_count`, `unique`, `not_null` and `freshness`.", map[string]schema.Attribute{
 			"connection": connection("Connection the check queries."),
 			"table":      table,

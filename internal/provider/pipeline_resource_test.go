@@ -424,7 +424,7 @@ func TestAccPipeline_PlanTimeErrors(t *testing.T) {
 		{"insert_mode", dailySchedule, copyAct(`connection = "warehouse", format = "csv", insert_mode = "UPSERT"`), "",
 			wordsRE("activities.load.redshift_copy.insert_mode:", `"UPSERT" is not one of TRUNCATE, APPEND, KEEP_EXISTING, OVERWRITE_EXISTING`)},
 		{"format", dailySchedule, copyAct(`connection = "warehouse", format = "xml", insert_mode = "APPEND"`), "",
-			wordsRE("activities.load.redshift_copy.format:", `"xml" is not one of csv, json, parquet`)},
+			wordsRE("activities.load.redshift_copy.format:", `"xml" is not one of csv, text, json, parquet`)},
 		{"duplicate fan-out", dailySchedule, copyAct(`connections = ["warehouse", "replica", "warehouse"], format = "csv", insert_mode = "APPEND"`), "",
 			wordsRE("activities.load.redshift_copy.connections.2:", `connection "warehouse" is listed twice`)},
 		{"severity", dailySchedule, `    qa = { check = { connection = "warehouse", table = "a.b", not_null = ["id"], severity = "fatal" } }`, "",

@@ -186,7 +186,7 @@ Logs are JSON lines on stderr; results go to stdout.`,
 		config.EnvMaxDocumentSize+", else the config file's, else "+definition.FormatSize(definition.DefaultMaxDocumentSize)+")")
 
 	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g),
-		newPauseCommand(g, true), newPauseCommand(g, false), newClearCommand(g), newMarkFailedCommand(g), newActionsCommand(g), newTokenCommand())
+		newPauseCommand(g, true), newPauseCommand(g, false), newClearCommand(g), newMarkFailedCommand(g), newActionsCommand(g), newTokenCommand(), newConvertCommand(g))
 	return root
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/emrstep"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/export"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/load"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/notify"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/precond"
@@ -206,6 +207,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 		definition.KindSQL:          sqlrun.NewSQL(rt.conns),
 		definition.KindCheck:        sqlrun.NewCheck(rt.conns, time.Now),
 		definition.KindRedshiftCopy: load.New(store, rt.conns),
+		definition.KindExport:       export.New(store, rt.conns),
 		definition.KindStreamPut: streamput.New(streamput.Options{
 			Registry: rt.reg, Store: store,
 			Kinesis: func(ctx context.Context, region string) (streamput.Kinesis, error) {
