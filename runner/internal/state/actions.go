@@ -153,9 +153,36 @@ func ClearActivities(ctx context.Context, q Q, runID int64, activities []string)
 	return nil
 }
 
-// ReopenRun makes a finished run running again (its activities were cleared).
+// ReopenRun makes a finished run running again (its activities were cleared), and recounts
+// the progress the run's row keeps (succeeded, finals: see Progress) from its activities, so
+// that the cleared ones no longer count as done.
 func ReopenRun(ctx context.Context, q Q, runID int64) error {
-	if _, err := q.Exec(ctx, `UPDATE sluice_runs SET state = $1, finished_at = NULL WHERE id = $2`, status.RunRunning, runID); err != nil {
+	rows, err := q.Query(ctx, `SELECT activity, state FROM sluice_activities WHERE run_id = $1 ORDER BY activity`, runID)
+	if err != nil {
+		return fmt.Errorf("reopening run %d: %w", runID, err)
+	}
+	var succeeded strings.Builder
+	finals := 0
+	for rows.Next() {
+		var act, st string
+		if err := rows.Scan(&act, &st); err != nil {
+			rows.Close()
+			return fmt.Errorf("reopening run %d: %w", runID, err)
+		}
+		switch st {
+		case status.ActivitySuccess:
+			succeeded.WriteString(act + " ")
+			finals++
+		case status.ActivityFailed, status.ActivityUpstreamFailed:
+			finals++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reopening run %d: %w", runID, err)
+	}
+	if _, err := q.Exec(ctx, `UPDATE sluice_runs SET state = $1, finished_at = NULL, succeeded = $2, finals = $3 WHERE id = $4`,
+		status.RunRunning, succeeded.String(), finals, runID); err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	return nil
