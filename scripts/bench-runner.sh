@@ -3,14 +3,16 @@
 #   - the engine (runner/internal/engine/bench_test.go) on both state databases: the median of
 #     COUNT runs of each benchmark (default 3), and the runner's throughput as a fraction of
 #     plain River's on the same kind of database;
+#   - the web UI's pages (runner/internal/web/bench_test.go) over 500 pipelines and 100,000 runs
+#     on both state databases: ms and statements per page (median of COUNT runs);
 #   - the stream subscribers (runner/internal/subscribe/bench_test.go) against kinesis-local and
 #     PostgreSQL: records/s per shard against a bare GetRecords loop, lag at 1,000 records/s
 #     over three replicas, peak heap at N and 10×N records (medians of TPUT_COUNT runs of the
 #     throughput, default 3, and SUB_COUNT runs of the others, default 1).
 #
-#   scripts/bench-runner.sh                  # what `make bench` runs (~6 minutes on 2 cores)
+#   scripts/bench-runner.sh                  # what `make bench` runs (~15 minutes on 2 cores)
 #   COUNT=5 TPUT_COUNT=5 SUB_COUNT=3 scripts/bench-runner.sh   # more runs per median
-#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine, subscribe or trigger
+#   ONLY=subscribe scripts/bench-runner.sh   # one part: engine, web, trigger or subscribe
 #   - the trigger consumers (runner/internal/trigger/bench_test.go) against goaws: S3 events/s
 #     turned into runs against a bare ReceiveMessage/DeleteMessage loop on the same kind of
 #     queue, and event-to-run-started latency p50/p99 with long polling (medians of TRIG_COUNT
@@ -29,7 +31,8 @@ ONLY="${ONLY:-}"
 OUT="$(mktemp)"
 SUB_OUT="$(mktemp)"
 TRIG_OUT="$(mktemp)"
-trap 'rm -f "$OUT" "$SUB_OUT" "$TRIG_OUT"' EXIT
+WEB_OUT="$(mktemp)"
+trap 'rm -f "$OUT" "$SUB_OUT" "$TRIG_OUT" "$WEB_OUT"' EXIT
 
 # The median of each benchmark's metrics is what every table prints; MEDIAN is shared by both
 # awk programs.
@@ -57,27 +60,67 @@ function median(key,    n, i, j, v, tmp) {
 }
 '
 
-if [ "$ONLY" != subscribe ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = engine ]; then
 
-echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
-(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
+echo "\$ go test -run '^\$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count=$COUNT -timeout 30m ./runner/internal/engine/"
+(cd "$ROOT" && go test -run '^$' -bench 'Throughput|PlanYear|IdleWait|RegistryTick|ScaleOut' -benchtime=1x -count="$COUNT" -timeout 30m ./runner/internal/engine/) | tee "$OUT"
 
 # Each result line: BenchmarkName/sub-CPUS  N  value unit  value unit ...
 awk -v count="$COUNT" "$MEDIAN"'
 END {
 	printf "\n### Throughput: 2,000 no-op activities (runner) vs 2,000 no-op River jobs (median of %d)\n\n", count
-	print "| database | runner activities/s | River jobs/s | runner / River | runner: plan 400 runs (ms) | runner: all 400 runs started (ms) |"
-	print "| --- | ---: | ---: | ---: | ---: | ---: |"
+	print "| database | runner activities/s | River jobs/s | runner / River | statements / activity | commits / activity | runner: plan 400 runs (ms) | runner: all 400 runs started (ms) |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for (d = 1; d <= 2; d++) {
 		db = (d == 1) ? "sqlite" : "postgres"
 		r = median("Throughput/" db "/runner" SUBSEP "activities/s")
 		q = median("Throughput/" db "/river" SUBSEP "jobs/s")
 		if (r == "" || q == "") { failed = 1; continue }
-		printf "| %s | %.0f | %.0f | %.3f (River %.1f× faster) | %.0f | %.0f |\n", db, r, q, r / q, q / r,
+		printf "| %s | %.0f | %.0f | %.3f (River %.1f× faster) | %.2f | %.2f | %.0f | %.0f |\n", db, r, q, r / q, q / r,
+			median("Throughput/" db "/runner" SUBSEP "stmts/activity"), median("Throughput/" db "/runner" SUBSEP "commits/activity"),
 			median("Throughput/" db "/runner" SUBSEP "plan-ms"), median("Throughput/" db "/runner" SUBSEP "all-started-ms")
 	}
 	print ""
-	print "Settings: 100 workers, FetchCooldown 1ms, FetchPollInterval 20ms, engine Tick 5ms; 400 hourly runs × 5 independent noop activities, --max-active 400."
+	print "Settings: 100 workers, FetchCooldown 1ms, FetchPollInterval 20ms, engine Tick 5ms; 400 hourly runs × 5 independent noop activities, --max-active 400. Statements and commits: those of the engine'"'"'s job transactions (engine.Totals: runs started, activities started and finished, dependents queued, runs finished); River'"'"'s own fetches and batched completions, as for plain jobs, are not in them."
+	printf "\n### Idle waits: a year of daily catchup, 365 runs × a chain of 3 noop activities, max_active_runs = 1, tick 15 s (median of %d)\n\n", count
+	print "| database | runner ms/run | River ms/run (3 chained jobs) | runner / River (time) | runner total (s) |"
+	print "| --- | ---: | ---: | ---: | ---: |"
+	for (d = 1; d <= 2; d++) {
+		db = (d == 1) ? "sqlite" : "postgres"
+		r = median("IdleWait/" db "/runner" SUBSEP "ms/run")
+		q = median("IdleWait/" db "/river" SUBSEP "ms/run")
+		if (r == "" || q == "") { failed = 1; continue }
+		printf "| %s | %.1f | %.1f | %.2f | %.1f |\n", db, r, q, r / q, r * 365 / 1000
+	}
+	print ""
+	print "River: each job queues the next from its worker (3 jobs a run). A run that waited for the next tick would cost 15,000 ms; the runner hands over within the finishing transaction."
+	printf "\n### Registry: one scheduler tick over 1,000 published pipelines (median of %d)\n\n", count
+	print "| registry | first tick: list requests | first tick: GETs | first tick (ms) | unchanged tick: list requests | unchanged tick: GETs | unchanged tick (ms) | first / unchanged (time) |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for (d = 1; d <= 2; d++) {
+		reg = (d == 1) ? "s3" : "file"
+		k = "RegistryTick/" reg
+		c = median(k SUBSEP "first-tick-ms")
+		w = median(k SUBSEP "unchanged-tick-ms")
+		if (c == "" || w == "") { failed = 1; continue }
+		printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f× |\n", (reg == "s3" ? "s3:// (gofakes3)" : "file://"),
+			median(k SUBSEP "first-tick-lists"), median(k SUBSEP "first-tick-gets"), c,
+			median(k SUBSEP "unchanged-tick-lists"), median(k SUBSEP "unchanged-tick-gets"), w, c / (w > 0 ? w : 1)
+	}
+	print ""
+	print "The first tick reads, checks and records every document: what every tick cost before ticks listed with stamps (ETag and size; size, mtime and inode). An unchanged tick lists (one ListObjectsV2 page per 1,000 keys) and reads nothing; both still look up each pipeline'"'"'s last scheduled interval in the state database (SQLite here). Schedules start after the clock: no run is created."
+	printf "\n### Scaling out: runner processes on one PostgreSQL, the throughput workload (median of %d)\n\n", count
+	print "| runner processes | activities/s | vs 1 runner | runners that worked attempts |"
+	print "| ---: | ---: | ---: | ---: |"
+	one = median("ScaleOut/runners=1" SUBSEP "activities/s")
+	for (n = 1; n <= 4; n *= 2) {
+		k = "ScaleOut/runners=" n
+		a = median(k SUBSEP "activities/s")
+		if (a == "" || one == "") { failed = 1; continue }
+		printf "| %d | %.0f | %.2f× | %.0f |\n", n, a, a / one, median(k SUBSEP "runners-that-worked")
+	}
+	print ""
+	print "Each process: 100 workers, the throughput settings; 400 runs × 5 noop activities planned once all are ready; every activity attempted exactly once (checked). All processes share this machine'"'"'s cores with PostgreSQL: a runner on a machine of its own adds its cores, which this cannot show."
 	printf "\n### Planning a one-year hourly backfill: 8,760 runs × 5 activities, engine not started (median of %d)\n\n", count
 	print "| database | ms/plan | µs/run | MB allocated/plan | allocs/plan | peak live heap (MB) |"
 	print "| --- | ---: | ---: | ---: | ---: | ---: |"
@@ -93,9 +136,32 @@ END {
 }' "$OUT"
 fi
 
-[ "$ONLY" = engine ] && exit 0
+if [ -z "$ONLY" ] || [ "$ONLY" = web ]; then
+echo
+echo "\$ go test -run '^\$' -bench 'RenderPages' -benchtime=20x -count=$COUNT -timeout 30m ./runner/internal/web/"
+(cd "$ROOT" && go test -run '^$' -bench 'RenderPages' -benchtime=20x -count="$COUNT" -timeout 30m ./runner/internal/web/) | tee "$WEB_OUT"
+awk -v count="$COUNT" "$MEDIAN"'
+END {
+	printf "\n### Web UI: rendering pages over 500 pipelines and 100,000 runs (median of %d; goal < 200 ms)\n\n", count
+	print "| database | page | ms/page | statements/page | bytes/page |"
+	print "| --- | --- | ---: | ---: | ---: |"
+	split("home home-filtered home-all-500 pipeline", pages, " ")
+	for (d = 1; d <= 2; d++) {
+		db = (d == 1) ? "sqlite" : "postgres"
+		for (p = 1; p <= 4; p++) {
+			k = "RenderPages/" db "/" pages[p]
+			m = median(k SUBSEP "ms/page")
+			if (m == "") { failed = 1; continue }
+			printf "| %s | %s | %.1f | %.0f | %.0f |\n", db, pages[p], m, median(k SUBSEP "queries/op"), median(k SUBSEP "bytes/page")
+		}
+	}
+	print ""
+	print "Through the web handler (templates included), the definitions decoded once and cached. home: the first page (50 pipelines) of all 500, each with its 25 newest runs; home-filtered: failing pipelines sorted by failure streak; home-all-500: every pipeline on one page; pipeline: one pipeline with its 25-run grid, graph, versions, failures and actions."
+	if (failed) { print "\nbench-runner: some web benchmarks reported nothing (see the output above)" > "/dev/stderr"; exit 1 }
+}' "$WEB_OUT"
+fi
 
-if [ "$ONLY" != subscribe ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = trigger ]; then
 echo
 echo "\$ go test -run '^\$' -bench 'Trigger' -benchtime=1x -count=$TRIG_COUNT -timeout 30m ./runner/internal/trigger/"
 (cd "$ROOT" && go test -run '^$' -bench 'Trigger' -benchtime=1x -count="$TRIG_COUNT" -timeout 30m ./runner/internal/trigger/) | grep -v '^SDK ' | tee "$TRIG_OUT"
@@ -129,7 +195,7 @@ END {
 }' "$TRIG_OUT"
 fi
 
-[ "$ONLY" = trigger ] && exit 0
+[ -n "$ONLY" ] && [ "$ONLY" != subscribe ] && exit 0
 
 # Throughput varies most from run to run (it is the shortest): it runs TPUT_COUNT times.
 echo
@@ -152,7 +218,7 @@ END {
 			median(k SUBSEP "bare-rec/s"), median(k SUBSEP "ratio"), median(k SUBSEP "put-rec/s")
 	}
 	print ""
-	print "One subscriber, max_records 10000; the bare loop asks for 10,000 records a call with no pause and applies nothing (run before and after the subscriber, averaged). statements: an INSERT per record; rows: JSON rows inserted together."
+	print "One subscriber, max_records 2,500; the bare loop asks for 2,500 records a call too, with no pause, and applies nothing (run before and after the subscriber, averaged). The subscriber reads the next call while it applies a batch. statements: an INSERT per record, a batch sent as one script; rows: JSON rows inserted together."
 	k = "SubscriberLag"
 	rate = median(k SUBSEP "put-rec/s")
 	printf "\n### Stream subscribers: lag from put to apply, three replicas (median of %d)\n\n", count
@@ -164,8 +230,8 @@ END {
 			printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", reps[r], median(k SUBSEP reps[r] "-put-p50-ms"), median(k SUBSEP reps[r] "-put-p99-ms"),
 				median(k SUBSEP reps[r] "-accepted-p50-ms"), median(k SUBSEP reps[r] "-accepted-p99-ms"), median(k SUBSEP reps[r] "-accepted-max-ms")
 		print ""
-		printf "Asked for 1,000 records/s into a 4-shard stream; the producer reached %.0f records/s, its PutRecords calls taking %.0f ms (p50) and %.0f ms (p99). put: the call started; accepted: the call returned (the subscriber'"'"'s share starts here); visible: the last apply of the record'"'"'s transaction, just before its commit. One runner serves the three replicas with the default batch (500 records, 1 MiB, 1s), poll_interval (1s) and tick (2s).\n",
-			rate, median(k SUBSEP "put-call-p50-ms"), median(k SUBSEP "put-call-p99-ms")
+		printf "Asked for 1,000 records/s into a %d-shard stream; the producer reached %.0f records/s, its PutRecords calls taking %.0f ms (p50) and %.0f ms (p99). put: the call started; accepted: the call returned (the subscriber'"'"'s share starts here); visible: the last apply of the record'"'"'s transaction, just before its commit. One runner serves the three replicas with the default batch (500 records, 1 MiB, 1s), poll_interval (1s) and tick (2s); with three replicas each calls GetRecords at most every 600 ms while records flow.\n",
+			median(k SUBSEP "shards"), rate, median(k SUBSEP "put-call-p50-ms"), median(k SUBSEP "put-call-p99-ms")
 	}
 	printf "\n### Stream subscribers: peak heap applying N and 10×N records of 1 KiB (median of %d)\n\n", count
 	print "| records | data (MB) | peak heap in use (MB) | peak live heap after GC (MB) |"

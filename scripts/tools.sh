@@ -100,15 +100,81 @@ install_postgres() {
   apt_install postgresql-15
 }
 
+# Headless Chromium for the web UI's browser tests (runner/internal/web/browser_test.go), from
+# Debian's packages. The tests find it on PATH (chromium) or through SLUICE_CHROMIUM.
+install_chromium() {
+  if [ -n "${SLUICE_CHROMIUM:-}" ] && [ -x "$SLUICE_CHROMIUM" ]; then return; fi
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+  log "installing chromium"
+  apt_install chromium
+}
+
+# MariaDB server binaries (Debian's mariadb-server) for internal/acctest, which runs its own
+# throwaway server on a free port, as for PostgreSQL: the stand-in for MySQL connections.
+install_mariadb() {
+  if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; then return; fi
+  log "installing mariadb-server"
+  apt_install mariadb-server
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/)"; exit 1; }
 command -v git >/dev/null || apt_install git
-command -v node >/dev/null || apt_install nodejs npm
-install_terraform
-install_kinesis_local
-go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs \
-  github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
-go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
-  github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
-install_goaws
-install_postgres
-log "ok: terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p'), kinesis-local $KINESIS_LOCAL_VERSION, tfplugindocs $TFPLUGINDOCS_VERSION, golangci-lint $GOLANGCI_LINT_VERSION, goaws $GOAWS_VERSION, postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')"
+
+# The set of tools to install: the arguments (tool names or a group), or everything when none.
+# `make demo` asks for its group only, so a new user's first command compiles no linter.
+#   scripts/tools.sh                 # everything: what `make test` needs
+#   scripts/tools.sh demo            # terraform postgres
+#   scripts/tools.sh demo-replicas   # terraform postgres kinesis-local
+ALL_TOOLS="terraform kinesis-local tfplugindocs golangci-lint goaws postgres chromium mariadb"
+want=()
+for arg in "${@:-all}"; do
+  case "$arg" in
+    all) read -ra add <<<"$ALL_TOOLS" ;;
+    demo) add=(terraform postgres) ;;
+    demo-replicas) add=(terraform postgres kinesis-local) ;;
+    docs) add=(terraform tfplugindocs) ;;
+    lint) add=(golangci-lint) ;;
+    terraform | kinesis-local | tfplugindocs | golangci-lint | goaws | postgres | chromium | mariadb) add=("$arg") ;;
+    *) log "unknown tool or group \"$arg\": one of all, demo, demo-replicas, docs, lint, $ALL_TOOLS"; exit 2 ;;
+  esac
+  want+=("${add[@]}")
+done
+wants() { local t; for t in "${want[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+
+installed=()
+if wants terraform; then
+  install_terraform
+  installed+=("terraform $("$BIN/terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')")
+fi
+if wants kinesis-local; then
+  command -v node >/dev/null || apt_install nodejs npm
+  install_kinesis_local
+  installed+=("kinesis-local $KINESIS_LOCAL_VERSION")
+fi
+if wants tfplugindocs; then
+  go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs \
+    github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
+  installed+=("tfplugindocs $TFPLUGINDOCS_VERSION")
+fi
+if wants golangci-lint; then
+  go_tool golangci-lint github.com/golangci/golangci-lint/v2 \
+    github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
+  installed+=("golangci-lint $GOLANGCI_LINT_VERSION")
+fi
+if wants goaws; then
+  install_goaws
+  installed+=("goaws $GOAWS_VERSION")
+fi
+if wants postgres; then
+  install_postgres
+  installed+=("postgresql $("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9.]*\).*/\1/p')")
+fi
+if wants mariadb; then
+  install_mariadb
+  installed+=("mariadb $(/usr/sbin/mariadbd --version 2>/dev/null | sed -n 's/.*Ver \([0-9][0-9.]*\).*/\1/p')")
+fi
+if wants chromium; then
+  install_chromium
+  installed+=("chromium $({ chromium --version 2>/dev/null || chromium-browser --version 2>/dev/null || "${SLUICE_CHROMIUM:-false}" --version 2>/dev/null; } | sed -n 's/[^0-9]*\([0-9][0-9.]*\).*/\1/p')")
+fi
+log "ok: $(IFS=,; printf '%s' "${installed[*]}" | sed 's/,/, /g')"

@@ -3,6 +3,10 @@
 provider "sluice" {
   region = "eu-west-1"
 
+  # Negotiated rates, or regions and instance types the embedded price table lacks, for the
+  # estimated_* attributes (see the "Costs" guide). Optional.
+  prices = "${path.module}/prices.json"
+
   # Tags applied to every taggable resource; a resource's own tags win on a conflict.
   default_tags {
     tags = {

@@ -97,6 +97,8 @@ resource "sluice_pipeline" "web_logs" {
       }
       emr_step = {
         template = sluice_emr_template.log_parser.name # publishes the template first
+        # The plan prices a run at the template's cost for this long: estimated_cost_per_run.
+        expected_duration = "20m"
         steps = [{
           name = "parse logs to CSV"
           streaming = {

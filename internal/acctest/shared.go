@@ -27,6 +27,9 @@ func RunnerMain(m *testing.M) {
 	if shared.pg != nil {
 		shared.pg.Stop()
 	}
+	if sharedMy.db != nil {
+		sharedMy.db.Stop()
+	}
 	os.Exit(code)
 }
 
@@ -51,4 +54,33 @@ func NewPostgresDatabase(t testing.TB) string {
 		t.Fatalf("acctest: %v", err)
 	}
 	return pg.URL(name)
+}
+
+var sharedMy struct {
+	once sync.Once
+	db   *MariaDB
+	err  error
+}
+
+// SharedMariaDB returns the package's MariaDB server, starting it on first use (RunnerMain stops
+// it). A missing server fails the test naming `make tools`.
+func SharedMariaDB(t testing.TB) *MariaDB {
+	t.Helper()
+	sharedMy.once.Do(func() { sharedMy.db, sharedMy.err = StartMariaDB(context.Background()) })
+	if sharedMy.err != nil {
+		t.Fatalf("acctest: %v (run `make tools` to install MariaDB)", sharedMy.err)
+	}
+	return sharedMy.db
+}
+
+// NewMariaDBDatabase creates a fresh database on the package's shared MariaDB server and returns
+// its mysql:// URL (on 127.0.0.1).
+func NewMariaDBDatabase(t testing.TB) string {
+	t.Helper()
+	m := SharedMariaDB(t)
+	name := fmt.Sprintf("run_%d_%d", os.Getpid(), shared.seq.Add(1))
+	if err := m.Exec(context.Background(), "", "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("acctest: %v", err)
+	}
+	return m.URL(name)
 }

@@ -75,6 +75,7 @@ type Activity struct {
 	SQL          *SQLActivity          `json:"sql,omitempty"`
 	Check        *CheckActivity        `json:"check,omitempty"`
 	StreamPut    *StreamPutActivity    `json:"stream_put,omitempty"`
+	Export       *ExportActivity       `json:"export,omitempty"`
 }
 
 // Activity kinds, as named in HCL and JSON.
@@ -86,11 +87,12 @@ const (
 	KindSQL          = "sql"
 	KindCheck        = "check"
 	KindStreamPut    = "stream_put"
+	KindExport       = "export"
 )
 
 // ActivityKinds lists the kinds.
 func ActivityKinds() []string {
-	return []string{KindShell, KindS3Copy, KindEMRStep, KindRedshiftCopy, KindSQL, KindCheck, KindStreamPut}
+	return []string{KindShell, KindS3Copy, KindEMRStep, KindRedshiftCopy, KindSQL, KindCheck, KindStreamPut, KindExport}
 }
 
 // Kinds returns the kinds set on the activity (exactly one when valid).
@@ -99,7 +101,7 @@ func (a *Activity) Kinds() []string {
 	for kind, set := range map[string]bool{
 		KindShell: a.Shell != nil, KindS3Copy: a.S3Copy != nil, KindEMRStep: a.EMRStep != nil,
 		KindRedshiftCopy: a.RedshiftCopy != nil, KindSQL: a.SQL != nil, KindCheck: a.Check != nil,
-		KindStreamPut: a.StreamPut != nil,
+		KindStreamPut: a.StreamPut != nil, KindExport: a.Export != nil,
 	} {
 		if set {
 			out = append(out, kind)
@@ -154,6 +156,9 @@ type EMRStepActivity struct {
 	Template  string    `json:"template,omitempty"`
 	ClusterID string    `json:"cluster_id,omitempty"`
 	Steps     []EMRStep `json:"steps"`
+	// ExpectedDuration is how long the steps are expected to take, e.g. "45m": with Template,
+	// what the cost estimates of a run count the transient cluster for. Empty: not estimated.
+	ExpectedDuration string `json:"expected_duration,omitempty"`
 }
 
 // EMRStep is one step. Exactly one of Command, Streaming, Spark and Jar is set.
@@ -199,13 +204,16 @@ func InsertModes() []string {
 
 // Copy formats of redshift_copy.
 const (
-	FormatCSV     = "csv"
+	FormatCSV = "csv"
+	// FormatText is delimited text, Redshift COPY's own format: fields split at DELIMITER ('|'
+	// unless set), \N for NULL, with ESCAPE and REMOVEQUOTES as options.
+	FormatText    = "text"
 	FormatJSON    = "json"
 	FormatParquet = "parquet"
 )
 
 // CopyFormats lists the copy formats.
-func CopyFormats() []string { return []string{FormatCSV, FormatJSON, FormatParquet} }
+func CopyFormats() []string { return []string{FormatCSV, FormatText, FormatJSON, FormatParquet} }
 
 // RedshiftCopyActivity loads files into a table on one connection or fans out to several
 // (replicas). Every insert mode but APPEND is idempotent on retry: the load goes through a
@@ -249,6 +257,34 @@ type StreamLoad struct {
 	InsertMode string   `json:"insert_mode"`
 	KeyColumns []string `json:"key_columns,omitempty"`
 	Options    []string `json:"options,omitempty"`
+}
+
+// Export formats.
+const (
+	ExportCSV  = "csv"
+	ExportJSON = "json"
+)
+
+// ExportFormats lists the export formats.
+func ExportFormats() []string { return []string{ExportCSV, ExportJSON} }
+
+// ExportActivity writes the rows of a query to S3 (or file://). On PostgreSQL and MySQL the
+// runner streams them into one object; Redshift UNLOADs them itself. Every run of an interval
+// writes the same location, replacing what an earlier attempt wrote.
+type ExportActivity struct {
+	Connection string `json:"connection"`
+	// Query is one SELECT (templated).
+	Query string `json:"query"`
+	// To is an object, or a prefix ending in "/" (the runner writes part-00000.csv and so on
+	// under it; Redshift its own part files, after clearing the prefix).
+	To     string `json:"to"`
+	Format string `json:"format"`
+	// Gzip compresses the output.
+	Gzip bool `json:"gzip,omitempty"`
+	// Header writes the column names first (csv).
+	Header bool `json:"header,omitempty"`
+	// IAMRole is the role Redshift assumes to write to S3 (UNLOAD).
+	IAMRole string `json:"iam_role,omitempty"`
 }
 
 // SQLActivity runs statements on a connection, in one transaction.

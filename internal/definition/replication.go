@@ -52,8 +52,9 @@ type Replication struct {
 	Replicas map[string]Replica `json:"replicas"`
 	Records  Records            `json:"records"`
 	Batch    Batch              `json:"batch"`
-	// Staging is an s3:// (or file://) prefix where row batches are written for COPY on
-	// Redshift; PostgreSQL replicas insert rows directly.
+	// Staging is an s3:// (or file://) prefix where row batches are written and loaded from
+	// with COPY: required for Redshift replicas; PostgreSQL replicas insert rows directly
+	// unless it is set.
 	Staging       string        `json:"staging,omitempty"`
 	StartPosition StartPosition `json:"start_position"`
 	Poison        Poison        `json:"poison"`
@@ -304,6 +305,13 @@ func (r *Replication) ReadLoad() (callsPerSecond float64, over bool) {
 	}
 	calls := float64(len(r.Replicas)) * float64(time.Second) / float64(d)
 	return calls, calls > ShardReadCallsPerSecond
+}
+
+// FlowingCallGap is the least time between two GetRecords calls of one subscriber on a shard
+// while records flow: the shard's ShardReadCallsPerSecond shared out among the replicas, so
+// that all of them reading flat out together stay within the limit instead of being throttled.
+func (r *Replication) FlowingCallGap() time.Duration {
+	return time.Duration(max(len(r.Replicas), 1)) * time.Second / ShardReadCallsPerSecond
 }
 
 // DecodeReplication decodes a published replication strictly.

@@ -2,8 +2,10 @@ package definition
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func validReplication() *Replication {
@@ -137,6 +139,18 @@ func TestDecodeChange_SQLOrLoadAndPoison(t *testing.T) {
 	} {
 		if _, err := DecodeChange([]byte(in)); err == nil || !strings.Contains(err.Error(), frag) {
 			t.Errorf("DecodeChange(%q) = %v, want an error containing %q", in, err, frag)
+		}
+	}
+}
+
+func TestFlowingCallGap_SharesTheShardsFiveCallsAmongTheReplicas(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: 200 * time.Millisecond, 3: 600 * time.Millisecond, 5: time.Second} {
+		r := &Replication{Replicas: map[string]Replica{}}
+		for i := range n {
+			r.Replicas[fmt.Sprint("r", i)] = Replica{Connection: "c"}
+		}
+		if got := r.FlowingCallGap(); got != want {
+			t.Errorf("%d replicas: gap %s, want %s", n, got, want)
 		}
 	}
 }

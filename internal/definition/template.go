@@ -76,19 +76,24 @@ var templateFields = []string{"Start", "End", "Params", "Pipeline", "RunID", "Ev
 //   - date LAYOUT TIME — any Go time layout: {{ date "2006/01/02/15" .Start }} → 2026/03/01/00
 //   - add_days N TIME — N calendar days later (N may be negative): {{ add_days -1 .Start | ds }} → 2026-02-28
 //   - add_hours N TIME — N hours later: {{ add_hours 6 .Start | ts }} → 2026-03-01T06:00:00Z
+//   - add_minutes N TIME — N minutes later: {{ add_minutes -30 .Start | ts }} → 2026-02-28T23:30:00Z
+//   - add_months N TIME — N calendar months later, normalised as time.AddDate does (Jan 31 + 1
+//     month is Mar 3 or 2): {{ add_months -1 .Start | ds }} → 2026-02-01
 //   - utc TIME — the same instant in UTC: {{ utc .Start | ts }} → 2026-02-28T23:00:00Z for a
 //     Europe/Berlin midnight
 //   - unix TIME — seconds since 1970-01-01 UTC: {{ unix .Start }} → 1772323200
 func TemplateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"ds":        func(t time.Time) string { return t.Format("2006-01-02") },
-		"ds_nodash": func(t time.Time) string { return t.Format("20060102") },
-		"ts":        func(t time.Time) string { return t.Format(time.RFC3339) },
-		"date":      func(layout string, t time.Time) string { return t.Format(layout) },
-		"add_days":  func(n int, t time.Time) time.Time { return t.AddDate(0, 0, n) },
-		"add_hours": func(n int, t time.Time) time.Time { return t.Add(time.Duration(n) * time.Hour) },
-		"utc":       func(t time.Time) time.Time { return t.UTC() },
-		"unix":      func(t time.Time) int64 { return t.Unix() },
+		"ds":          func(t time.Time) string { return t.Format("2006-01-02") },
+		"ds_nodash":   func(t time.Time) string { return t.Format("20060102") },
+		"ts":          func(t time.Time) string { return t.Format(time.RFC3339) },
+		"date":        func(layout string, t time.Time) string { return t.Format(layout) },
+		"add_days":    func(n int, t time.Time) time.Time { return t.AddDate(0, 0, n) },
+		"add_hours":   func(n int, t time.Time) time.Time { return t.Add(time.Duration(n) * time.Hour) },
+		"add_minutes": func(n int, t time.Time) time.Time { return t.Add(time.Duration(n) * time.Minute) },
+		"add_months":  func(n int, t time.Time) time.Time { return t.AddDate(0, n, 0) },
+		"utc":         func(t time.Time) time.Time { return t.UTC() },
+		"unix":        func(t time.Time) int64 { return t.Unix() },
 	}
 }
 

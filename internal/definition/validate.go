@@ -261,13 +261,32 @@ func (v *validator) activity(base string, a *Activity) {
 	v.sql(base+"."+KindSQL, a.SQL)
 	v.check(base+"."+KindCheck, a.Check)
 	v.streamPut(base+"."+KindStreamPut, a.StreamPut)
+	v.export(base+"."+KindExport, a.Export)
+}
+
+func (v *validator) export(base string, x *ExportActivity) {
+	if x == nil {
+		return
+	}
+	v.connection(base+".connection", x.Connection)
+	if v.required(base+".query", x.Query, "a SELECT") {
+		v.tmpl(base+".query", x.Query)
+	}
+	v.location(base+".to", x.To, "s3://", "file://")
+	v.enum(base+".format", x.Format, ExportFormats())
+	if x.Header && x.Format == ExportJSON {
+		v.add(base+".header", "applies to format csv only")
+	}
+	if x.IAMRole != "" && !iamRoleARNPattern.MatchString(x.IAMRole) {
+		v.add(base+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-unload\"", x.IAMRole)
+	}
 }
 
 // load checks what redshift_copy and stream_put's load share: the table, the files, their format
 // and how rows are added.
-func (v *validator) load(base, table, from, format, insertMode string, keys []string) {
+func (v *validator) load(base, table, from, format, insertMode string, keys []string, schemes ...string) {
 	v.table(base+".table", table)
-	v.location(base+".from", from, "s3://", "file://")
+	v.location(base+".from", from, append([]string{"s3://", "file://"}, schemes...)...)
 	v.enum(base+".format", format, CopyFormats())
 	v.enum(base+".insert_mode", insertMode, InsertModes())
 	if (insertMode == InsertKeepExisting || insertMode == InsertOverwriteExisting) && len(keys) == 0 {
@@ -387,6 +406,7 @@ func (v *validator) emrStep(base string, e *EMRStepActivity) {
 	if len(e.Steps) == 0 {
 		v.add(base+".steps", "at least one step is required")
 	}
+	v.duration(base+".expected_duration", e.ExpectedDuration, false)
 	for i := range e.Steps {
 		v.emrStepStep(base+".steps."+strconv.Itoa(i), &e.Steps[i])
 	}
@@ -463,7 +483,8 @@ func (v *validator) redshiftCopy(base string, r *RedshiftCopyActivity) {
 			seen[c] = true
 		}
 	}
-	v.load(base, r.Table, r.From, r.Format, r.InsertMode, r.KeyColumns)
+	// dynamodb://TABLE: Redshift reads a DynamoDB table itself (the runner refuses it elsewhere).
+	v.load(base, r.Table, r.From, r.Format, r.InsertMode, r.KeyColumns, "dynamodb://")
 	if r.IAMRole != "" && !iamRoleARNPattern.MatchString(r.IAMRole) {
 		v.add(base+".iam_role", "%q is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/redshift-copy\"", r.IAMRole)
 	}

@@ -139,6 +139,8 @@ func TestValidatePipeline_EachRuleNamesThePathAndTheProblem(t *testing.T) {
 		}, "activities.vacuum.s3_copy.to", `"{{ .Params.dest }}/x" must start with s3:// or file://`},
 		{"emr_step template and cluster_id", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ClusterID = "j-ABC123" }, "activities.parse_logs.emr_step", "not both"},
 		{"emr_step neither template nor cluster_id", func(p *Pipeline) { act(p, "parse_logs").EMRStep.Template = "" }, "activities.parse_logs.emr_step", "set exactly one of template"},
+		{"emr_step expected_duration not a duration", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ExpectedDuration = "soon" }, "activities.parse_logs.emr_step.expected_duration", `"soon" is not a duration`},
+		{"emr_step expected_duration zero", func(p *Pipeline) { act(p, "parse_logs").EMRStep.ExpectedDuration = "0s" }, "activities.parse_logs.emr_step.expected_duration", "longer than zero"},
 		{"emr_step cluster id form", func(p *Pipeline) {
 			act(p, "parse_logs").EMRStep.Template, act(p, "parse_logs").EMRStep.ClusterID = "", "cluster-1"
 		}, "activities.parse_logs.emr_step.cluster_id", "not an EMR cluster id"},
@@ -174,7 +176,7 @@ func TestValidatePipeline_EachRuleNamesThePathAndTheProblem(t *testing.T) {
 		{"redshift_copy connection name", func(p *Pipeline) {
 			act(p, "load_clicks").RedshiftCopy.Connections = []string{"ware-house"}
 		}, "activities.load_clicks.redshift_copy.connections.0", `connection name "ware-house" must be a letter`},
-		{"redshift_copy format", func(p *Pipeline) { act(p, "load_clicks").RedshiftCopy.Format = "CSV" }, "activities.load_clicks.redshift_copy.format", `"CSV" is not one of csv, json, parquet`},
+		{"redshift_copy format", func(p *Pipeline) { act(p, "load_clicks").RedshiftCopy.Format = "CSV" }, "activities.load_clicks.redshift_copy.format", `"CSV" is not one of csv, text, json, parquet`},
 		{"redshift_copy insert_mode", func(p *Pipeline) { act(p, "load_clicks").RedshiftCopy.InsertMode = "UPSERT" }, "activities.load_clicks.redshift_copy.insert_mode", `"UPSERT" is not one of TRUNCATE, APPEND, KEEP_EXISTING, OVERWRITE_EXISTING`},
 		{"redshift_copy key_columns", func(p *Pipeline) { act(p, "load_clicks").RedshiftCopy.KeyColumns = nil }, "activities.load_clicks.redshift_copy.key_columns", "insert_mode OVERWRITE_EXISTING needs key_columns"},
 		{"redshift_copy table without schema", func(p *Pipeline) { act(p, "load_clicks").RedshiftCopy.Table = "clicks" }, "activities.load_clicks.redshift_copy.table", "must be a schema-qualified table name"},

@@ -110,6 +110,11 @@ func (m *Manager) tags(ctx context.Context, name string) (map[string]string, err
 	for {
 		out, err := m.api.ListTagsForStream(ctx, in)
 		if err != nil {
+			// Deleted between DescribeStreamSummary and here (a delete waiter polls exactly then):
+			// gone, as Get's callers expect, not a failure.
+			if isCode(err, "ResourceNotFoundException") {
+				return nil, fmt.Errorf("stream %q: %w", name, ErrNotFound)
+			}
 			return nil, fmt.Errorf("listing tags of stream %q: %w", name, explain(err))
 		}
 		for _, t := range out.Tags {

@@ -310,3 +310,34 @@ func TestManager_BusyStreamIsWaitedFor(t *testing.T) {
 		t.Fatalf("UpdateShardCount calls = %v, want [2 2]: one refused as busy, one retried", api.updates)
 	}
 }
+
+// deletedBeforeTags deletes the stream on kinesis-local right after DescribeStreamSummary found
+// it: the moment a delete waiter can meet.
+type deletedBeforeTags struct {
+	*awskinesis.Client
+}
+
+func (c deletedBeforeTags) ListTagsForStream(ctx context.Context, in *awskinesis.ListTagsForStreamInput, opts ...func(*awskinesis.Options)) (*awskinesis.ListTagsForStreamOutput, error) {
+	if _, err := c.DeleteStream(ctx, &awskinesis.DeleteStreamInput{StreamName: in.StreamName}); err != nil {
+		return nil, err
+	}
+	for range 100 { // kinesis-local deletes after a short DELETING phase
+		if _, err := c.DescribeStreamSummary(ctx, &awskinesis.DescribeStreamSummaryInput{StreamName: in.StreamName}); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return c.Client.ListTagsForStream(ctx, in, opts...)
+}
+
+func TestManager_GetOfAStreamDeletedMidwayIsNotFound(t *testing.T) {
+	m, api := newManager(t)
+	name := streamName(t)
+	if _, err := m.Create(context.Background(), spec(name, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kinesis.NewManager(deletedBeforeTags{api.Client}, nil).Get(context.Background(), name)
+	if !errors.Is(err, kinesis.ErrNotFound) {
+		t.Fatalf("Get of a stream deleted between its calls: %v, want ErrNotFound", err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/emr"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
@@ -66,6 +67,8 @@ type emrTemplateModel struct {
 	Version          types.String        `tfsdk:"version"`
 	RunJobFlowJSON   types.String        `tfsdk:"run_job_flow_json"`
 	NodeCount        types.Int64         `tfsdk:"node_count"`
+	CostPerHour      types.Float64       `tfsdk:"estimated_cost_per_hour"`
+	CostPerMinRun    types.Float64       `tfsdk:"estimated_cost_per_minimum_run"`
 }
 
 type emrGroupsModel struct {
@@ -329,6 +332,17 @@ func (r *emrTemplateResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Computed:            true,
 				MarkdownDescription: "Number of instances a cluster from this template runs: master, core and task. Shown at plan time.",
 			},
+			"estimated_cost_per_hour": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "What a cluster from this template costs per hour: for every instance, its EC2 on-demand price plus EMR's price for its " +
+					"instance type. `SPOT` groups are counted at their `bid_price`, or at the on-demand price when they have none: the most they can cost. " +
+					"EBS volumes are not counted." + costDescriptionSuffix,
+			},
+			"estimated_cost_per_minimum_run": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "What the shortest run of a cluster from this template costs: EC2 and EMR bill every instance per second with a " +
+					"one-minute minimum, so this is a minute of `estimated_cost_per_hour` — what every transient cluster costs at least." + costDescriptionSuffix,
+			},
 		},
 	}
 }
@@ -358,10 +372,15 @@ func (r *emrTemplateResource) ModifyPlan(ctx context.Context, req resource.Modif
 		if doc := r.compute(ctx, &plan, &resp.Diagnostics); doc != nil {
 			r.data.checkDocumentSize("EMR template", plan.Name.ValueString(), doc, &resp.Diagnostics)
 		}
+		if e, ok := r.estimate(ctx, plan); ok {
+			r.data.costs.warnUnestimated(&resp.Diagnostics, "estimated_cost_per_hour", fmt.Sprintf("EMR template %q", plan.Name.ValueString()), e)
+		}
 	} else {
 		plan.Version = types.StringUnknown()
 		plan.RunJobFlowJSON = types.StringUnknown()
 		plan.NodeCount = types.Int64Unknown()
+		plan.CostPerHour = types.Float64Unknown()
+		plan.CostPerMinRun = types.Float64Unknown()
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -521,7 +540,37 @@ func (r *emrTemplateResource) compute(ctx context.Context, m *emrTemplateModel, 
 	m.Version = types.StringValue(tpl.Version)
 	m.RunJobFlowJSON = types.StringValue(request)
 	m.NodeCount = types.Int64Value(int64(emr.NodeCount(tpl)))
+	r.setEstimates(m, tpl)
+	if r.data != nil && r.data.costs != nil {
+		r.data.costs.plan(tpl) // for the pipelines planned after this template; see costs
+	}
 	return doc
+}
+
+// setEstimates fills the estimate attributes from a template.
+func (r *emrTemplateResource) setEstimates(m *emrTemplateModel, tpl *definition.EMRTemplate) {
+	m.CostPerHour, m.CostPerMinRun = types.Float64Null(), types.Float64Null()
+	if r.data == nil || r.data.costs == nil {
+		return
+	}
+	c := r.data.costs
+	groups := cost.Groups(tpl)
+	m.CostPerHour = usd(c.table.ClusterHour(c.region, groups))
+	m.CostPerMinRun = usd(c.table.Cluster(c.region, groups, cost.EMRMinimumBilled))
+}
+
+// estimate returns the hourly estimate of the model's template, for its warning; ok is false when
+// the template cannot be built.
+func (r *emrTemplateResource) estimate(ctx context.Context, m emrTemplateModel) (cost.Estimate, bool) {
+	if r.data == nil || r.data.costs == nil {
+		return cost.Estimate{}, false
+	}
+	var diags diag.Diagnostics
+	tpl := templateFromModel(ctx, m, &diags)
+	if diags.HasError() {
+		return cost.Estimate{}, false
+	}
+	return r.data.costs.table.ClusterHour(r.data.costs.region, cost.Groups(tpl)), true
 }
 
 // templateFromModel converts the planned model into the published document (version unset).
@@ -619,6 +668,7 @@ func (r *emrTemplateResource) fill(ctx context.Context, m *emrTemplateModel, t *
 	m.IdleTimeout = types.StringValue(t.IdleTimeout)
 	m.StepConcurrency = types.Int64Value(int64(t.StepConcurrency))
 	m.Version = types.StringValue(t.Version)
+	r.setEstimates(m, t)
 
 	groups := emrGroupsModel{
 		Master: groupObject(ctx, &t.InstanceGroups.Master, diags),

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,15 +25,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/kinesis"
 )
 
 var (
-	_ resource.Resource                   = (*kinesisStreamResource)(nil)
-	_ resource.ResourceWithConfigure      = (*kinesisStreamResource)(nil)
-	_ resource.ResourceWithImportState    = (*kinesisStreamResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*kinesisStreamResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*kinesisStreamResource)(nil)
+	_ resource.Resource                     = (*kinesisStreamResource)(nil)
+	_ resource.ResourceWithConfigure        = (*kinesisStreamResource)(nil)
+	_ resource.ResourceWithImportState      = (*kinesisStreamResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*kinesisStreamResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*kinesisStreamResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*kinesisStreamResource)(nil)
 )
 
 // Default timeouts. Resharding waits for ACTIVE after every step, and AWS takes minutes per
@@ -67,6 +71,9 @@ type kinesisStreamModel struct {
 	Status                  types.String   `tfsdk:"status"`
 	OpenShardCount          types.Int64    `tfsdk:"open_shard_count"`
 	ReshardSteps            types.List     `tfsdk:"reshard_steps"`
+	ExpectedRecordsPerSec   types.Float64  `tfsdk:"expected_records_per_second"`
+	AverageRecordBytes      types.Int64    `tfsdk:"average_record_bytes"`
+	EstimatedMonthlyCost    types.Float64  `tfsdk:"estimated_monthly_cost"`
 	Timeouts                timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -172,6 +179,24 @@ func (r *kinesisStreamResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: "The shard counts of the `UpdateShardCount` calls the latest shard change took, in order — e.g. `[2, 4, 8, 9]` " +
 					"for 1 → 9. Computed at plan time, so the plan shows how many steps a change takes before it is applied; empty when a change needs none.",
 			},
+			"expected_records_per_second": schema.Float64Attribute{
+				Optional: true,
+				MarkdownDescription: "Records per second the producers are expected to put, for `estimated_monthly_cost`; set together with `average_record_bytes`. " +
+					"Not sent to AWS. Without them a `PROVISIONED` estimate leaves out PUT payload units, and an `ON_DEMAND` estimate (billed per GB) is null.",
+				Validators: []validator.Float64{float64validator.AtLeast(0)},
+			},
+			"average_record_bytes": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Average size of a record in bytes (data plus partition key), for `estimated_monthly_cost`; set together with `expected_records_per_second`. "+
+					"`PROVISIONED` bills each record in %d-byte PUT payload units, `ON_DEMAND` per GB with each record rounded up to 1 KiB. Not sent to AWS.", cost.PutPayloadUnitBytes),
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"estimated_monthly_cost": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: fmt.Sprintf("What the stream costs in a %d-hour month. `PROVISIONED`: shard-hours, extended retention (past 24 hours, per shard-hour), "+
+					"and from the expected traffic its PUT payload units and the data kept past 7 days (per GB-month). `ON_DEMAND`: stream-hours, GB written and read "+
+					"(each record read once), and retention past 24 hours and past 7 days (per GB-month). Enhanced fan-out is not counted.", cost.HoursPerMonth) + costDescriptionSuffix,
+			},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeoutsBlock(ctx, timeouts.Opts{
@@ -181,6 +206,13 @@ func (r *kinesisStreamResource) Schema(ctx context.Context, _ resource.SchemaReq
 				DeleteDescription: fmt.Sprintf("How long deleting the stream and waiting for it to be gone may take. Default `%s`.", kinesisDeleteTimeout),
 			}),
 		},
+	}
+}
+
+// ConfigValidators: the expected traffic is declared whole or not at all.
+func (r *kinesisStreamResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.RequiredTogether(path.MatchRoot("expected_records_per_second"), path.MatchRoot("average_record_bytes")),
 	}
 }
 
@@ -265,6 +297,11 @@ func (r *kinesisStreamResource) ModifyPlan(ctx context.Context, req resource.Mod
 						state.OpenShardCount.ValueInt64(), spec.ShardCount, len(steps), kinesis.MaxScalingOpsPerDay))
 			}
 		}
+	}
+	plan.EstimatedMonthlyCost = types.Float64Unknown()
+	if e, ok := r.estimate(plan); ok {
+		plan.EstimatedMonthlyCost = usd(e)
+		r.data.costs.warnUnestimated(&resp.Diagnostics, "estimated_monthly_cost", fmt.Sprintf("stream %q", plan.Name.ValueString()), e)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -449,6 +486,26 @@ func (r *kinesisStreamResource) fill(ctx context.Context, m *kinesisStreamModel,
 	if m.ReshardSteps.IsUnknown() {
 		m.ReshardSteps = types.ListNull(types.Int64Type)
 	}
+	m.EstimatedMonthlyCost = types.Float64Null()
+	if e, ok := r.estimate(*m); ok {
+		m.EstimatedMonthlyCost = usd(e)
+	}
+}
+
+// estimate prices the stream as the model declares it; ok is false while an input is unknown.
+func (r *kinesisStreamResource) estimate(m kinesisStreamModel) (cost.Estimate, bool) {
+	if r.data == nil || r.data.costs == nil || m.StreamMode.IsUnknown() || m.ShardCount.IsUnknown() || m.RetentionPeriod.IsUnknown() ||
+		m.ExpectedRecordsPerSec.IsUnknown() || m.AverageRecordBytes.IsUnknown() {
+		return cost.Estimate{}, false
+	}
+	s := cost.Stream{
+		Mode:               m.StreamMode.ValueString(),
+		Shards:             int(m.ShardCount.ValueInt64()),
+		RetentionHours:     int(m.RetentionPeriod.ValueInt64()),
+		RecordsPerSecond:   m.ExpectedRecordsPerSec.ValueFloat64(),
+		AverageRecordBytes: m.AverageRecordBytes.ValueInt64(),
+	}
+	return r.data.costs.table.StreamMonthly(r.data.costs.region, s), true
 }
 
 func addStreamError(diags *diag.Diagnostics, summary string, err error) {

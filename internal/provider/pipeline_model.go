@@ -25,7 +25,7 @@ import (
 // activity kind with ImportStateVerify, which checks that HCL -> JSON -> HCL loses nothing.
 
 // pipelineComputed are the top-level attributes that are not part of the published document.
-var pipelineComputed = []string{"id", "version", "definition_json", "next_runs", "backfill_runs"}
+var pipelineComputed = []string{"id", "version", "definition_json", "next_runs", "backfill_runs", "estimated_cost_per_run", "estimated_backfill_cost"}
 
 // nameRuleMarkdown is the name rule of pipelines and EMR templates for attribute descriptions,
 // from the constants the runner checks too, so the docs cannot disagree with either.

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
@@ -239,6 +240,19 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"`start`, otherwise `0` (at most `max_active_runs` run at once). Computed at plan time like `next_runs`: on create and whenever " +
 					"`version` changes, otherwise kept. The plan warns above " + fmt.Sprint(catchupWarnRuns) + ".",
 			},
+			"estimated_cost_per_run": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "What one run costs on EMR: every `emr_step` activity on a `template` starts a transient cluster, counted at the template's " +
+					"`estimated_cost_per_hour` for the activity's `expected_duration`, with EMR's one-minute minimum per cluster. Activities on an existing " +
+					"cluster (`cluster_id`) add nothing (that cluster costs the same with or without the run); other kinds run on the runner or on Redshift " +
+					"and are not counted: a pipeline without `emr_step` costs `0`. Retries are not counted. Null when an `emr_step` on a template has no " +
+					"`expected_duration`." + costDescriptionSuffix,
+			},
+			"estimated_backfill_cost": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "What the runs publishing the pipeline starts for past intervals cost: `backfill_runs` × `estimated_cost_per_run`. " +
+					"Computed with `backfill_runs`." + costDescriptionSuffix,
+			},
 		},
 	}
 }
@@ -295,6 +309,9 @@ func pipelineActivityAttributes(
 			"template": str(false, "Name of a published EMR template. Write `template = sluice_emr_template.<x>.name`: the reference makes Terraform "+
 				"publish the template before the pipeline, and apply checks that it is in the registry."),
 			"cluster_id": str(false, "Id of an existing cluster, e.g. `j-2AXXXXXXGAPLF`; the runner adds steps and never terminates it."),
+			"expected_duration": duration("How long the steps are expected to take, from the cluster's start to its end, e.g. `45m`: what " +
+				"`estimated_cost_per_run` counts a transient cluster for (at least a minute, EMR's minimum). Published with the pipeline, so " +
+				"`sluice-runner status` shows the estimate next to what runs really cost. Unset, the run's cost is not estimated."),
 			"steps": schema.ListNestedAttribute{
 				Required:            true,
 				MarkdownDescription: "The steps, run in order. Each sets exactly one of `command`, `streaming`, `spark` and `jar`.",
@@ -355,6 +372,19 @@ func pipelineActivityAttributes(
 			}),
 			"partition_key": str(false, "Kinesis partition key: changes with one key are applied in the order they were put. Unset: the "+
 				"replication's name, so every change of the replication is in one order (one shard)."+templatedNote),
+		}),
+		definition.KindExport: nested("Write the rows of a query to S3: on PostgreSQL and MySQL the runner streams them into one object; on Redshift "+
+			"an `UNLOAD` writes them (with `CLEANPATH`, so a prefix holds only this run's files). Every attempt of an interval writes the same "+
+			"location, replacing what an earlier one wrote.", map[string]schema.Attribute{
+			"connection": connection("Connection the query runs on (PostgreSQL, Redshift or MySQL)."),
+			"query":      str(true, "One `SELECT`, e.g. `SELECT * FROM shop.orders WHERE day = '{{ ds .Start }}'`."+templatedNote),
+			"to": location("Where the rows go: an object, or a prefix ending in `/` (the runner writes `part-00000.csv`, `.json`, " +
+				"plus `.gz` when compressed; Redshift its own part files)."),
+			"format": str(true, "Output format: "+quotedList(definition.ExportFormats())+" (JSON lines: one object per row, values as "+
+				"the database's text, NULL as null)."),
+			"gzip":     schema.BoolAttribute{Optional: true, MarkdownDescription: "Compress the output with gzip."},
+			"header":   schema.BoolAttribute{Optional: true, MarkdownDescription: "Write the column names as the first line (`csv` only)."},
+			"iam_role": str(false, "IAM role ARN Redshift assumes to write to S3 (`UNLOAD`); required on Redshift."),
 		}),
 		definition.KindCheck: nested("A QA check on a table. Set at least one of `row_count`, `unique`, `not_null` and `freshness`.", map[string]schema.Attribute{
 			"connection": connection("Connection the check queries."),
@@ -425,6 +455,8 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("definition_json"), types.StringUnknown())...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("next_runs"), types.ListUnknown(types.StringType))...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("backfill_runs"), types.Int64Unknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("estimated_cost_per_run"), types.Float64Unknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("estimated_backfill_cost"), types.Float64Unknown())...)
 	}
 	var name types.String
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
@@ -466,6 +498,7 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 			if !runs.IsNull() && !backfill.IsNull() {
 				resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("next_runs"), runs)...)
 				resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("backfill_runs"), backfill)...)
+				r.planEstimates(ctx, p, backfill, &resp.Plan, &resp.Diagnostics)
 				return
 			}
 		}
@@ -476,6 +509,7 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("next_runs"), runs)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("backfill_runs"), backfill)...)
+	r.planEstimates(ctx, p, backfill, &resp.Plan, &resp.Diagnostics)
 	if backfill.ValueInt64() > catchupWarnRuns {
 		resp.Diagnostics.AddAttributeWarning(path.Root("schedule").AtName("catchup"), "Catchup starts many runs",
 			fmt.Sprintf("Publishing pipeline %q with catchup starts %d runs for the intervals since %s, %d at a time (max_active_runs). "+
@@ -483,6 +517,38 @@ func (r *pipelineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 				"`sluice-runner backfill --from ... --to ...` (the sluice_pipeline_schedule data source lists the intervals).",
 				p.Name, backfill.ValueInt64(), p.Schedule.Start, p.Schedule.MaxActiveRuns))
 	}
+}
+
+// planEstimates sets estimated_cost_per_run and estimated_backfill_cost in the plan and warns
+// when they cannot be estimated.
+func (r *pipelineResource) planEstimates(ctx context.Context, p *definition.Pipeline, backfill types.Int64, plan *tfsdk.Plan, diags *diag.Diagnostics) {
+	perRun, total, e, ok := r.estimates(ctx, p, backfill)
+	if ok && r.data != nil {
+		r.data.costs.warnUnestimated(diags, "estimated_cost_per_run", fmt.Sprintf("pipeline %q", p.Name), e)
+	}
+	diags.Append(plan.SetAttribute(ctx, path.Root("estimated_cost_per_run"), perRun)...)
+	diags.Append(plan.SetAttribute(ctx, path.Root("estimated_backfill_cost"), total)...)
+}
+
+// estimates prices one run of p and its backfill_runs runs; ok is false when they cannot be
+// computed yet (no provider data, backfill unknown), and both values are then unknown.
+func (r *pipelineResource) estimates(ctx context.Context, p *definition.Pipeline, backfill types.Int64) (perRun, total types.Float64, e cost.Estimate, ok bool) {
+	if r.data == nil || r.data.costs == nil || backfill.IsUnknown() {
+		return types.Float64Unknown(), types.Float64Unknown(), e, false
+	}
+	var diags diag.Diagnostics
+	var reg registry.Registry
+	if r.data.registryConn != nil {
+		reg = r.data.registry(ctx, &diags) // errors show when a template is looked up
+	}
+	c := r.data.costs
+	e = c.table.PipelineRun(c.region, p, c.templates(ctx, reg))
+	if diags.HasError() {
+		for _, d := range diags.Errors() {
+			e.Unestimated = append(e.Unestimated, d.Summary()+": "+d.Detail())
+		}
+	}
+	return usd(e), usd(e.Scale(float64(backfill.ValueInt64()), "backfill")), e, true
 }
 
 // pipelineRuns computes next_runs and backfill_runs at the provider's clock.
@@ -557,6 +623,18 @@ func (r *pipelineResource) publish(ctx context.Context, plan tfsdk.Plan, prior *
 			diags.Append(state.SetAttribute(ctx, path.Root("next_runs"), runs)...)
 			diags.Append(state.SetAttribute(ctx, path.Root("backfill_runs"), backfill)...)
 		}
+	}
+	var perRun types.Float64
+	diags.Append(plan.GetAttribute(ctx, path.Root("estimated_cost_per_run"), &perRun)...)
+	if perRun.IsUnknown() {
+		var backfill types.Int64
+		diags.Append(state.GetAttribute(ctx, path.Root("backfill_runs"), &backfill)...)
+		perRun, total, _, ok := r.estimates(ctx, p, backfill)
+		if !ok {
+			perRun, total = types.Float64Null(), types.Float64Null()
+		}
+		diags.Append(state.SetAttribute(ctx, path.Root("estimated_cost_per_run"), perRun)...)
+		diags.Append(state.SetAttribute(ctx, path.Root("estimated_backfill_cost"), total)...)
 	}
 }
 
@@ -673,6 +751,10 @@ func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, r
 			runs, backfill = types.ListValueMust(types.StringType, []attr.Value{}), types.Int64Value(0)
 		}
 	}
+	perRun, total, _, ok := r.estimates(ctx, published, backfill)
+	if !ok {
+		perRun, total = types.Float64Null(), types.Float64Null()
+	}
 	typ := req.State.Schema.Type().TerraformType(ctx)
 	v, err := valueFromPipeline(published, typ, computed)
 	if err != nil {
@@ -682,6 +764,8 @@ func (r *pipelineResource) Read(ctx context.Context, req resource.ReadRequest, r
 	resp.State.Raw = v
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("next_runs"), runs)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("backfill_runs"), backfill)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("estimated_cost_per_run"), perRun)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("estimated_backfill_cost"), total)...)
 }
 
 func (r *pipelineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -424,7 +424,7 @@ func TestAccPipeline_PlanTimeErrors(t *testing.T) {
 		{"insert_mode", dailySchedule, copyAct(`connection = "warehouse", format = "csv", insert_mode = "UPSERT"`), "",
 			wordsRE("activities.load.redshift_copy.insert_mode:", `"UPSERT" is not one of TRUNCATE, APPEND, KEEP_EXISTING, OVERWRITE_EXISTING`)},
 		{"format", dailySchedule, copyAct(`connection = "warehouse", format = "xml", insert_mode = "APPEND"`), "",
-			wordsRE("activities.load.redshift_copy.format:", `"xml" is not one of csv, json, parquet`)},
+			wordsRE("activities.load.redshift_copy.format:", `"xml" is not one of csv, text, json, parquet`)},
 		{"duplicate fan-out", dailySchedule, copyAct(`connections = ["warehouse", "replica", "warehouse"], format = "csv", insert_mode = "APPEND"`), "",
 			wordsRE("activities.load.redshift_copy.connections.2:", `connection "warehouse" is listed twice`)},
 		{"severity", dailySchedule, `    qa = { check = { connection = "warehouse", table = "a.b", not_null = ["id"], severity = "fatal" } }`, "",
@@ -684,6 +684,9 @@ func TestAccPipeline_Examples(t *testing.T) {
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("backfill_runs"), knownvalue.Int64Exact(7)),
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("next_runs"), knownvalue.ListSizeExact(5)),
 					plancheck.ExpectKnownValue(worked, tfjsonpath.New("next_runs").AtSliceIndex(0), knownvalue.StringExact("2026-11-25T00:00:00Z")),
+					// 3 m5.xlarge ($0.72 an hour in us-east-1) for the expected 20 minutes; 7 catchup runs.
+					plancheck.ExpectKnownValue(worked, tfjsonpath.New("estimated_cost_per_run"), knownvalue.Float64Exact(0.24)),
+					plancheck.ExpectKnownValue(worked, tfjsonpath.New("estimated_backfill_cost"), knownvalue.Float64Exact(1.68)),
 				}},
 				Check: func(*terraform.State) error {
 					data, err := os.ReadFile(pipelineDocPath(dir, "web_logs_daily"))

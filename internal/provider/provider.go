@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/provider/validate"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
@@ -54,6 +56,7 @@ type providerModel struct {
 	Redshift                  types.Object `tfsdk:"redshift"`
 	Registry                  types.String `tfsdk:"registry"`
 	MaxDocumentSize           types.String `tfsdk:"max_document_size"`
+	Prices                    types.String `tfsdk:"prices"`
 }
 
 type redshiftModel struct {
@@ -98,6 +101,8 @@ type providerData struct {
 	registryConn *registryConn
 	// maxDocumentSize is max_document_size in bytes: the largest document a resource publishes.
 	maxDocumentSize int64
+	// costs prices the cost estimates the plan shows.
+	costs *costs
 }
 
 func (p *sluiceProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -159,6 +164,14 @@ func (p *sluiceProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					"naming the resource. `sluice-runner` refuses documents over its own `max_document_size` (same default), so raise both together. " +
 					"The bound keeps every runner's memory and status pages small: a runner reads each document at every tick.",
 				Validators: []validator.String{validate.Size()},
+			},
+			"prices": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path of a price file (format `" + cost.FormatPrices + "`) whose entries replace or add to the embedded, dated price table " +
+					"the `estimated_*` attributes are computed from — negotiated rates, or regions and instance types the table lacks. Each entry: `region`, `item` (" +
+					quotedList(cost.Items()) + "), `instance_type` for the per-instance items, `usd`, `source` and `as_of` (`YYYY-MM-DD`). " +
+					"A bad file is an error at plan time naming the entry. See the Costs guide.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"skip_credentials_validation": schema.BoolAttribute{
 				Optional:            true,
@@ -252,7 +265,7 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	for name, v := range map[string]attr.Value{
 		"region": cfg.Region, "profile": cfg.Profile, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey,
 		"token": cfg.Token, "endpoints": cfg.Endpoints, "assume_role": cfg.AssumeRole, "default_tags": cfg.DefaultTags,
-		"redshift": cfg.Redshift, "registry": cfg.Registry,
+		"redshift": cfg.Redshift, "registry": cfg.Registry, "prices": cfg.Prices,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Provider configuration not known at plan time",
@@ -327,7 +340,17 @@ func (p *sluiceProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		}
 		maxSize = n
 	}
-	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client, maxSize), maxDocumentSize: maxSize}
+	prices := cost.Embedded()
+	if v := cfg.Prices; !v.IsNull() {
+		over, err := cost.Load(v.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("prices"), "Invalid price file", err.Error())
+			return
+		}
+		prices = prices.Merge(over)
+	}
+	data := &providerData{aws: client, defaultTags: defaultTags, redshift: rs, registryConn: configureRegistry(cfg.Registry, client, maxSize), maxDocumentSize: maxSize,
+		costs: newCosts(prices, client.Region())}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -352,6 +375,7 @@ func (p *sluiceProvider) DataSources(context.Context) []func() datasource.DataSo
 		NewRedshiftSchemasDataSource,
 		NewPipelineDataSource,
 		NewPipelineScheduleDataSource,
+		NewCostEstimateDataSource,
 	}
 }
 
@@ -383,6 +407,23 @@ func configureRedshift(ctx context.Context, obj types.Object, client *awsclient.
 	diags.Append(obj.As(ctx, &m, basetypes.ObjectAsOptions{})...)
 	if diags.HasError() {
 		return nil
+	}
+	// A connection setting that depends on a resource not yet created (a cluster's endpoint) is
+	// unknown while planning: the conn remembers which, so plan-time checks that need the
+	// database are skipped instead of failing on a "missing" value; apply configures again with
+	// every value known.
+	var unknown []string
+	for name, v := range map[string]attr.Value{
+		"host": m.Host, "port": m.Port, "database": m.Database, "username": m.Username, "password": m.Password,
+		"sslmode": m.SSLMode, "iam": m.IAM, "data_api": m.DataAPI,
+	} {
+		if v.IsUnknown() {
+			unknown = append(unknown, "redshift."+name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return &redshiftConn{unknown: unknown}
 	}
 	c := &redshiftConn{
 		host: m.Host.ValueString(), database: m.Database.ValueString(), username: m.Username.ValueString(),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 )
@@ -36,9 +37,17 @@ type redshiftConn struct {
 	dataAPI       *redshift.DataAPITarget
 	dataAPIClient redshift.DataAPI
 
+	// unknown names the connection settings only known after apply (set while planning when
+	// they come from resources not yet created); nothing else is set then.
+	unknown []string
+
 	mu  sync.Mutex
 	cat *redshift.Catalog
 }
+
+// knownAtPlan reports whether the connection can be opened while planning: false only when the
+// redshift block is present and some of its settings are unknown until apply.
+func (c *redshiftConn) knownAtPlan() bool { return c == nil || len(c.unknown) == 0 }
 
 // url builds the connection URL; it holds the password and must never be logged.
 func (c *redshiftConn) url() string {
@@ -55,6 +64,10 @@ func (c *redshiftConn) url() string {
 func (c *redshiftConn) catalog(ctx context.Context) (*redshift.Catalog, error) {
 	if c == nil {
 		return nil, errors.New("this resource needs a database: add a redshift { host = ..., database = ..., username = ..., password = ... } block to the provider configuration")
+	}
+	if len(c.unknown) > 0 {
+		return nil, fmt.Errorf("the redshift block's settings %s are only known after apply; apply the resources they come from first (-target)",
+			strings.Join(c.unknown, ", "))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -85,6 +98,17 @@ func (d *providerData) catalog(ctx context.Context, diags *diag.Diagnostics) *re
 		return nil
 	}
 	return cat
+}
+
+// readCatalog is catalog for Read: while the connection settings are unknown (planning, the
+// cluster not yet created) it returns nil with no diagnostic, so the refresh keeps the state as
+// it is instead of failing the plan; apply configures the provider with known values.
+func (d *providerData) readCatalog(ctx context.Context, diags *diag.Diagnostics) *redshift.Catalog {
+	if !d.redshift.knownAtPlan() {
+		tflog.Debug(ctx, "redshift connection unknown until apply: state kept as is", map[string]any{"unknown": d.redshift.unknown})
+		return nil
+	}
+	return d.catalog(ctx, diags)
 }
 
 // readFound does what every Redshift Read does with a catalog lookup's error: an object that is

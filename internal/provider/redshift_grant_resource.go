@@ -203,7 +203,7 @@ func (r *redshiftGrantResource) ValidateConfig(ctx context.Context, req resource
 // ModifyPlan fills the database and id the plan shows, and refuses PostgreSQL-only privileges on
 // Redshift; only grants that name one pay for the connection here.
 func (r *redshiftGrantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil || r.data.redshift == nil {
+	if req.Plan.Raw.IsNull() || r.data == nil || r.data.redshift == nil || !r.data.redshift.knownAtPlan() {
 		return
 	}
 	var plan redshiftGrantModel
@@ -290,7 +290,7 @@ func (r *redshiftGrantResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	cat := r.data.readCatalog(ctx, &resp.Diagnostics)
 	if cat == nil {
 		return
 	}

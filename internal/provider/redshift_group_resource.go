@@ -97,7 +97,7 @@ func (r *redshiftGroupResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	cat := r.data.readCatalog(ctx, &resp.Diagnostics)
 	if cat == nil {
 		return
 	}

@@ -108,7 +108,7 @@ func (r *redshiftSchemaResource) Configure(_ context.Context, req resource.Confi
 // ModifyPlan refuses a quota on PostgreSQL at plan time: the dialect is only known once
 // connected, and only resources that set quota pay for the connection here.
 func (r *redshiftSchemaResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
+	if req.Plan.Raw.IsNull() || r.data == nil || !r.data.redshift.knownAtPlan() {
 		return
 	}
 	planIDFromName(ctx, req, resp)
@@ -152,7 +152,7 @@ func (r *redshiftSchemaResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	cat := r.data.readCatalog(ctx, &resp.Diagnostics)
 	if cat == nil {
 		return
 	}

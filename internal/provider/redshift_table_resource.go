@@ -90,7 +90,8 @@ func (r *redshiftTableResource) Schema(_ context.Context, _ resource.SchemaReque
 		MarkdownDescription: "A table in the provider's Redshift (or PostgreSQL) database: columns, primary key, distribution and sort keys, comments.\n\n" +
 			"Changes are made in place where the database can (add or drop a column, widen a `VARCHAR`, comments, owner, rename, distribution and compound sort key on Redshift; " +
 			"defaults and nullability on PostgreSQL); anything else replaces the table, the plan says why in a warning, " +
-			"and a table that holds rows is only dropped or replaced with `allow_data_loss = true`.\n\n" +
+			"and a table that holds rows is only dropped or replaced with `allow_data_loss = true`: otherwise `terraform plan` fails, naming the table and its row count, " +
+			"before anything of the plan is applied.\n\n" +
 			"`dist_style`, `dist_key`, `sort_style`, `sort_keys`, `backup` and `encode` are Redshift physical attributes: " +
 			"on PostgreSQL (local development) they are accepted and recorded in state but not applied, so the same configuration plans the same on both.",
 		Attributes: map[string]schema.Attribute{
@@ -267,11 +268,17 @@ func (r *redshiftTableResource) ValidateConfig(ctx context.Context, req resource
 
 // ModifyPlan shows the ID, keeps the encodings Redshift chose for columns that do not set one,
 // and decides what the database cannot change in place: those changes replace the table, each
-// with a warning that says why, and a replacement of a table that holds rows fails here, at
-// plan time, with the row count, unless allow_data_loss is set.
+// with a warning that says why. A replacement or a destroy of a table that holds rows fails
+// here, at plan time, with the row count, unless allow_data_loss is set: nothing of the plan is
+// applied (Delete checks again, the last guard). While the connection settings are unknown
+// (the cluster is not created yet) nothing can be read, and the checks wait for apply.
 func (r *redshiftTableResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
-		return // destroy: Delete checks the rows
+	if r.data == nil || !r.data.redshift.knownAtPlan() {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		r.refuseDestroyWithRows(ctx, req, resp)
+		return
 	}
 	var plan redshiftTableModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -364,6 +371,34 @@ func (r *redshiftTableResource) ModifyPlan(ctx context.Context, req resource.Mod
 	}
 }
 
+// refuseDestroyWithRows fails a destroy plan of a table that holds rows unless the state has
+// allow_data_loss (a destroy has no configuration to set it in: it is applied first). The error
+// names the table as the configuration wrote it and the count.
+func (r *redshiftTableResource) refuseDestroyWithRows(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	var state redshiftTableModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || state.AllowDataLoss.ValueBool() {
+		return
+	}
+	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	if cat == nil {
+		return
+	}
+	key := redshift.TableKey{Schema: state.Schema.ValueString(), Name: state.Name.ValueString()}
+	rows, err := cat.RowCount(ctx, key)
+	switch {
+	case errors.Is(err, redshift.ErrNotFound):
+		return // already gone: nothing to lose
+	case err != nil:
+		resp.Diagnostics.AddError("Counting rows failed", fmt.Sprintf("before destroying table %s: %s", key, err))
+		return
+	case rows > 0:
+		resp.Diagnostics.AddError("Destroying the table would delete its rows",
+			fmt.Sprintf("sluice_redshift_table with schema = %q and name = %q: %s.", key.Schema, key.Name,
+				(&redshift.DataLossError{Table: key, Rows: rows}).Error()))
+	}
+}
+
 func (r *redshiftTableResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan redshiftTableModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -410,7 +445,7 @@ func (r *redshiftTableResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	cat := r.data.readCatalog(ctx, &resp.Diagnostics)
 	if cat == nil {
 		return
 	}

@@ -173,13 +173,13 @@ func TestAccRedshiftTable_Lifecycle(t *testing.T) {
 					"backup", "dist_style", "dist_key", "sort_keys", "columns.1.encode"},
 			},
 			{
-				// Destroying a table with rows is refused, with the count and what to do.
+				// Destroying a table with rows is refused by the plan, with the count and what to do.
 				PreConfig: func() { db.exec(`INSERT INTO ` + tblSQL + ` (id) VALUES (1)`) },
 				Config:    tableConfig(db, v4),
 			},
 			{
 				Config:      db.config(`resource "sluice_redshift_schema" "test" {` + fmt.Sprintf("\n  name = %q\n  drop_cascade = true\n}\n", tblSchema)),
-				ExpectError: regexp.MustCompile(`(?s)Dropping table failed.*holds\s+1\s+row\(s\);\s+dropping\s+it\s+would\s+delete\s+them.*allow_data_loss\s+=\s+true`),
+				ExpectError: regexp.MustCompile(`(?s)Destroying the table would delete its rows.*holds\s+1\s+row\(s\);\s+dropping\s+it\s+would\s+delete\s+them.*allow_data_loss\s+=\s+true`),
 			},
 			{
 				Config: tableConfig(db, v4+"\n  allow_data_loss = true"),
@@ -265,4 +265,87 @@ func TestAccRedshiftTable_PlanTimeErrors(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAccRedshiftTable_DestroyWithRowsRefusedAtPlan: removing a table that holds rows, and the
+// grant on it, from the configuration fails at plan time, naming the table as configured and the
+// row count, so nothing of the plan is applied: the grant (destroyed first, as it depends on the
+// table) is still there afterwards. With allow_data_loss applied first, the destroy goes through.
+func TestAccRedshiftTable_DestroyWithRowsRefusedAtPlan(t *testing.T) {
+	db := newSQLDB(t)
+	const role = `g_plan_reader "x"`
+	db.exec(`CREATE ROLE "g_plan_reader ""x"""`)
+	body := `  columns = [{ name = "id", type = "bigint" }]`
+	grant := grantHCL("read", `grantee_type = "user"`, fmt.Sprintf("grantee = %q", role), `object_type = "table"`,
+		"schema = sluice_redshift_table.test.schema", "object = sluice_redshift_table.test.name", `privileges = ["SELECT"]`)
+	schemaOnly := db.config(`resource "sluice_redshift_schema" "test" {` + fmt.Sprintf("\n  name = %q\n  drop_cascade = true\n}\n", tblSchema))
+	granted := db.expect(tablePrivsSQL(tblSchema, tblName, role), "SELECT")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             db.expect(`SELECT relname::text FROM pg_class WHERE relname = 'événements;'`, ""),
+		Steps: []resource.TestStep{
+			{
+				Config: tableConfig(db, body) + grant,
+				Check:  granted,
+			},
+			{
+				PreConfig:   func() { db.exec(`INSERT INTO ` + tblSQL + ` (id) VALUES (1), (2), (3)`) },
+				Config:      schemaOnly,
+				ExpectError: regexp.MustCompile(`(?s)Destroying the table would delete its rows.*sluice_redshift_table with schema\s+=\s+"raw \\"clicks\\"; ü"\s+and\s+name\s+=\s+"événements;".*holds\s+3\s+row\(s\)`),
+			},
+			{
+				// The refused plan changed nothing: the grant and the rows are there, the plan is empty.
+				Config: tableConfig(db, body) + grant,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				Check: resource.ComposeTestCheckFunc(granted, db.expect(`SELECT count(*)::text FROM `+tblSQL, "3")),
+			},
+			{
+				// `terraform destroy` is refused the same way.
+				Config:      tableConfig(db, body) + grant,
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)Destroying the table would delete its rows.*holds\s+3\s+row\(s\)`),
+			},
+			{
+				Config: tableConfig(db, body+"\n  allow_data_loss = true") + grant,
+				Check:  granted,
+			},
+			{
+				Config: schemaOnly,
+				Check:  db.expect(`SELECT relname::text FROM pg_class WHERE relname = 'événements;'`, ""),
+			},
+		},
+	})
+}
+
+// TestAccRedshiftTable_DestroyWithUnknownConnection: when the redshift block's host is only known
+// after apply, the plan cannot count rows and does not fail for it (nor report the host as
+// missing); the apply, connected, refuses the drop as the last guard.
+func TestAccRedshiftTable_DestroyWithUnknownConnection(t *testing.T) {
+	db := newSQLDB(t)
+	stack := acctest.Current(t)
+	pg := stack.Postgres(t)
+	body := `  columns = [{ name = "id", type = "bigint" }]`
+	unknownHost := `
+resource "terraform_data" "host" {
+  input = ` + fmt.Sprintf("%q", pg.Host) + `
+}
+`
+	block := strings.Replace(stack.RedshiftBlock(t, db.name), fmt.Sprintf("host     = %q", pg.Host), "host = terraform_data.host.output", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: tableConfig(db, body)},
+			{
+				PreConfig:   func() { db.exec(`INSERT INTO ` + tblSQL + ` (id) VALUES (1)`) },
+				Config:      stack.ProviderConfig(block) + unknownHost,
+				ExpectError: regexp.MustCompile(`(?s)Dropping table failed.*holds\s+1\s+row\(s\)`),
+			},
+			{
+				Config: tableConfig(db, body+"\n  allow_data_loss = true"),
+				Check:  db.expect(`SELECT count(*)::text FROM `+tblSQL, "1"),
+			},
+		},
+	})
 }

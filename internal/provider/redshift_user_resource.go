@@ -121,7 +121,7 @@ func (r *redshiftUserResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cat := r.data.catalog(ctx, &resp.Diagnostics)
+	cat := r.data.readCatalog(ctx, &resp.Diagnostics)
 	if cat == nil {
 		return
 	}

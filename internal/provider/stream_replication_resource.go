@@ -159,8 +159,10 @@ func (r *streamReplicationResource) Schema(_ context.Context, _ resource.SchemaR
 					"the memory a subscriber holds. Default `%d` (1 MiB).", definition.MaxRecordBytes, 64<<20, definition.DefaultBatchMaxBytes),
 			},
 			"max_latency": duration("Longest a record waits in a batch before the batch is applied.", definition.DefaultBatchMaxLatency),
-			"staging": optional("Where row batches are written before they are loaded with COPY on Redshift replicas (PostgreSQL replicas " +
-				"insert rows directly). " + location),
+			"staging": optional("For `format = \"rows\"`: the prefix where each batch of rows is written, as one JSON-lines object, and " +
+				"loaded from with COPY inside the batch's transaction. Required for Redshift replicas (which also need `iam_role`); when it is " +
+				"set, PostgreSQL replicas load the same way (the runner streams the object into COPY), otherwise they insert rows directly. " +
+				"Objects are named by replica, shard and sequence range and left in place: expire them with a lifecycle rule. " + location),
 			"start_position": enum("Where a subscriber starts reading a shard it has no checkpoint for: `"+definition.StartTrimHorizon+"` (the oldest "+
 				"record the stream retains), `"+definition.StartLatest+"` (only records put from then on), or `"+definition.StartAtTimestamp+"` "+
 				"(from `start_timestamp`). A subscriber with a checkpoint always continues after it.",

@@ -230,7 +230,15 @@ func (r *fileRegistry) Delete(_ context.Context, key string) error {
 // pipeline was deleted". A directory under it that does not exist (no pipelines/ yet) is an
 // empty listing. An entry that cannot be read as a document is named in a *ListError beside
 // the keys that could be listed; only the temporary files of an interrupted Put are left out.
-func (r *fileRegistry) List(_ context.Context, prefix string) ([]string, error) {
+func (r *fileRegistry) List(ctx context.Context, prefix string) ([]string, error) {
+	entries, err := r.ListStamped(ctx, prefix)
+	return Keys(entries), err
+}
+
+// ListStamped lists with each file's size, modification time (ns) and inode as its stamp,
+// from the Lstat/Stat the walk makes anyway: a Put renames a new file into place, so even a
+// rewrite within the clock's resolution changes the inode.
+func (r *fileRegistry) ListStamped(_ context.Context, prefix string) ([]Entry, error) {
 	if err := checkPrefix(prefix); err != nil {
 		return nil, fmt.Errorf("registry %s: list prefix %w", r.url, err)
 	}
@@ -243,7 +251,7 @@ func (r *fileRegistry) List(_ context.Context, prefix string) ([]string, error) 
 	if dir := path.Dir(prefix + "x"); dir != "." {
 		startKey = dir
 	}
-	w := &walker{realRoot: realRoot, prefix: prefix, startKey: startKey, keys: []string{}, visited: map[string]bool{realRoot: true}}
+	w := &walker{realRoot: realRoot, prefix: prefix, startKey: startKey, keys: []Entry{}, visited: map[string]bool{realRoot: true}}
 	if startKey == "" {
 		w.dir(r.root, "")
 	} else {
@@ -259,7 +267,7 @@ func (r *fileRegistry) List(_ context.Context, prefix string) ([]string, error) 
 		}
 		return nil, fmt.Errorf("registry %s: listing %q: %s %w", r.url, prefix, where, w.startErr)
 	}
-	sort.Strings(w.keys)
+	sort.Slice(w.keys, func(i, j int) bool { return w.keys[i].Key < w.keys[j].Key })
 	if len(w.problems.Entries) > 0 {
 		w.problems.URL, w.problems.Prefix = r.url, prefix
 		w.problems.sort()
@@ -276,7 +284,7 @@ type walker struct {
 	// is why it could not be walked.
 	startKey string
 	startErr error
-	keys     []string
+	keys     []Entry
 	problems ListError
 	// visited are the resolved directories walked, so a symlink back up the tree is walked
 	// once instead of forever.
@@ -312,7 +320,7 @@ func (w *walker) entry(p, k string, start bool) {
 		w.fail(k, err)
 		return
 	}
-	mode := lst.Mode()
+	mode, info := lst.Mode(), lst
 	if mode&fs.ModeSymlink != 0 {
 		real, err := resolve(w.realRoot, p)
 		if err != nil {
@@ -330,7 +338,7 @@ func (w *walker) entry(p, k string, start bool) {
 			}
 			w.visited[real] = true
 		}
-		mode = st.Mode()
+		mode, info = st.Mode(), st
 	}
 	switch {
 	case start && !mode.IsDir() && !strings.HasPrefix(k, w.prefix):
@@ -346,7 +354,7 @@ func (w *walker) entry(p, k string, start bool) {
 		}
 	case mode.IsRegular():
 		if strings.HasPrefix(k, w.prefix) {
-			w.keys = append(w.keys, k)
+			w.keys = append(w.keys, Entry{Key: k, Stamp: fileStamp(info)})
 		}
 	default:
 		w.fail(k, notDocument(mode))
@@ -373,4 +381,10 @@ func (w *walker) dir(p, k string) {
 		}
 		w.entry(filepath.Join(p, d.Name()), ck, false)
 	}
+}
+
+// fileStamp is a file's stamp: size, modification time in nanoseconds and, where the system
+// has one, the inode.
+func fileStamp(info fs.FileInfo) string {
+	return fmt.Sprintf("%d/%d/%d", info.Size(), info.ModTime().UnixNano(), inode(info))
 }

@@ -13,3 +13,11 @@ import (
 func openDocument(p string) (*os.File, error) {
 	return os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0) //nolint:wrapcheck // the caller names the key
 }
+
+// inode is the file's inode number (0 when the system does not say).
+func inode(info os.FileInfo) uint64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}

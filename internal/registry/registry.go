@@ -49,6 +49,35 @@ type Registry interface {
 	MaxDocumentSize() int64
 }
 
+// Entry is a listed document and its stamp: a string that changes whenever the document's
+// content may have changed (S3: the ETag and size; a file: its size, modification time and
+// inode, which an atomic Put's rename replaces). A reader that kept a document read under a
+// stamp need not read it again while the listing shows the same stamp.
+type Entry struct {
+	Key   string
+	Stamp string
+}
+
+// StampLister is implemented by registries that list with stamps (both kinds here): a
+// scheduler reads only the documents whose stamp changed, instead of every document every tick.
+type StampLister interface {
+	// ListStamped is List with each key's stamp, under the same rules (sorted; *ListError
+	// beside the entries it could list).
+	ListStamped(ctx context.Context, prefix string) ([]Entry, error)
+}
+
+// Keys returns the keys of entries.
+func Keys(entries []Entry) []string {
+	if entries == nil {
+		return nil
+	}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	return keys
+}
+
 // Option changes a default of Open.
 type Option func(*options)
 

@@ -141,6 +141,13 @@ func (r *s3Registry) Delete(ctx context.Context, key string) error {
 }
 
 func (r *s3Registry) List(ctx context.Context, prefix string) ([]string, error) {
+	entries, err := r.ListStamped(ctx, prefix)
+	return Keys(entries), err
+}
+
+// ListStamped lists with each object's ETag and size as its stamp: ListObjectsV2 returns
+// them with the keys, a page (1,000 keys) per request, so knowing what changed costs no GET.
+func (r *s3Registry) ListStamped(ctx context.Context, prefix string) ([]Entry, error) {
 	if err := checkPrefix(prefix); err != nil {
 		return nil, fmt.Errorf("registry %s: list prefix %w", r.url, err)
 	}
@@ -148,7 +155,7 @@ func (r *s3Registry) List(ctx context.Context, prefix string) ([]string, error) 
 	if r.pageSize > 0 {
 		in.MaxKeys = aws.Int32(r.pageSize)
 	}
-	keys := []string{}
+	entries := []Entry{}
 	pages := s3.NewListObjectsV2Paginator(r.client, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -156,9 +163,12 @@ func (r *s3Registry) List(ctx context.Context, prefix string) ([]string, error) 
 			return nil, r.fail("s3:ListBucket", prefix, err)
 		}
 		for _, o := range page.Contents {
-			keys = append(keys, strings.TrimPrefix(aws.ToString(o.Key), r.prefix))
+			entries = append(entries, Entry{
+				Key:   strings.TrimPrefix(aws.ToString(o.Key), r.prefix),
+				Stamp: fmt.Sprintf("%s/%d", aws.ToString(o.ETag), aws.ToInt64(o.Size)),
+			})
 		}
 	}
-	sort.Strings(keys)
-	return keys, nil
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
+	return entries, nil
 }

@@ -10,6 +10,11 @@ resource "sluice_kinesis_stream" "clicks" {
 
   shard_level_metrics = ["IncomingBytes", "OutgoingBytes"]
 
+  # The expected traffic, for estimated_monthly_cost (not sent to AWS): PUT payload units are
+  # billed per 25 KiB of each record.
+  expected_records_per_second = 800
+  average_record_bytes        = 2048
+
   tags = {
     owner = "web-analytics"
   }

@@ -23,6 +23,8 @@ resource "sluice_pipeline" "clicks" {
       wait_for = { s3_prefix_not_empty = "s3://{{ .Params.bucket }}/raw/{{ ds .Start }}/", timeout = "6h" }
       emr_step = {
         template = sluice_emr_template.spark.name # published first, because of the reference
+        # What estimated_cost_per_run counts the transient cluster for.
+        expected_duration = "40m"
         steps = [{
           name = "parse logs"
           streaming = {

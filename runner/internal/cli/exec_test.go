@@ -371,7 +371,7 @@ func TestExecutingCommandsRefuseBadInput(t *testing.T) {
 		"bad reprocess":         {[]string{"backfill", "sales_daily", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z", "--reprocess", "some"}, 2, `--reprocess "some": use none, failed, all`},
 		"bad database scheme":   {[]string{"backfill", "sales_daily", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z", "--database", "mysql://x"}, 2, `database URL scheme "mysql" is not supported`},
 		"bad emr mode":          {[]string{"serve", "--emr-mode", "cloud"}, 2, `emr mode "cloud": use aws or local`},
-		"bad connection uri":    {[]string{"serve", "--config", writeConfig(t, "connections:\n  warehouse: mysql://u:topsecret@h/db\n")}, 2, "warehouse"},
+		"bad connection uri":    {[]string{"serve", "--config", writeConfig(t, "connections:\n  warehouse: oracle://u:topsecret@h/db\n")}, 2, "warehouse"},
 		"missing interval flag": {[]string{"run", "sales_daily"}, 2, `"interval" not set`},
 		"status unknown":        {[]string{"status", "nope"}, 1, `pipeline "nope" has never been seen`},
 		"work dir is a file":    {[]string{"run", "sales_daily", "--interval", "2026-11-01T00:00:00Z", "--work-dir", reg[len("file://"):] + "/pipelines/sales_daily.json/x"}, 2, "work directory (--work-dir / $SLUICE_WORK_DIR)"},

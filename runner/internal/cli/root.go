@@ -178,14 +178,15 @@ Logs are JSON lines on stderr; results go to stdout.`,
 	f := root.PersistentFlags()
 	f.StringVar(&g.configFile, "config", "", "YAML config file (default: $"+config.EnvConfig+"); flags and SLUICE_* variables override it")
 	f.StringVar(&g.registry, "registry", "", "registry URL: "+strings.Join(registry.URLForms, ", ")+" (default: $"+EnvRegistry+")")
-	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry (default: the AWS SDK chain, e.g. $AWS_REGION)")
+	f.StringVar(&g.region, "region", "", "AWS region of an s3:// registry, of EMR, and of the prices EMR costs are figured at (default: the AWS SDK chain, e.g. $AWS_REGION)")
 	f.StringVar(&g.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL, e.g. a local stand-in; takes precedence over $AWS_ENDPOINT_URL_S3, then $AWS_ENDPOINT_URL")
 	f.StringVar(&g.output, "output", OutputText, "output format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level of the JSON logs on stderr: debug, info, warn or error")
 	f.StringVar(&g.maxDocSize, "max-document-size", "", "largest registry document read, e.g. 4MiB or 500KB; a larger one fails alone, naming the limit (default: $"+
 		config.EnvMaxDocumentSize+", else the config file's, else "+definition.FormatSize(definition.DefaultMaxDocumentSize)+")")
 
-	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g))
+	root.AddCommand(newValidateCommand(g), newGraphCommand(g), newServeCommand(g), newRunCommand(g), newBackfillCommand(g), newStatusCommand(g), newReplicasCommand(g), newPutCommand(g),
+		newPauseCommand(g, true), newPauseCommand(g, false), newClearCommand(g), newMarkFailedCommand(g), newActionsCommand(g), newTokenCommand(), newConvertCommand(g))
 	return root
 }
 

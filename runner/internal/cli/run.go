@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/actions"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -55,21 +56,19 @@ An interval that has not ended yet is refused (the error says when it ends) unle
 			if err != nil {
 				return err
 			}
-			if !allowFuture {
-				if _, err := rt.eng.EndedInterval(p, start); err != nil {
-					if errors.Is(err, engine.ErrIntervalNotEnded) {
-						return usageErrorf("%v; wait until then, or pass --allow-future to run it now", err)
-					}
-					return err
-				}
-			}
-			id, iv, err := rt.eng.RunInterval(ctx, p, start, reprocess)
-			if err != nil {
-				if errors.Is(err, engine.ErrIntervalExists) {
-					return usageErrorf("%v", err)
-				}
+			svc := &actions.Service{DB: rt.db, Engine: rt.eng}
+			res, err := svc.Trigger(ctx, p, actions.TriggerRequest{Actor: g.actor(), Start: start, Reprocess: reprocess, AllowFuture: allowFuture})
+			switch {
+			case errors.Is(err, engine.ErrIntervalNotEnded):
+				return usageErrorf("%v; wait until then, or pass --allow-future to run it now", actionDetail(err))
+			case errors.Is(err, engine.ErrIntervalExists):
+				return usageErrorf("%v", actionDetail(err))
+			case errors.Is(err, actions.ErrInvalid):
+				return actionDetail(err) // an interval off the schedule: the command failed (exit 1)
+			case err != nil:
 				return err
 			}
+			id, iv := res.RunID, res.Interval
 			g.log.Info("run planned", "pipeline", p.Name, "run", id, "interval", iv.String(), "version", p.Version)
 			return g.executeAndReport(ctx, cmd.OutOrStdout(), rt, []int64{id})
 		},
@@ -144,20 +143,26 @@ many) or --yes to plan them; --max-runs is a cap that --yes does not lift.
 			if err != nil {
 				return err
 			}
-			if err := checkBackfillSize(ctx, rt.eng, p, fromT, toT, maxRuns, yes); err != nil {
+			svc := &actions.Service{DB: rt.db, Engine: rt.eng}
+			res, err := svc.Backfill(ctx, p, actions.BackfillRequest{
+				Actor: g.actor(), From: fromT, To: toT, Reprocess: reprocess, MaxActive: maxActive, MaxRuns: maxRuns, Yes: yes,
+			})
+			var tooMany *actions.TooManyRunsError
+			switch {
+			case errors.As(err, &tooMany):
+				return tooManyRuns(tooMany)
+			case errors.Is(err, actions.ErrInvalid):
+				return usageErrorf("%v", actionDetail(err))
+			case err != nil:
 				return err
 			}
-			plan, err := rt.eng.Backfill(ctx, p, fromT, toT, reprocess, maxActive)
-			if err != nil {
-				return err
-			}
-			g.log.Info("backfill planned", "pipeline", p.Name, "intervals", len(plan.Intervals), "created", len(plan.Created), "existing", plan.Existing, "future", plan.Future)
+			g.log.Info("backfill planned", "pipeline", p.Name, "intervals", res.In, "created", len(res.Created), "existing", res.Existing, "future", res.Future)
 			fmt.Fprintf(cmd.ErrOrStderr(), "backfill %s: %d interval(s) in range, %d run(s) planned, %d already had a run, %d not ended yet\n",
-				p.Name, len(plan.Intervals), len(plan.Created), plan.Existing, plan.Future)
-			if noWait || len(plan.Created) == 0 {
+				p.Name, res.In, len(res.Created), res.Existing, res.Future)
+			if noWait || len(res.Created) == 0 {
 				return nil
 			}
-			return g.executeAndReport(ctx, cmd.OutOrStdout(), rt, plan.Created)
+			return g.executeAndReport(ctx, cmd.OutOrStdout(), rt, res.Created)
 		},
 	}
 	f.add(cmd, false)
@@ -174,38 +179,19 @@ many) or --yes to plan them; --max-runs is a cap that --yes does not lift.
 	return cmd
 }
 
-// backfillCountCap is where counting a backfill's runs stops when no limit asks for more:
-// counting 50 million intervals takes seconds, and a backfill that size is refused anyway.
-const backfillCountCap = 50_000_000
-
-// checkBackfillSize refuses a backfill over its limit before anything is planned: --max-runs
-// when given, else DefaultBackfillMaxRuns unless --yes. The error says how many runs there
-// would be, so the user can narrow the range or pass a --max-runs that covers it.
-func checkBackfillSize(ctx context.Context, eng *engine.Engine, p *definition.Pipeline, from, to time.Time, maxRuns int, yes bool) error {
-	limit := maxRuns
-	if limit == 0 && !yes {
-		limit = engine.DefaultBackfillMaxRuns
+// tooManyRuns words a backfill refused for its size for the command line: the flags that
+// lift the limit.
+func tooManyRuns(e *actions.TooManyRunsError) error {
+	count := strconv.Itoa(e.Runs)
+	if e.More {
+		count = "more than " + count
 	}
-	if limit == 0 {
-		return nil
-	}
-	c, err := eng.CountBackfill(ctx, p, from, to, max(limit, backfillCountCap))
-	if err != nil {
-		return err
-	}
-	if c.Runs <= limit {
-		return nil
-	}
-	count := strconv.Itoa(c.Runs)
-	if c.Runs > max(limit, backfillCountCap) {
-		count = "more than " + strconv.Itoa(max(limit, backfillCountCap))
-	}
-	how := fmt.Sprintf("pass --max-runs %s or --yes to plan them, or narrow --from/--to", strconv.Itoa(c.Runs))
-	if maxRuns > 0 {
-		how = fmt.Sprintf("raise --max-runs to %d, or narrow --from/--to", c.Runs)
+	how := fmt.Sprintf("pass --max-runs %d or --yes to plan them, or narrow --from/--to", e.Runs)
+	if e.LimitGiven {
+		how = fmt.Sprintf("raise --max-runs to %d, or narrow --from/--to", e.Runs)
 	}
 	return usageErrorf("backfill of %s from %s to %s would plan %s runs, over the limit of %d (--max-runs): nothing was planned; %s",
-		p.Name, from.Format(time.RFC3339), to.Format(time.RFC3339), count, limit, how)
+		e.Pipeline, e.From.Format(time.RFC3339), e.To.Format(time.RFC3339), count, e.Limit, how)
 }
 
 func exactlyOnePipeline(verb string) cobra.PositionalArgs {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
+	"github.com/sluice-data/terraform-provider-sluice/internal/cost"
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
@@ -18,6 +19,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/emrstep"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/export"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/load"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/notify"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/precond"
@@ -28,6 +30,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/streamput"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // engineFlags are the flags of the commands that execute (serve, run, backfill).
@@ -44,6 +47,7 @@ type engineFlags struct {
 	replicas       []string
 	replicaLease   time.Duration
 	processGrace   time.Duration
+	insecure       bool
 }
 
 func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
@@ -60,6 +64,7 @@ func (f *engineFlags) add(cmd *cobra.Command, withListen bool) {
 		fl.IntVar(&f.unhealthyAfter, "unhealthy-after", 0, fmt.Sprintf("/healthz fails once this many scheduler ticks in a row failed (default: $%s, else %d)", config.EnvUnhealthyAfter, config.DefaultUnhealthyAfter))
 		fl.StringSliceVar(&f.replicas, "replicas", nil, "replicas (of published stream replications) whose subscribers this runner serves, e.g. --replicas us_a,us_b: a runner per region serves the replicas there (default: $"+config.EnvReplicas+", else none)")
 		fl.DurationVar(&f.replicaLease, "replica-lease", 0, fmt.Sprintf("how long a subscriber's shard lease lasts unrenewed: a dead runner's shards are taken over after it (default: $%s, else %s)", config.EnvReplicaLease, config.DefaultReplicaLease))
+		fl.BoolVar(&f.insecure, "insecure", false, "serve plain HTTP on an address other machines can reach (--listen beyond 127.0.0.1 without web.tls_cert): tokens and sessions then cross the network in clear")
 		fl.StringVar(&f.listen, "listen", "", "HTTP address of /metrics, /healthz and the status page; empty string disables it (default: $"+config.EnvListen+", else "+config.DefaultListen+")")
 	}
 }
@@ -100,6 +105,7 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 	set("unhealthy-after", func() { c.UnhealthyAfter = f.unhealthyAfter })
 	set("replicas", func() { c.Replicas = f.replicas })
 	set("replica-lease", func() { c.ReplicaLease = config.Duration(f.replicaLease) })
+	set("insecure", func() { c.Web.Insecure = f.insecure })
 	if fl.Changed("max-document-size") { // a global flag, parsed by setup
 		c.MaxDocumentSize = config.Size(g.maxDocumentSize)
 	}
@@ -114,8 +120,10 @@ func (g *globals) loadConfig(cmd *cobra.Command, f *engineFlags) (config.Config,
 
 // runtime is everything an executing command needs, built from the configuration.
 type runtime struct {
-	cfg    config.Config
-	db     *state.DB
+	cfg config.Config
+	db  *state.DB
+	// usage records the EMR clusters' usage and cost; its metrics join serve's registry.
+	usage  *usage.Service
 	reg    registry.Registry
 	conns  *conn.Resolver
 	eng    *engine.Engine
@@ -199,6 +207,7 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 		definition.KindSQL:          sqlrun.NewSQL(rt.conns),
 		definition.KindCheck:        sqlrun.NewCheck(rt.conns, time.Now),
 		definition.KindRedshiftCopy: load.New(store, rt.conns),
+		definition.KindExport:       export.New(store, rt.conns),
 		definition.KindStreamPut: streamput.New(streamput.Options{
 			Registry: rt.reg, Store: store,
 			Kinesis: func(ctx context.Context, region string) (streamput.Kinesis, error) {
@@ -210,11 +219,26 @@ func (g *globals) newRuntime(ctx context.Context, cfg config.Config, schedule bo
 			},
 		}),
 	}
+	usageOpts := usage.Options{DB: rt.db, Registry: rt.reg, Region: cfg.Region, Logger: g.log, Prices: cost.Embedded()}
+	if cfg.Prices != "" {
+		over, err := cost.Load(cfg.Prices)
+		if err != nil {
+			rt.close()
+			return nil, usageErrorf("prices ($%s / prices in the config file): %v", config.EnvPrices, err)
+		}
+		usageOpts.Prices = usageOpts.Prices.Merge(over)
+	}
 	emrOpts := emrstep.Options{Mode: cfg.EMRMode, Registry: rt.reg, Store: store, WorkDir: cfg.WorkDir, Logger: g.log,
 		Processes: procs, PollInterval: time.Duration(cfg.EMRPollInterval)}
 	if rt.aws != nil {
 		emrOpts.EMR = rt.aws.EMR()
+		usageOpts.EMR = rt.aws.EMR()
+		if usageOpts.Region == "" {
+			usageOpts.Region = rt.aws.Region()
+		}
 	}
+	rt.usage = usage.New(usageOpts)
+	emrOpts.Usage = rt.usage
 	if ex, err := emrstep.New(emrOpts); err == nil {
 		execs[definition.KindEMRStep] = ex
 	} else {

@@ -10,11 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/actions"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/board"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/config"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/metrics"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/web"
 )
 
@@ -26,7 +30,10 @@ func newServeCommand(g *globals) *cobra.Command {
 		Long: `serve runs until interrupted (SIGINT/SIGTERM). Every --tick it reads the pipelines published to
 the registry, creates the runs their schedules make due (catchup: every ended interval since
 start; otherwise the latest one), starts them oldest first within max_active_runs, and works
-the activities on River. It serves /metrics, /healthz and a status page on --listen.
+the activities on River. It serves /metrics, /healthz and the web UI on --listen: pipelines, their grid and graph, runs
+with their attempts and logs, runners and the action log. Actions (trigger, backfill, clear,
+mark failed, pause) are off unless the config file sets web.actions and web.tokens. Listening
+beyond 127.0.0.1 needs web.tls_cert and web.tls_key, or --insecure.
 
 Pipelines with a trigger also get runs from events: serve long-polls the SQS queues of their
 trigger.sqs (S3 event notifications, directly, through SNS or from EventBridge, and other
@@ -60,27 +67,40 @@ runner (the file is locked).`,
 			}
 			m := metrics.New(metricsSource{rt.db}, time.Now, metrics.WithLogger(g.log))
 			m.WatchReplicas(replicaSource{rt.db}, 0)
+			m.Registry().MustRegister(rt.usage.Collectors()...)
 			rt.eng.SetMetrics(m)
 			var srv *http.Server
 			if cfg.Listen != "" {
+				tls := cfg.Web.TLSCert != ""
+				if err := web.CheckListen(cfg.Listen, tls, cfg.Web.Insecure); err != nil {
+					return usageErrorf("%v", err)
+				}
+				opts, err := webOptions(cfg, rt, g, m.Handler())
+				if err != nil {
+					return err
+				}
 				l, err := net.Listen("tcp", cfg.Listen)
 				if err != nil {
 					return ioError(fmt.Errorf("listen %s: %w", cfg.Listen, err))
 				}
-				srv = &http.Server{
-					Handler: web.Handler(web.Options{
-						Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick), secrets: g.secrets},
-						Metrics: m.Handler(), Logger: g.log,
-					}),
-					ReadHeaderTimeout: 10 * time.Second,
-				}
+				srv = &http.Server{Handler: web.Handler(opts), ReadHeaderTimeout: 10 * time.Second}
 				go func() {
-					if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					var err error
+					if tls {
+						err = srv.ServeTLS(l, cfg.Web.TLSCert, cfg.Web.TLSKey)
+					} else {
+						err = srv.Serve(l)
+					}
+					if err != nil && !errors.Is(err, http.ErrServerClosed) {
 						g.log.Error("HTTP server stopped", "error", err)
 					}
 				}()
-				g.log.Info("serving HTTP", "address", l.Addr().String())
-				fmt.Fprintf(cmd.ErrOrStderr(), "sluice-runner: status page http://%s/\n", l.Addr().String())
+				scheme := "http"
+				if tls {
+					scheme = "https"
+				}
+				g.log.Info("serving HTTP", "address", l.Addr().String(), "tls", tls, "actions", cfg.Web.Actions)
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice-runner: status page %s://%s/\n", scheme, l.Addr().String())
 			}
 			g.log.Info("runner started", "database", rt.db.Where, "registry", cfg.Registry, "workers", cfg.Workers, "config", cfg.Redacted())
 			triggers := rt.newTriggers(g.log)
@@ -109,6 +129,35 @@ runner (the file is locked).`,
 	}
 	f.add(cmd, true)
 	return cmd
+}
+
+// webOptions builds the web UI of a serving runner: its views, and its actions when the
+// config turns them on (with the tokens they need).
+func webOptions(cfg config.Config, rt *runtime, g *globals, metricsHandler http.Handler) (web.Options, error) {
+	opts := web.Options{
+		Source:  webSource{db: rt.db, eng: rt.eng, tick: time.Duration(cfg.Tick), secrets: g.secrets},
+		Metrics: metricsHandler, Logger: g.log,
+		Board: board.New(rt.db, g.secrets, nil),
+	}
+	if !cfg.Web.Actions {
+		return opts, nil
+	}
+	var tokens []web.Token
+	for _, t := range cfg.Web.Tokens {
+		tok, err := web.ParseToken(t.Name, t.SHA256)
+		if err != nil {
+			return opts, usageErrorf("web.tokens: %v", err)
+		}
+		tokens = append(tokens, tok)
+	}
+	auth, err := web.NewAuth(tokens)
+	if err != nil {
+		return opts, usageErrorf("web.tokens: %v", err)
+	}
+	auth.Secure = cfg.Web.TLSCert != ""
+	opts.Auth = auth
+	opts.Actions = &actions.Service{DB: rt.db, Engine: rt.eng}
+	return opts, nil
 }
 
 // metricsSource reads the scrape-time metrics from the state database.
@@ -157,8 +206,12 @@ var (
 const webRuns, webFailures = 20, 10
 
 func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.Pipeline, int, error) {
-	ps, total, err := engine.StatusPage(ctx, s.db, time.Now(), engine.StatusOptions{Runs: webRuns, Failures: webFailures, Offset: offset, Limit: limit})
+	now := time.Now()
+	ps, total, err := engine.StatusPage(ctx, s.db, now, engine.StatusOptions{Runs: webRuns, Failures: webFailures, Offset: offset, Limit: limit})
 	if err != nil {
+		return nil, 0, fmt.Errorf("status: %w", err)
+	}
+	if err := usage.Annotate(ctx, s.db, ps, now); err != nil {
 		return nil, 0, fmt.Errorf("status: %w", err)
 	}
 	scrubStatus(s.secrets, ps)
@@ -166,11 +219,15 @@ func (s webSource) Pipelines(ctx context.Context, offset, limit int) ([]status.P
 }
 
 func (s webSource) Pipeline(ctx context.Context, name string) (*status.Pipeline, error) {
-	ps, err := engine.Status(ctx, s.db, time.Now(), engine.StatusOptions{Pipeline: name, Runs: webRuns, Failures: webFailures})
+	now := time.Now()
+	ps, err := engine.Status(ctx, s.db, now, engine.StatusOptions{Pipeline: name, Runs: webRuns, Failures: webFailures})
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		return nil, nil
 	case err != nil:
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if err := usage.Annotate(ctx, s.db, ps, now); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	scrubStatus(s.secrets, ps)

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
@@ -82,11 +83,14 @@ replicas alone. --output json prints the same as JSON for scripts (the pipelines
 			if len(args) == 1 {
 				opts.Pipeline = args[0]
 			}
-			ps, err := engine.Status(ctx, db, time.Now(), opts)
+			ps, err := engine.Status(ctx, db, now, opts)
 			if errors.Is(err, state.ErrNotFound) {
 				return fmt.Errorf("pipeline %q has never been seen by a runner on %s", opts.Pipeline, db.Where)
 			}
 			if err != nil {
+				return ioError(err)
+			}
+			if err := usage.Annotate(ctx, db, ps, now); err != nil {
 				return ioError(err)
 			}
 			scrubStatus(g.secrets, ps)
@@ -128,6 +132,16 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
+// money shows a cost in US dollars; "unknown" when a price or an input was missing.
+func money(usd *float64) string {
+	if usd == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("$%.4f", *usd)
+}
+
+func nodeHours(secs int64) string { return fmt.Sprintf("%.2f", float64(secs)/3600) }
+
 func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 	if len(ps) == 0 {
 		fmt.Fprintln(w, "no pipelines yet: serve, run or backfill one first")
@@ -160,10 +174,23 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 			age := max(now.Sub(f.Value), 0)
 			fmt.Fprintf(w, "  freshness: %s = %s (%s old)\n", f.Subject, f.Value.Format(time.RFC3339), age.Round(time.Minute))
 		}
+		if c := p.Cost; c != nil {
+			fmt.Fprintf(w, "  cost:      estimate %s per run (the plan's)\n", money(c.EstimatedPerRun))
+			for _, d := range c.Days {
+				fmt.Fprintf(w, "  cost/day:  %s  %s  %d run(s), %d cluster(s), %s node-hours\n", d.Day, money(d.USD), d.Runs, d.Clusters, nodeHours(d.NodeSeconds))
+			}
+		}
 		for _, r := range p.Runs {
 			fmt.Fprintf(w, "  run %d  %s  %-9s %s", r.ID, r.IntervalStart.Format(time.RFC3339), r.State, r.Trigger)
 			if r.Seq > 0 && r.Event == nil {
 				fmt.Fprintf(w, " (reprocess %d)", r.Seq)
+			}
+			if c := r.Cost; c != nil {
+				fmt.Fprintf(w, "  cost %s (estimate %s; %d cluster(s), %s node-hours", money(c.USD), money(c.EstimatedUSD), c.Clusters, nodeHours(c.NodeSeconds))
+				if c.NormalizedInstanceHours != nil {
+					fmt.Fprintf(w, ", %d normalized instance hours", *c.NormalizedInstanceHours)
+				}
+				fmt.Fprint(w, ")")
 			}
 			fmt.Fprintln(w)
 			if ev := r.Event; ev != nil {
@@ -178,6 +205,9 @@ func writeStatus(w io.Writer, ps []status.Pipeline, now time.Time) {
 					line += "; after " + ev.Upstream
 				}
 				fmt.Fprintln(w, line)
+			}
+			if c := r.Cost; c != nil && c.Unestimated != "" {
+				fmt.Fprintf(w, "    cost note: %s\n", firstLine(c.Unestimated))
 			}
 			for _, a := range r.Activities {
 				line := fmt.Sprintf("    %-20s %-15s attempts %d", a.ID, a.State, a.Attempts)

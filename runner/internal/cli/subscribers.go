@@ -75,6 +75,7 @@ func replicaShards(ctx context.Context, db *state.DB, now time.Time) ([]status.R
 			Replication: r.Replication, Replica: r.Replica, Shard: r.Shard, State: r.State,
 			Owner: r.Owner, LeaseHeld: r.LeaseUntil.After(now), Sequence: r.Sequence, Applied: r.Applied,
 			MillisBehind: r.MillisBehind, LastApplied: r.LastApplied, LastError: r.LastError, UpdatedAt: r.UpdatedAt,
+			RecordsBehind: r.RecordsBehind, RecordsBehindExact: r.RecordsBehind != nil && r.MillisBehind != nil && *r.MillisBehind == 0,
 		})
 	}
 	return out, nil
@@ -105,6 +106,9 @@ func writeReplicas(w io.Writer, shards []status.ReplicaShard, now time.Time) {
 		line := fmt.Sprintf("    %-24s %-9s applied %d", s.Shard, s.State, s.Applied)
 		if s.MillisBehind != nil {
 			line += fmt.Sprintf("  behind %s", (time.Duration(*s.MillisBehind) * time.Millisecond).String())
+		}
+		if lag := s.RecordsLag(); lag != "" {
+			line += ", " + lag
 		}
 		if s.LastApplied != nil {
 			line += fmt.Sprintf("  last applied %s (%s ago)", s.LastApplied.Format(time.RFC3339), now.Sub(*s.LastApplied).Round(time.Second))

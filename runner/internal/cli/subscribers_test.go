@@ -29,13 +29,13 @@ func TestStatusReplicas_TextAndJSONFromTheStateDatabase(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	k := state.ShardKey{Replication: "orders", Replica: "eu", Shard: "shardId-000000000001"}
-	behind := int64(2500)
+	behind, records := int64(2500), int64(730)
 	err = db.InTx(ctx, func(q state.Q) error {
 		if _, err := state.AcquireShardLease(ctx, q, k, "vm-7", now, now.Add(time.Minute)); err != nil {
 			return err
 		}
 		return state.ReportShard(ctx, q, k, "vm-7", state.ShardProgress{
-			State: state.ShardStopped, Sequence: "4967", Applied: 412, MillisBehind: &behind, LastApplied: now.Add(-time.Minute),
+			State: state.ShardStopped, Sequence: "4967", Applied: 412, MillisBehind: &behind, RecordsBehind: &records, LastApplied: now.Add(-time.Minute),
 			Error: "poison record 4968: relation \"app.missing\" does not exist\nmore",
 		}, now)
 	})
@@ -47,7 +47,7 @@ func TestStatusReplicas_TextAndJSONFromTheStateDatabase(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: %d %s", code, errOut)
 	}
-	for _, want := range []string{"replicas\n  replication orders, replica eu\n", "shardId-000000000001     stopped   applied 412  behind 2.5s", "sequence 4967  lease vm-7\n",
+	for _, want := range []string{"replicas\n  replication orders, replica eu\n", "shardId-000000000001     stopped   applied 412  behind 2.5s, ≥ 730 records", "sequence 4967  lease vm-7\n",
 		"      error: poison record 4968: relation \"app.missing\" does not exist\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
@@ -55,7 +55,8 @@ func TestStatusReplicas_TextAndJSONFromTheStateDatabase(t *testing.T) {
 	}
 	code, out, _ = run(t, env, "status", "--replicas", "--output", "json")
 	var shards []status.ReplicaShard
-	if err := json.Unmarshal([]byte(out), &shards); code != 0 || err != nil || len(shards) != 1 || shards[0].State != "stopped" || !shards[0].LeaseHeld || shards[0].Applied != 412 {
+	if err := json.Unmarshal([]byte(out), &shards); code != 0 || err != nil || len(shards) != 1 || shards[0].State != "stopped" || !shards[0].LeaseHeld || shards[0].Applied != 412 ||
+		shards[0].RecordsBehind == nil || *shards[0].RecordsBehind != 730 || shards[0].RecordsBehindExact {
 		t.Fatalf("status --replicas --output json: %d %v %s", code, err, out)
 	}
 	if code, _, errOut := run(t, env, "status", "--replicas", "orders"); code != 2 || !strings.Contains(errOut, "--replicas takes no PIPELINE") {

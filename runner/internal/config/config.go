@@ -42,6 +42,8 @@ const (
 	// EnvReplicaLease sets ReplicaLease.
 	EnvReplicas     = "SLUICE_REPLICAS"
 	EnvReplicaLease = "SLUICE_REPLICA_LEASE"
+	// EnvPrices sets Prices.
+	EnvPrices = "SLUICE_PRICES"
 	// EnvConnPrefix + NAME sets connection name (lower-cased): SLUICE_CONN_WAREHOUSE=postgres://…
 	EnvConnPrefix = "SLUICE_CONN_"
 )
@@ -123,6 +125,35 @@ type Config struct {
 	Replicas []string `yaml:"replicas"`
 	// ReplicaLease is how long a subscriber's lease of a shard lasts unrenewed.
 	ReplicaLease Duration `yaml:"replica_lease"`
+	// Prices is a price file (format sluice/prices.v1, as the provider's prices) whose entries
+	// replace or add to the embedded price table the runs' EMR costs are figured with: give the
+	// runner the provider's file so that measured costs and the plan's estimates compare.
+	Prices string `yaml:"prices"`
+	// Web configures the web UI's actions and how the HTTP server is reached.
+	Web Web `yaml:"web"`
+}
+
+// Web configures the web UI (serve). Actions are off unless Actions is true; they then need a
+// token: the API takes it as a bearer token, the page as a sign-in or HTTP basic password.
+type Web struct {
+	// Actions turns on trigger, backfill, clear, mark failed, pause and unpause from the page
+	// and the API.
+	Actions bool `yaml:"actions"`
+	// Tokens are who may act: a name (recorded in the action log) and the SHA-256 of the
+	// token, never the token (`sluice-runner token NAME` makes one).
+	Tokens []WebToken `yaml:"tokens"`
+	// TLSCert and TLSKey are PEM files: with them, serve speaks HTTPS.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Insecure allows listening beyond loopback without TLS (behind a TLS-terminating proxy
+	// that reaches the runner over a private network, say). --insecure sets it too.
+	Insecure bool `yaml:"insecure"`
+}
+
+// WebToken is one token of Web.Tokens.
+type WebToken struct {
+	Name   string `yaml:"name"`
+	SHA256 string `yaml:"sha256"`
 }
 
 // Duration is a time.Duration written as "50ms", "15s", "1h" in YAML.
@@ -193,6 +224,7 @@ func (c *Config) merge(f Config) {
 	setS(&c.EMRMode, f.EMRMode)
 	setS(&c.Listen, f.Listen)
 	setS(&c.WorkDir, f.WorkDir)
+	setS(&c.Prices, f.Prices)
 	if f.Workers != 0 {
 		c.Workers = f.Workers
 	}
@@ -223,6 +255,13 @@ func (c *Config) merge(f Config) {
 	if f.ReplicaLease != 0 {
 		c.ReplicaLease = f.ReplicaLease
 	}
+	c.Web.Actions = c.Web.Actions || f.Web.Actions
+	c.Web.Insecure = c.Web.Insecure || f.Web.Insecure
+	if f.Web.Tokens != nil {
+		c.Web.Tokens = f.Web.Tokens
+	}
+	setS(&c.Web.TLSCert, f.Web.TLSCert)
+	setS(&c.Web.TLSKey, f.Web.TLSKey)
 	for k, v := range f.Endpoints {
 		c.Endpoints[k] = v
 	}
@@ -250,6 +289,8 @@ func (c *Config) LoadEnv(environ []string) error {
 			c.Listen = v
 		case k == EnvWorkDir:
 			c.WorkDir = v
+		case k == EnvPrices:
+			c.Prices = v
 		case k == EnvWorkers:
 			n, err := parseInt(v)
 			if err != nil {
@@ -357,6 +398,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("listen %q: want host:port, e.g. %s", c.Listen, DefaultListen))
 		}
 	}
+	errs = append(errs, c.Web.validate()...)
 	replicaName := regexp.MustCompile(definition.ReplicaNamePattern)
 	for _, r := range c.Replicas {
 		if !replicaName.MatchString(r) {
@@ -400,8 +442,47 @@ func (c *Config) Redacted() map[string]any {
 		"process_grace": time.Duration(c.ProcessGrace).String(), "emr_poll_interval": time.Duration(c.EMRPollInterval).String(),
 		"unhealthy_after": c.UnhealthyAfter, "max_document_size": c.MaxDocumentSize.String(),
 		"connections": conns, "endpoints": c.Endpoints,
-		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(),
+		"replicas": c.Replicas, "replica_lease": time.Duration(c.ReplicaLease).String(), "prices": c.Prices,
+		"web": map[string]any{"actions": c.Web.Actions, "tokens": c.Web.tokenNames(), "tls_cert": c.Web.TLSCert, "tls_key": c.Web.TLSKey, "insecure": c.Web.Insecure},
 	}
+}
+
+// tokenNames lists the tokens by name only: even a hash stays out of the logs.
+func (w *Web) tokenNames() []string {
+	out := make([]string, 0, len(w.Tokens))
+	for _, t := range w.Tokens {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+var (
+	webTokenName = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,64}$`)
+	webTokenHash = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+func (w *Web) validate() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, t := range w.Tokens {
+		if !webTokenName.MatchString(t.Name) {
+			errs = append(errs, fmt.Errorf("web.tokens[%d].name %q: use 1 to 64 letters, digits, '_', '.', '@' or '-'", i, t.Name))
+		}
+		if !webTokenHash.MatchString(t.SHA256) {
+			errs = append(errs, fmt.Errorf("web.tokens[%d] (%s).sha256: want the 64 hex digits of the token's SHA-256, as `sluice-runner token %s` prints them (never the token itself)", i, t.Name, t.Name))
+		}
+		if seen[t.Name] {
+			errs = append(errs, fmt.Errorf("web.tokens: name %q is used twice: the action log names who acted by it", t.Name))
+		}
+		seen[t.Name] = true
+	}
+	if w.Actions && len(w.Tokens) == 0 {
+		errs = append(errs, errors.New("web.actions is on but web.tokens is empty: actions need authentication; add a token (`sluice-runner token NAME` makes one)"))
+	}
+	if (w.TLSCert == "") != (w.TLSKey == "") {
+		errs = append(errs, errors.New("web.tls_cert and web.tls_key go together: set both, or neither"))
+	}
+	return errs
 }
 
 // RedactURI hides the password of a URI; an unparseable one is hidden entirely.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/awsclient"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/mysql"
 )
 
 // EnvPrefix starts every environment variable that defines a connection: SLUICE_CONN_WAREHOUSE
@@ -113,6 +114,9 @@ type entry struct {
 
 	mu   sync.Mutex
 	exec *redshift.PgxExecutor
+	// my is set for a mysql:// connection, and mydb once it is open.
+	my   *mysql.Spec
+	mydb *mysql.DB
 }
 
 // NewResolver validates every URI and secret ARN up front (errors name the connection, never the
@@ -151,6 +155,18 @@ func NewResolver(uris map[string]string, opts Options) (*Resolver, error) {
 		// Registered before parsing, so that even the error about a URI that does not parse
 		// is scrubbed wherever it goes.
 		r.register(secretsOf(uris[name]), uris[name])
+		if mysql.IsURI(uris[name]) {
+			ms, err := mysql.Parse(uris[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connection %q (%s): %w", key, Redact(uris[name]), err))
+				continue
+			}
+			if ms.Password != "" {
+				r.register([]string{ms.Password})
+			}
+			r.conns[key] = &entry{name: key, my: ms}
+			continue
+		}
 		s, err := parse(uris[name])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connection %q (%s): %w", key, Redact(uris[name]), err))
@@ -198,6 +214,9 @@ func (r *Resolver) Get(ctx context.Context, name string) (*redshift.PgxExecutor,
 		}
 		return nil, fmt.Errorf("%w %q (%s); set %s=<uri> in the runner's environment or add it to the runner's config file", ErrUnknownConnection, name, have, EnvVar(name))
 	}
+	if e.my != nil {
+		return nil, fmt.Errorf("%w: connection %q is MySQL (%s); this needs PostgreSQL or Redshift", ErrWrongKind, e.name, e.my.Redacted)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.exec != nil {
@@ -224,6 +243,55 @@ func (r *Resolver) Get(ctx context.Context, name string) (*redshift.PgxExecutor,
 		r.log.Info("connection opened", "connection", e.name, "uri", e.spec.redacted, "dialect", x.Dialect().String())
 	}
 	return x, nil
+}
+
+// Connection kinds, as Kind returns them.
+const (
+	KindPostgres = "postgres" // PostgreSQL or Redshift
+	KindMySQL    = "mysql"    // MySQL or MariaDB
+)
+
+// ErrWrongKind is wrapped by the error of Get for a MySQL connection and of GetMySQL for another
+// one; retrying cannot fix it.
+var ErrWrongKind = errors.New("wrong kind of connection")
+
+// Kind returns the kind of a configured connection, "" for an unknown name.
+func (r *Resolver) Kind(name string) string {
+	e, ok := r.conns[strings.ToLower(name)]
+	switch {
+	case !ok:
+		return ""
+	case e.my != nil:
+		return KindMySQL
+	}
+	return KindPostgres
+}
+
+// GetMySQL opens (once, lazily, cached) and returns a mysql:// connection.
+func (r *Resolver) GetMySQL(ctx context.Context, name string) (*mysql.DB, error) {
+	e, ok := r.conns[strings.ToLower(name)]
+	if !ok {
+		_, err := r.Get(ctx, name) // the unknown-connection error, listing the configured ones
+		return nil, err
+	}
+	if e.my == nil {
+		return nil, fmt.Errorf("%w: connection %q is not MySQL", ErrWrongKind, e.name)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mydb != nil {
+		return e.mydb, nil
+	}
+	if r.isClosed() {
+		return nil, fmt.Errorf("connection %q: the runner is shutting down", e.name)
+	}
+	db, err := mysql.Open(ctx, e.my)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q (%s): %w", e.name, e.my.Redacted, scrub(err, []string{e.my.Password}))
+	}
+	e.mydb = db
+	r.log.Info("connection opened", "connection", e.name, "uri", e.my.Redacted, "dialect", "mysql")
+	return db, nil
 }
 
 // label names where the connection comes from in errors: the redacted URI, or the secret's ARN
@@ -309,6 +377,10 @@ func (r *Resolver) Close() {
 		if e.exec != nil {
 			e.exec.Close()
 			e.exec = nil
+		}
+		if e.mydb != nil {
+			e.mydb.Close()
+			e.mydb = nil
 		}
 		e.mu.Unlock()
 	}

@@ -65,7 +65,9 @@ func TestNewResolver_RejectsBadURIsWithoutTheirPassword(t *testing.T) {
 	const pw = "Hunter2SECRET"
 	for _, tc := range []struct{ uri, want string }{
 		{"", "the URI is empty"},
-		{"mysql://u:" + pw + "@h/db", `unsupported scheme "mysql"`},
+		{"oracle://u:" + pw + "@h/db", `unsupported scheme "oracle"`},
+		{"mysql://u:" + pw + "@h", "no database"},
+		{"mysql://u:" + pw + "@h/db?sslmode=require", `unknown parameter "sslmode"`},
 		{"u:" + pw + "@h/db", "not a URI"},
 		{"postgres://u:" + pw + "@h:port/db", "not a valid URI"},
 		{"h/db", "not a URI"},

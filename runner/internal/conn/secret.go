@@ -31,7 +31,7 @@ var ErrSecret = errors.New("unusable connection secret")
 // unknown connection name or an unusable secret (ErrUnknownConnection, ErrSecret). A failed
 // open is not: the database may be restarting.
 func IsPermanent(err error) bool {
-	return errors.Is(err, ErrUnknownConnection) || errors.Is(err, ErrSecret)
+	return errors.Is(err, ErrUnknownConnection) || errors.Is(err, ErrSecret) || errors.Is(err, ErrWrongKind)
 }
 
 // secretRef is a connection given as a Secrets Manager secret ARN.

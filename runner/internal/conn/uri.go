@@ -102,7 +102,7 @@ func parse(raw string) (*spec, error) {
 	case "":
 		return nil, errors.New("not a URI: expected postgres://, postgresql:// or redshift://")
 	default:
-		return nil, fmt.Errorf("unsupported scheme %q: use postgres://, postgresql:// or redshift://", u.Scheme)
+		return nil, fmt.Errorf("unsupported scheme %q: use postgres://, postgresql://, redshift:// or mysql://", u.Scheme)
 	}
 	if err != nil {
 		return nil, scrub(err, secrets)

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/emr"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // Tags the runner puts on every transient cluster, so that a cluster can be traced to its
@@ -104,6 +105,9 @@ func (x *executor) runTransient(ctx context.Context, t *activity.Task, a *defini
 			reason = r
 		} else {
 			res, err := x.watchTransient(ctx, t, aws.ToString(out.JobFlowId), subnet, len(in.Steps))
+			// Every cluster launched is billed, whatever became of its steps: record it once it
+			// is terminated (watchTransient always terminates it).
+			x.recordUsage(ctx, t, usage.Launch{Template: a.Template, ExpectedDuration: a.ExpectedDuration, ClusterID: aws.ToString(out.JobFlowId)})
 			var ce *capacityError
 			if !errors.As(err, &ce) {
 				return res, err
@@ -167,6 +171,7 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 	}
 	name := clusterName(t)
 	var stale []string
+	attempts := map[string]int{} // the attempt that started each stale cluster
 	in := &awsemr.ListClustersInput{ClusterStates: liveStates}
 	for {
 		out, err := x.opts.EMR.ListClusters(ctx, in)
@@ -184,6 +189,7 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 			}
 			if dc.Cluster != nil && earlierAttempt(dc.Cluster.Tags, t) {
 				stale = append(stale, id)
+				attempts[id] = attemptOf(dc.Cluster.Tags, t)
 			}
 		}
 		if aws.ToString(out.Marker) == "" {
@@ -218,8 +224,25 @@ func (x *executor) terminateEarlier(ctx context.Context, t *activity.Task) error
 			}
 		}
 		logf(t, "EMR cluster %s terminated", id)
+		// Its runner died before recording it; it was billed all the same.
+		if a := t.Activity; a != nil && a.EMRStep != nil {
+			x.recordUsage(ctx, t, usage.Launch{Attempt: attempts[id], Template: a.EMRStep.Template, ExpectedDuration: a.EMRStep.ExpectedDuration, ClusterID: id})
+		}
 	}
 	return nil
+}
+
+// attemptOf is the attempt a cluster's tags name; a cluster without the tag (an older runner's)
+// counts as the attempt before t's.
+func attemptOf(tags []types.Tag, t *activity.Task) int {
+	for _, tag := range tags {
+		if aws.ToString(tag.Key) == TagAttempt {
+			if n, err := strconv.Atoi(aws.ToString(tag.Value)); err == nil {
+				return n
+			}
+		}
+	}
+	return max(t.Attempt-1, 1)
 }
 
 // Abandon terminates the transient clusters that attempts of the task before t.Attempt left

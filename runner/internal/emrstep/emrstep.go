@@ -31,6 +31,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // Modes of the executor.
@@ -95,6 +96,11 @@ type Options struct {
 	// Logger receives the executor's own log lines when a task carries no Logger; nil discards
 	// them.
 	Logger *slog.Logger
+	// Usage records what each transient cluster used (in local mode, the steps' time) for the
+	// runs' cost; nil records nothing.
+	Usage usage.Recorder
+	// Now is the clock of local mode's recorded step time; nil means time.Now.
+	Now func() time.Time
 }
 
 type executor struct {
@@ -187,6 +193,29 @@ func checkSteps(a *definition.EMRStepActivity) error {
 		}
 	}
 	return nil
+}
+
+func (x *executor) now() time.Time {
+	if x.opts.Now != nil {
+		return x.opts.Now()
+	}
+	return time.Now()
+}
+
+// recordUsage records a launch of the task's activity; a failure is logged and written to the
+// attempt log, never returned: the run's work is done either way.
+func (x *executor) recordUsage(ctx context.Context, t *activity.Task, l usage.Launch) {
+	if x.opts.Usage == nil {
+		return
+	}
+	l.Pipeline, l.RunID, l.Activity = t.Pipeline, t.RunID, t.ActivityID
+	if l.Attempt == 0 {
+		l.Attempt = t.Attempt
+	}
+	if err := x.opts.Usage.Record(context.WithoutCancel(ctx), l); err != nil {
+		x.logger(t).Warn("recording the EMR usage failed; the run's cost is missing from status", "cluster_id", l.ClusterID, "error", err)
+		logf(t, "recording the EMR usage failed: %v", err)
+	}
 }
 
 // logger is the task's logger, else the executor's.

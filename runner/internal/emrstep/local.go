@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/usage"
 )
 
 // Local mode's output names, as Hadoop writes them: one part file (local mode runs one reducer)
@@ -61,6 +62,14 @@ func (x *executor) runLocal(ctx context.Context, t *activity.Task, a *definition
 	}
 	defer func() { _ = os.RemoveAll(scratch) }()
 
+	// The steps stand in for the template's transient cluster: their time is what the cluster
+	// would have run, recorded (whatever the outcome) for the run's cost.
+	if a.Template != "" {
+		started := x.now()
+		defer func() {
+			x.recordUsage(ctx, t, usage.Launch{Template: a.Template, ExpectedDuration: a.ExpectedDuration, Started: started, Ended: x.now()})
+		}()
+	}
 	log := x.logger(t)
 	var details []map[string]string
 	for i, s := range a.Steps {

@@ -22,6 +22,12 @@ type ActivityArgs struct {
 	RetryDelay time.Duration `json:"retry_delay"`
 	// Timeout is the per-attempt timeout; 0 means none.
 	Timeout time.Duration `json:"timeout"`
+	// Version and the interval (Unix microseconds) are the run's, copied here so that the
+	// hot path (workActivity) starts the activity without reading the run; a job queued
+	// without them (by an older runner) takes the path that reads it.
+	Version       string `json:"version,omitempty"`
+	IntervalStart int64  `json:"interval_start,omitempty"`
+	IntervalEnd   int64  `json:"interval_end,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -99,9 +99,11 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Run("runner", func(b *testing.B) {
 			b.StopTimer()
 			var planned, promoted time.Duration
+			var stmts, commits int64
 			for range b.N {
-				pl, pr := benchRunnerOnce(b, newURL(b))
+				pl, pr, s, c := benchRunnerOnce(b, newURL(b))
 				planned, promoted = planned+pl, promoted+pr
+				stmts, commits = stmts+s, commits+c
 			}
 			reportRate(b, benchActivities, "activities/s")
 			// Where the time went: planning the 400 runs, and starting all of them (their
@@ -109,6 +111,9 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(float64(planned.Milliseconds())/float64(b.N), "plan-ms")
 			b.ReportMetric(float64(promoted.Milliseconds())/float64(b.N), "all-started-ms")
 			b.ReportMetric(float64(benchTick.Milliseconds()), "tick-ms")
+			// The hot path's cost (engine.Totals): statements and commits per activity.
+			b.ReportMetric(float64(stmts)/float64(b.N*benchActivities), "stmts/activity")
+			b.ReportMetric(float64(commits)/float64(b.N*benchActivities), "commits/activity")
 		})
 		b.Run("river", func(b *testing.B) {
 			b.StopTimer()
@@ -164,7 +169,7 @@ func (c *benchCounter) AttemptFinished(_, _, _, outcome string, _ time.Duration)
 // benchRunnerOnce backfills benchRuns intervals on a fresh database and waits for every run;
 // only the backfill and the wait are timed. It returns how long the backfill call took and
 // when (from its start) the last run was started by the loop.
-func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration) {
+func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration, stmts, commits int64) {
 	b.Helper()
 	ctx := context.Background()
 	db, err := state.Open(ctx, url)
@@ -229,7 +234,8 @@ func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration)
 	if got := counter.succeeded.Load(); got != benchActivities || counter.failed.Load() != 0 {
 		b.Fatalf("%d activities succeeded and %d runs failed; want %d and 0", got, counter.failed.Load(), benchActivities)
 	}
-	return planned, time.Unix(0, counter.lastStart.Load()).Sub(began)
+	stmts, commits = e.Totals()
+	return planned, time.Unix(0, counter.lastStart.Load()).Sub(began), stmts, commits
 }
 
 // benchNoopArgs is a plain River job with nothing to do.
@@ -435,4 +441,186 @@ func (h *heapSampler) stop() uint64 {
 		return p - h.base
 	}
 	return 0
+}
+
+// The idle-wait workload: a year of daily catchup, one run at a time, of a pipeline of three
+// noop activities in a chain (a1 → a2 → a3). Every run can only start when the one before
+// finished and every activity only when the one before it succeeded, so the wall time is the
+// sum of the hand-overs: a run or an activity that waited for the next tick would show here as
+// a tick per run.
+const (
+	idleRuns     = 365
+	idleActs     = 3
+	idleJobs     = idleRuns * idleActs
+	idleTick     = 15 * time.Second // the default: no wait may depend on it
+	idleDeadline = 5 * time.Minute
+)
+
+// idlePipeline is a daily pipeline from benchStart with a chain of idleActs noop activities
+// and max_active_runs = 1.
+func idlePipeline() *definition.Pipeline {
+	p := &definition.Pipeline{
+		Format: definition.FormatPipeline, Name: "idle", Owner: "bench@example.com", Enabled: true,
+		Schedule:   definition.Schedule{Every: "1d", Start: benchStart.Format(time.RFC3339), MaxActiveRuns: 1, Catchup: true},
+		Activities: map[string]*definition.Activity{},
+	}
+	for i := range idleActs {
+		a := &definition.Activity{}
+		if i > 0 {
+			a.DependsOn = []string{fmt.Sprintf("a%d", i)}
+		}
+		p.Activities[fmt.Sprintf("a%d", i+1)] = a
+	}
+	return p
+}
+
+// BenchmarkIdleWait runs a one-year daily backfill (365 runs × a chain of 3 noop activities,
+// max_active_runs = 1) with the default 15 s tick ("runner"), against 1,095 plain River jobs
+// each queued by the one before it ("river"), and reports the wall time per run (3 jobs).
+func BenchmarkIdleWait(b *testing.B) {
+	benchDatabases(b, func(b *testing.B, dialect state.Dialect, newURL func(b *testing.B) string) {
+		b.Run("runner", func(b *testing.B) {
+			b.StopTimer()
+			for range b.N {
+				benchIdleRunnerOnce(b, newURL(b))
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*idleRuns), "ms/run")
+			b.ReportMetric(float64(idleTick.Milliseconds()), "tick-ms")
+		})
+		b.Run("river", func(b *testing.B) {
+			b.StopTimer()
+			for range b.N {
+				benchIdleRiverOnce(b, dialect, newURL(b))
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*idleRuns), "ms/run")
+		})
+	})
+}
+
+func benchIdleRunnerOnce(b *testing.B, url string) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := state.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	counter := &benchCounter{want: idleRuns, done: make(chan struct{})}
+	now := benchStart.Add(idleRuns * 24 * time.Hour)
+	e, err := engine.New(engine.Options{
+		DB:        db,
+		Executors: map[string]activity.Executor{activity.KindNoop: activity.Noop},
+		Metrics:   counter,
+		Now:       func() time.Time { return now },
+		Workers:   benchWorkers, FetchCooldown: benchFetchCooldown, FetchPollInterval: benchFetchPoll, Tick: idleTick,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Planned before the engine starts, so that its first tick (at Start) starts the first
+	// run; every later run must be started by the one before it.
+	plan, err := e.Backfill(ctx, idlePipeline(), benchStart, now, engine.ReprocessNone, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(plan.Created) != idleRuns {
+		b.Fatalf("backfill created %d runs, want %d", len(plan.Created), idleRuns)
+	}
+	b.StartTimer()
+	if err := e.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-counter.done:
+	case <-time.After(idleDeadline):
+		b.Fatalf("after %s, %d of %d runs finished (a run waiting for the %s tick?)", idleDeadline, counter.runs.Load(), idleRuns, idleTick)
+	}
+	b.StopTimer()
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.Stop(stopCtx); err != nil {
+		b.Errorf("stopping the engine: %v", err)
+	}
+	if got := counter.succeeded.Load(); got != idleJobs || counter.failed.Load() != 0 {
+		b.Fatalf("%d activities succeeded and %d runs failed; want %d and 0", got, counter.failed.Load(), idleJobs)
+	}
+}
+
+// benchChainArgs is a plain River job that queues the next one of the chain until n reaches
+// the end.
+type benchChainArgs struct {
+	N int `json:"n"`
+}
+
+func (benchChainArgs) Kind() string { return "bench_chain" }
+
+type benchChainWorker[TTx any] struct {
+	river.WorkerDefaults[benchChainArgs]
+	done chan struct{}
+}
+
+func (w *benchChainWorker[TTx]) Work(ctx context.Context, job *river.Job[benchChainArgs]) error {
+	if job.Args.N+1 == idleJobs {
+		close(w.done)
+		return nil
+	}
+	c, err := river.ClientFromContextSafely[TTx](ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Insert(ctx, benchChainArgs{N: job.Args.N + 1}, nil)
+	return err
+}
+
+func benchIdleRiverOnce(b *testing.B, dialect state.Dialect, url string) {
+	b.Helper()
+	db, err := state.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if dialect == state.Postgres {
+		benchRiverChain(b, riverpgxv5.New(db.Pool), false)
+	} else {
+		benchRiverChain(b, riversqlite.New(db.SQL), true)
+	}
+}
+
+func benchRiverChain[TTx any](b *testing.B, driver riverdriver.Driver[TTx], pollOnly bool) {
+	b.Helper()
+	ctx := context.Background()
+	w := &benchChainWorker[TTx]{done: make(chan struct{})}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := river.NewClient(driver, &river.Config{
+		FetchCooldown:     benchFetchCooldown,
+		FetchPollInterval: benchFetchPoll,
+		PollOnly:          pollOnly,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: benchWorkers}},
+		Workers:           workers,
+		Logger:            slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := c.Stop(stopCtx); err != nil {
+			b.Errorf("stopping River: %v", err)
+		}
+	}()
+	b.StartTimer()
+	if _, err := c.Insert(ctx, benchChainArgs{}, nil); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(idleDeadline):
+		b.Fatalf("after %s the chain of %d River jobs had not finished", idleDeadline, idleJobs)
+	}
+	b.StopTimer()
 }

@@ -119,6 +119,11 @@ type Engine struct {
 
 	leftOut sync.Map // "pipeline interval" already reported as overlapping an existing run
 
+	// docs are the pipeline documents read from the registry, by key, with the stamp they
+	// were read under (scheduleDue reads a document again only when its stamp changes).
+	docsMu sync.Mutex
+	docs   map[string]publishedDoc
+
 	lastTick   time.Time
 	lastTickMu sync.Mutex
 	health     tickHealth
@@ -175,7 +180,7 @@ func New(opts Options) (*Engine, error) {
 		// that got the same pid apart.
 		opts.RunnerID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
 	}
-	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{},
+	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{}, docs: map[string]publishedDoc{},
 		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
 	if opts.Registry != nil {
 		e.opts.Registry = &watchedRegistry{Registry: opts.Registry, health: &e.health, log: opts.Logger}
@@ -430,6 +435,12 @@ func decodeStored(doc []byte) (*definition.Pipeline, error) {
 	}
 	return p, nil
 }
+
+// Totals are the statements and commits the engine's job transactions have made so far:
+// starting runs, starting and finishing activities, queueing their dependents. Divided by the
+// activities worked, they are the hot path's cost (River's own fetches and completions, and
+// the loop's reads, are not in them).
+func (e *Engine) Totals() (statements, commits int64) { return e.client.totals() }
 
 // SetMetrics sets where the engine reports runs and attempts; call it before Start.
 func (e *Engine) SetMetrics(m Metrics) { e.opts.Metrics = m }

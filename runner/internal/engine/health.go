@@ -137,19 +137,36 @@ type watchedRegistry struct {
 }
 
 func (w *watchedRegistry) List(ctx context.Context, prefix string) ([]string, error) {
-	keys, err := w.Registry.List(ctx, prefix)
+	entries, err := w.ListStamped(ctx, prefix)
+	return registry.Keys(entries), err
+}
+
+// ListStamped lists with the underlying registry's stamps when it has them (none otherwise:
+// every document is then read every tick), recording unreadable entries as List does.
+func (w *watchedRegistry) ListStamped(ctx context.Context, prefix string) ([]registry.Entry, error) {
+	var entries []registry.Entry
+	var err error
+	if sl, ok := w.Registry.(registry.StampLister); ok {
+		entries, err = sl.ListStamped(ctx, prefix)
+	} else {
+		var keys []string
+		keys, err = w.Registry.List(ctx, prefix)
+		for _, k := range keys {
+			entries = append(entries, registry.Entry{Key: k})
+		}
+	}
 	var le *registry.ListError
 	if prefix == registry.PipelinesPrefix && errors.As(err, &le) {
 		for _, en := range le.Entries {
 			w.health.noteUnreadable(en.Key, en.Err)
 			w.log.Error("skipping a pipeline document that cannot be read", "key", en.Key, "error", en.Err.Error())
-			// still listed: the scheduler's read of it fails alone, and its pipeline is not
-			// taken for removed
-			keys = append(keys, en.Key)
+			// still listed (with no stamp: never taken from the cache): the scheduler's read
+			// of it fails alone, and its pipeline is not taken for removed
+			entries = append(entries, registry.Entry{Key: en.Key})
 		}
-		return keys, nil
+		return entries, nil
 	}
-	return keys, err
+	return entries, err
 }
 
 func (w *watchedRegistry) Get(ctx context.Context, key string) ([]byte, error) {

@@ -57,21 +57,44 @@ func Due(s *definition.CompiledSchedule, now, last time.Time, hasLast bool, limi
 // scheduleDue reads the registry, records every valid pipeline's newest version, and creates
 // the due runs of the enabled ones. A document that cannot be read or is invalid is logged and
 // skipped: the others keep running.
+//
+// A document is read only when the listing shows it changed: the registry lists each key with
+// a stamp (an S3 ETag, a file's size, modification time and inode), and a document read
+// before under the same stamp is taken from this runner's cache, with nothing to store again
+// while the state database still holds its version. A tick over 1,000 unchanged documents in
+// S3 is then one ListObjectsV2 request instead of 1,001. (A stamped listing needs nothing of
+// the provider and cannot disagree with the documents, as an index kept beside them could
+// after an interrupted apply or an edit by hand.)
 func (e *Engine) scheduleDue(ctx context.Context) error {
 	if e.opts.Registry == nil {
 		return errors.New("no registry configured: pass --registry or set SLUICE_REGISTRY")
 	}
-	keys, err := e.opts.Registry.List(ctx, registry.PipelinesPrefix)
+	entries, err := e.listPipelines(ctx)
 	if err != nil {
 		return fmt.Errorf("listing pipelines in %s: %w", e.opts.Registry.URL(), err)
 	}
+	known, err := state.Pipelines(ctx, e.db.Reader())
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]state.PipelineRow, len(known))
+	for _, k := range known {
+		stored[k.Name] = k
+	}
 	present := map[string]bool{}
+	listed := make(map[string]bool, len(entries))
 	now := e.now()
-	for _, key := range keys {
+	paused, err := state.PausedPipelines(ctx, e.db.Reader())
+	if err != nil {
+		return err
+	}
+	for _, en := range entries {
+		key := en.Key
 		if !strings.HasSuffix(key, ".json") {
 			continue
 		}
-		p, doc, err := e.readPublished(ctx, key)
+		listed[key] = true
+		p, doc, fresh, err := e.readChanged(ctx, en)
 		if err != nil {
 			// The document is there but cannot be read or used: its pipeline is not removed
 			// (the status page names the document; it keeps its runs and its last known state).
@@ -80,22 +103,73 @@ func (e *Engine) scheduleDue(ctx context.Context) error {
 			continue
 		}
 		present[p.Name] = true
-		if err := e.db.InTx(ctx, func(q state.Q) error {
-			if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
+		if row, ok := stored[p.Name]; fresh || !ok || row.Removed || row.Version != p.Version {
+			if err := e.db.InTx(ctx, func(q state.Q) error {
+				if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
+					return err
+				}
+				return state.PutPipeline(ctx, q, state.PipelineRow{Name: p.Name, Version: p.Version, Enabled: p.Enabled, Owner: p.Owner}, now)
+			}); err != nil {
 				return err
 			}
-			return state.PutPipeline(ctx, q, state.PipelineRow{Name: p.Name, Version: p.Version, Enabled: p.Enabled, Owner: p.Owner}, now)
-		}); err != nil {
-			return err
 		}
-		if !p.Enabled || !p.HasSchedule() {
-			continue // a pipeline with only a trigger gets its runs from package trigger
+		if _, isPaused := paused[p.Name]; !p.Enabled || isPaused || !p.HasSchedule() {
+			continue // paused; or a pipeline with only a trigger, which gets its runs from package trigger
 		}
 		if err := e.scheduleOne(ctx, p, now); err != nil {
 			e.log.Error("scheduling failed", "pipeline", p.Name, "error", err)
 		}
 	}
+	e.docsMu.Lock()
+	for key := range e.docs {
+		if !listed[key] {
+			delete(e.docs, key)
+		}
+	}
+	e.docsMu.Unlock()
 	return e.db.InTx(ctx, func(q state.Q) error { return state.MarkRemoved(ctx, q, present) })
+}
+
+// publishedDoc is a pipeline document as read under a stamp.
+type publishedDoc struct {
+	stamp string
+	p     *definition.Pipeline
+	doc   []byte
+}
+
+// listPipelines lists the pipeline documents, with stamps when the registry has them (an
+// empty stamp is never trusted).
+func (e *Engine) listPipelines(ctx context.Context) ([]registry.Entry, error) {
+	if sl, ok := e.opts.Registry.(registry.StampLister); ok {
+		return sl.ListStamped(ctx, registry.PipelinesPrefix)
+	}
+	keys, err := e.opts.Registry.List(ctx, registry.PipelinesPrefix)
+	entries := make([]registry.Entry, len(keys))
+	for i, k := range keys {
+		entries[i] = registry.Entry{Key: k}
+	}
+	return entries, err
+}
+
+// readChanged returns the pipeline of a listed document: from the cache when its stamp is the
+// one it was read under, else read, checked and cached (fresh). A document that fails is not
+// cached: it is read again next tick, so that the status page keeps naming it.
+func (e *Engine) readChanged(ctx context.Context, en registry.Entry) (p *definition.Pipeline, doc []byte, fresh bool, err error) {
+	e.docsMu.Lock()
+	c, ok := e.docs[en.Key]
+	e.docsMu.Unlock()
+	if ok && en.Stamp != "" && c.stamp == en.Stamp {
+		return c.p, c.doc, false, nil
+	}
+	p, doc, err = e.readPublished(ctx, en.Key)
+	e.docsMu.Lock()
+	defer e.docsMu.Unlock()
+	if err != nil {
+		delete(e.docs, en.Key)
+		return nil, nil, false, err
+	}
+	e.docs[en.Key] = publishedDoc{stamp: en.Stamp, p: p, doc: doc}
+	return p, doc, true, nil
 }
 
 // readPublished reads and checks one published pipeline.
@@ -492,7 +566,8 @@ func jobFor(r state.RunRow, p *definition.Pipeline, id string) (ActivityArgs, *r
 	if timeout == "" {
 		timeout = p.Defaults.Timeout
 	}
-	args := ActivityArgs{RunID: r.ID, Activity: id, Pipeline: r.Pipeline}
+	args := ActivityArgs{RunID: r.ID, Activity: id, Pipeline: r.Pipeline, Version: r.Version,
+		IntervalStart: state.Micros(r.IntervalStart), IntervalEnd: state.Micros(r.IntervalEnd)}
 	if timeout != "" {
 		d, err := definition.ParseDuration(timeout)
 		if err != nil {

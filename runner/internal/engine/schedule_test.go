@@ -33,7 +33,7 @@ func fileRegistry(t *testing.T) registry.Registry {
 	return reg
 }
 
-func put(t *testing.T, reg registry.Registry, p *definition.Pipeline) {
+func put(t testing.TB, reg registry.Registry, p *definition.Pipeline) {
 	t.Helper()
 	data, err := definition.Encode(p)
 	if err != nil {

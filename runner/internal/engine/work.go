@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ type activityWorker[TTx any] struct {
 
 func (w *activityWorker[TTx]) Work(ctx context.Context, job *river.Job[ActivityArgs]) error {
 	// River keeps the error in the job row (the state database) and logs it: no secret in it.
-	return w.e.scrubErr(w.e.workActivity(ctx, job.Args, func(ctx context.Context, fn func(txn) error) error {
+	return w.e.scrubErr(w.e.workActivity(ctx, job.ID, job.Args, func(ctx context.Context, fn func(txn) error) error {
 		return (*w.b).inTx(ctx, job, fn)
 	}))
 }
@@ -76,10 +77,13 @@ func Backoff(base time.Duration, attempt int, jitter float64) time.Duration {
 
 type inTxFunc func(ctx context.Context, fn func(txn) error) error
 
-// workActivity runs one attempt of one activity instance. Its outcome is recorded in the same
-// transaction that completes the job (success, or failure after the retries) and queues what
-// comes next, so a runner killed at any point leaves either the old or the new state.
-func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxFunc) error {
+// workActivity runs one attempt of one activity instance. Its outcome is recorded in one
+// transaction with what comes next (dependents queued, the run finished, the next run
+// started), so a runner killed at any point leaves either the old or the new state. A failure
+// for good completes the job in that transaction too; a success leaves it to River's batched
+// completer once Work returns, and a job run again after a crash in between finds its
+// instance final and completes without running.
+func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArgs, inTx inTxFunc) error {
 	log := e.log.With("pipeline", args.Pipeline, "run", args.RunID, "activity", args.Activity)
 	var (
 		run       state.RunRow
@@ -96,40 +100,66 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		attempt, err = state.StartAttempt(ctx, t.Q(), run.ID, args.Activity, e.opts.RunnerID, e.now())
 		return err
 	}
+	// The hot path: a job that carries its run's version and interval, of an activity with no
+	// precondition, starts with one statement (PostgreSQL) and no read of the run: run holds
+	// what the job carries (partial: reloaded when a failure needs the rest).
+	partial := false
+	if fp := e.hotPipeline(ctx, args); fp != nil {
+		// One statement on PostgreSQL: it commits alone, without BEGIN and COMMIT.
+		if err := e.client.autocommit(ctx, func(q state.Q) error {
+			row, ok, err := state.StartActivity(ctx, q, e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, jobID, e.now())
+			if ok {
+				inst, attempt, partial = row, row.Attempts, true
+			}
+			return err
+		}); err != nil {
+			return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+		}
+		if partial {
+			p, def = fp, fp.Activities[args.Activity]
+			run = state.RunRow{ID: args.RunID, Pipeline: args.Pipeline, Version: args.Version,
+				IntervalStart: state.FromMicros(args.IntervalStart), IntervalEnd: state.FromMicros(args.IntervalEnd)}
+			data = templateData(run, p)
+			rendered, renderErr = activity.Render(def, data)
+		}
+		// Not started: the instance is final (a duplicate job) or gone; the path below says.
+	}
 	// Load; settle jobs with nothing left to do (a duplicate or a job of a finished
 	// instance); and, when no precondition must be poked first, record the attempt's start in
 	// the same transaction: one round of the database less per activity.
 	done := false
-	if err := inTx(ctx, func(t txn) error {
-		var err error
-		if run, err = state.GetRun(ctx, t.Q(), args.RunID); err != nil {
-			return err
-		}
-		if inst, err = state.GetActivity(ctx, t.Q(), args.RunID, args.Activity); err != nil {
-			return err
-		}
-		if p, err = e.pipeline(ctx, t.Q(), run.Pipeline, run.Version); err != nil {
-			return err
-		}
-		if isFinal(inst.State) {
-			done = true
-			return t.CompleteJob(ctx)
-		}
-		if def = p.Activities[args.Activity]; def == nil {
-			return nil
-		}
-		data = templateData(run, p)
-		if state.IsEventTrigger(run.Trigger) {
-			if err := withEvent(ctx, t.Q(), run, &data); err != nil {
+	if !partial {
+		if err := inTx(ctx, func(t txn) error {
+			var err error
+			if run, err = state.GetRun(ctx, t.Q(), args.RunID); err != nil {
 				return err
 			}
+			if inst, err = state.GetActivity(ctx, t.Q(), args.RunID, args.Activity); err != nil {
+				return err
+			}
+			if p, err = e.pipeline(ctx, t.Q(), run.Pipeline, run.Version); err != nil {
+				return err
+			}
+			if isFinal(inst.State) {
+				done = true
+				return t.CompleteJob(ctx)
+			}
+			if def = p.Activities[args.Activity]; def == nil {
+				return nil
+			}
+			data = templateData(run, p)
+			if state.IsEventTrigger(run.Trigger) {
+				if err := withEvent(ctx, t.Q(), run, &data); err != nil {
+					return err
+				}
+			}
+			if rendered, renderErr = activity.Render(def, data); renderErr != nil || mustPoke(rendered, inst) {
+				return nil
+			}
+			return startAttempt(t)
+		}); err != nil {
+			return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
 		}
-		if rendered, renderErr = activity.Render(def, data); renderErr != nil || mustPoke(rendered, inst) {
-			return nil
-		}
-		return startAttempt(t)
-	}); err != nil {
-		return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
 	}
 	if done {
 		log.Info("activity already finished; job completed without running it again", "state", inst.State)
@@ -139,6 +169,13 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", fmt.Errorf("pipeline %s version %s has no activity %s", p.Name, p.Version, args.Activity))
 	}
 	if renderErr != nil {
+		if partial { // the attempt was started: it fails
+			full, err := e.fullRun(ctx, run)
+			if err != nil {
+				return err
+			}
+			return e.fail(ctx, inTx, full, p, args.Activity, attempt, "", activity.Permanent(fmt.Errorf("rendering templates: %w", renderErr)))
+		}
 		return e.fail(ctx, inTx, run, p, args.Activity, 0, "", activity.Permanent(fmt.Errorf("rendering templates: %w", renderErr)))
 	}
 
@@ -167,6 +204,7 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 	if def.Retries != nil {
 		maxAttempts = *def.Retries + 1
 	}
+	maxAttempts += inst.AttemptBase // a cleared instance gets its retries again
 	logBuf := activity.NewLogBuffer(e.opts.LogLimit)
 	started := time.Now()
 	var (
@@ -215,6 +253,14 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		}
 		return e.succeed(ctx, inTx, run, p, args.Activity, attempt, res, logText, log)
 	}
+	if partial {
+		// What follows a failure reports the run (notifications, metrics): read all of it.
+		full, rerr := e.fullRun(ctx, run)
+		if rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		run = full
+	}
 	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		// The runner is stopping: leave the attempt unfinished for the next runner, and
 		// snooze without counting it.
@@ -242,6 +288,37 @@ func (e *Engine) workActivity(ctx context.Context, args ActivityArgs, inTx inTxF
 		return errors.Join(err, terr)
 	}
 	return fmt.Errorf("pipeline %s run %d activity %s attempt %d: %w", p.Name, run.ID, args.Activity, attempt, err)
+}
+
+// hotPipeline returns the definition a job's activity runs on when the job can take the hot
+// path: it carries its run's version (decoded once per version, then cached), and the activity
+// exists and has no wait_for precondition. Otherwise nil: the job takes the path that reads
+// the run first.
+func (e *Engine) hotPipeline(ctx context.Context, args ActivityArgs) *definition.Pipeline {
+	if args.Version == "" || args.IntervalEnd == 0 {
+		return nil
+	}
+	p, err := e.pipeline(ctx, e.db.Reader(), args.Pipeline, args.Version)
+	if err != nil {
+		return nil // the other path reports it
+	}
+	if a := p.Activities[args.Activity]; a == nil || a.WaitFor != nil {
+		return nil
+	}
+	if p.Trigger != nil {
+		// A run an event made sees the event in its templates (.Event): read with the run.
+		return nil
+	}
+	return p
+}
+
+// fullRun reads the run a hot-path job carried only part of.
+func (e *Engine) fullRun(ctx context.Context, partial state.RunRow) (state.RunRow, error) {
+	run, err := state.GetRun(ctx, e.db.Reader(), partial.ID)
+	if err != nil {
+		return partial, fmt.Errorf("pipeline %s run %d: %w", partial.Pipeline, partial.ID, err)
+	}
+	return run, nil
 }
 
 // templateData is what an activity's templates of a run see: the interval in the schedule's
@@ -331,8 +408,13 @@ func isFinal(s string) bool {
 	return s == status.ActivitySuccess || s == status.ActivityFailed || s == status.ActivityUpstreamFailed
 }
 
-// succeed records a successful attempt, completes the job, queues the activities this one
-// unblocked and finishes the run when nothing is left, in one transaction.
+// succeed records a successful attempt and queues the activities it made ready, in one
+// transaction: on PostgreSQL one statement records the attempt, the instance and the run's
+// progress (whose row lock orders activities of the run finishing at once), then the ready
+// dependents' jobs are inserted and marked queued. The run is read, and finished, only when
+// its last activity finishes. The job itself is completed by River after Work returns, in
+// River's batches: should the runner die before that, the job runs again, finds its instance
+// final and completes at once.
 func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, res *activity.Result, logText string, log interface {
 	Info(string, ...any)
 },
@@ -346,14 +428,9 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 	}
 	err = inTx(ctx, func(t txn) error {
 		q := t.Q()
-		if err := state.LockRun(ctx, q, e.db.Dialect, run.ID); err != nil {
-			return err
-		}
 		now := e.now()
-		if err := state.FinishAttempt(ctx, q, run.ID, act, attempt, status.ActivitySuccess, "", logText, now); err != nil {
-			return err
-		}
-		if err := state.SetActivityState(ctx, q, run.ID, act, status.ActivitySuccess, string(resJSON), "", now); err != nil {
+		prog, err := state.SucceedActivity(ctx, q, e.db.Dialect, run.ID, act, attempt, string(resJSON), logText, now, dependents(p, act))
+		if err != nil {
 			return err
 		}
 		for subject, v := range res.Freshness {
@@ -361,15 +438,50 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 				return err
 			}
 		}
-		if err := t.CompleteJob(ctx); err != nil {
-			return err
+		if prog.Finals >= len(p.Activities) {
+			full, err := state.GetRun(ctx, q, run.ID)
+			if err != nil {
+				return err
+			}
+			return e.advance(ctx, t, full, p, now)
 		}
-		return e.advance(ctx, t, run, p, now)
+		return e.insertJobs(ctx, t, run, p, prog.Queued)
 	})
 	if err != nil {
 		return fmt.Errorf("pipeline %s run %d activity %s: recording success: %w", p.Name, run.ID, act, err)
 	}
 	log.Info("activity succeeded", "attempt", attempt, "summary", res.Summary)
+	return nil
+}
+
+// dependents maps each activity that depends on act directly to all its dependencies: the
+// candidates act's success may make ready.
+func dependents(p *definition.Pipeline, act string) map[string][]string {
+	out := map[string][]string{}
+	for id, a := range p.Activities {
+		if slices.Contains(a.DependsOn, act) {
+			out[id] = a.DependsOn
+		}
+	}
+	return out
+}
+
+// insertJobs inserts, in one statement, the jobs of activities already marked queued.
+func (e *Engine) insertJobs(ctx context.Context, t txn, run state.RunRow, p *definition.Pipeline, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		args, opts, err := jobFor(run, p, id)
+		if err != nil {
+			return err
+		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
+	}
+	if _, err := t.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("pipeline %s run %d activities %s: %w", p.Name, run.ID, strings.Join(ids, ", "), err)
+	}
 	return nil
 }
 
@@ -399,12 +511,17 @@ func (e *Engine) fail(ctx context.Context, inTx inTxFunc, run state.RunRow, p *d
 		for _, a := range acts {
 			states[a.Activity] = a.State
 		}
+		finals := 1
 		for _, dep := range downstream(p, act) {
 			if states[dep] == status.ActivityPending {
 				if err := state.SetActivityState(ctx, q, run.ID, dep, status.ActivityUpstreamFailed, "", "upstream activity "+act+" failed", now); err != nil {
 					return err
 				}
+				finals++
 			}
+		}
+		if err := state.AddFinals(ctx, q, run.ID, finals); err != nil {
+			return err
 		}
 		if err := t.CompleteJob(ctx); err != nil {
 			return err
@@ -488,6 +605,9 @@ func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *defini
 		e.opts.Metrics.RunFinished(p.Name, final, now.Sub(started))
 	}
 	e.log.Info("run finished", "pipeline", p.Name, "run", run.ID, "interval", run.IntervalStart, "state", final)
+	if err := e.startNext(ctx, t, run); err != nil {
+		return err
+	}
 	if p.Notify == nil {
 		return nil
 	}
@@ -499,6 +619,19 @@ func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *defini
 		return err
 	}
 	return e.queueNotifications(ctx, t, p.Notify.OnSuccess, n)
+}
+
+// startNext hands the slot a finishing run frees to the pipeline's next scheduled runs, in the
+// finishing transaction: a catchup or a backfill with max_active_runs = 1 goes from one run to
+// the next at once instead of waiting for the next tick. At most as many runs as the finished
+// run's max_active are looked at; the tick starts any others.
+func (e *Engine) startNext(ctx context.Context, t txn, run state.RunRow) error {
+	next, err := state.ScheduledRunsOf(ctx, t.Q(), run.Pipeline, max(run.MaxActive, 1))
+	if err != nil || len(next) == 0 {
+		return err
+	}
+	_, err = e.startRuns(ctx, t, run.Pipeline, next)
+	return err
 }
 
 // notifyWorker sends one notification.

@@ -1,8 +1,8 @@
 // Package fakeemr is a TEST-ONLY stand-in for Amazon EMR: an HTTP server on 127.0.0.1 that
 // speaks EMR's JSON 1.1 protocol (POST /, X-Amz-Target: ElasticMapReduce.<Operation>,
 // Content-Type: application/x-amz-json-1.1) for the calls sluice-runner makes: RunJobFlow,
-// DescribeCluster, ListClusters, AddJobFlowSteps, ListSteps, DescribeStep, CancelSteps and
-// TerminateJobFlows.
+// DescribeCluster, ListClusters, ListInstances, AddJobFlowSteps, ListSteps, DescribeStep,
+// CancelSteps and TerminateJobFlows.
 //
 // No EMR emulator exists, so the tests of the emr_step executor talk to this one through a real
 // aws-sdk-go-v2 client (awsclient with an EMR endpoint override): requests are signed and
@@ -50,6 +50,7 @@ const (
 	OpDescribeStep      = "DescribeStep"
 	OpCancelSteps       = "CancelSteps"
 	OpTerminateJobFlows = "TerminateJobFlows"
+	OpListInstances     = "ListInstances"
 )
 
 // Error codes the fake returns, as EMR names them. TEST-ONLY.
@@ -89,6 +90,9 @@ type Config struct {
 	StepTicks map[string]int
 	// DefaultStepTicks is the RUNNING time of an unlisted step; zero means 1.
 	DefaultStepTicks int
+	// Now is the fake's clock: cluster and instance timelines and NormalizedInstanceHours come
+	// from it. Nil means time.Now; a test advances its own clock to get exact usage figures.
+	Now func() time.Time
 }
 
 // Call is one request the fake received. TEST-ONLY.
@@ -125,6 +129,7 @@ type cluster struct {
 	failCapacity     bool
 	steps            []*step
 	tags             []types.Tag
+	groups           []types.InstanceGroupConfig
 	created          time.Time
 	ended            time.Time // when it began terminating, or ended; zero while it runs
 }
@@ -262,7 +267,7 @@ func (s *Server) newCluster(name, subnet string, keepAlive bool) *cluster {
 	s.seq++
 	c := &cluster{
 		id: fmt.Sprintf("j-FAKE%08d", s.seq), name: name, subnet: subnet, keepAlive: keepAlive,
-		state: types.ClusterStateStarting, created: time.Now(),
+		state: types.ClusterStateStarting, created: s.now(),
 	}
 	s.clusters[c.id] = c
 	s.order = append(s.order, c.id)
@@ -426,6 +431,12 @@ func (s *Server) dispatch(op string, body []byte) (smithy.Serializable, error) {
 			return nil, err
 		}
 		return s.cancelSteps(&in)
+	case OpListInstances:
+		var in awsemr.ListInstancesInput
+		if err := decodeStrict(body, &in); err != nil {
+			return nil, err
+		}
+		return s.listInstances(&in)
 	case OpTerminateJobFlows:
 		var in awsemr.TerminateJobFlowsInput
 		if err := decodeStrict(body, &in); err != nil {
@@ -484,6 +495,7 @@ func (s *Server) runJobFlow(in *awsemr.RunJobFlowInput) (smithy.Serializable, er
 	c := s.newCluster(aws.ToString(in.Name), subnet, aws.ToBool(in.Instances.KeepJobFlowAliveWhenNoSteps))
 	c.failCapacity = noCapacity
 	c.tags = in.Tags
+	c.groups = in.Instances.InstanceGroups
 	for i := range in.Steps {
 		c.steps = append(c.steps, s.newStep(&in.Steps[i]))
 	}
@@ -560,7 +572,7 @@ func (s *Server) newStep(cfg *types.StepConfig) *step {
 	s.seq++
 	st := &step{
 		id: fmt.Sprintf("s-FAKE%08d", s.seq), name: aws.ToString(cfg.Name), action: cfg.ActionOnFailure,
-		jar: *cfg.HadoopJarStep, state: types.StepStatePending, created: time.Now(),
+		jar: *cfg.HadoopJarStep, state: types.StepStatePending, created: s.now(),
 	}
 	if st.action == "" {
 		st.action = types.ActionOnFailureTerminateCluster // EMR's default for RunJobFlow and AddJobFlowSteps
@@ -703,7 +715,7 @@ func (s *Server) cancelRest(c *cluster, why string) {
 }
 
 func (s *Server) beginTermination(c *cluster, code types.ClusterStateChangeReasonCode, msg string) {
-	c.state, c.ticks, c.ended = types.ClusterStateTerminating, 0, time.Now()
+	c.state, c.ticks, c.ended = types.ClusterStateTerminating, 0, s.now()
 	c.reason = &types.ClusterStateChangeReason{Code: code, Message: aws.String(msg)}
 	s.cancelRest(c, "Cancelled: the cluster terminated")
 }
@@ -711,7 +723,7 @@ func (s *Server) beginTermination(c *cluster, code types.ClusterStateChangeReaso
 func (s *Server) endCluster(c *cluster, state types.ClusterState, code types.ClusterStateChangeReasonCode, msg string) {
 	c.state, c.ticks = state, 0
 	if c.ended.IsZero() {
-		c.ended = time.Now()
+		c.ended = s.now()
 	}
 	c.reason = &types.ClusterStateChangeReason{Code: code, Message: aws.String(msg)}
 	s.cancelRest(c, "Cancelled: the cluster terminated")
@@ -772,7 +784,11 @@ func (s *Server) describeCluster(in *awsemr.DescribeClusterInput) (smithy.Serial
 			State: c.state, StateChangeReason: c.reason, ErrorDetails: c.errorDetails,
 			Timeline: &types.ClusterTimeline{CreationDateTime: aws.Time(c.created)},
 		},
-		AutoTerminate: aws.Bool(!c.keepAlive),
+		AutoTerminate:           aws.Bool(!c.keepAlive),
+		NormalizedInstanceHours: aws.Int32(s.normalizedInstanceHours(c)),
+	}
+	if !c.ended.IsZero() && terminal(c.state) {
+		out.Status.Timeline.EndDateTime = aws.Time(c.ended)
 	}
 	if c.subnet != "" {
 		out.Ec2InstanceAttributes = &types.Ec2InstanceAttributes{Ec2SubnetId: aws.String(c.subnet)}
@@ -931,4 +947,90 @@ func (s *Server) terminateJobFlows(in *awsemr.TerminateJobFlowsInput) (smithy.Se
 		s.beginTermination(c, types.ClusterStateChangeReasonCodeUserRequest, "Terminated by user request")
 	}
 	return &awsemr.TerminateJobFlowsOutput{}, nil
+}
+
+// now is the fake's clock.
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// normalizationFactor is EMR's normalized instance hours per hour of an instance of a size
+// (small 1, medium 2, large 4, xlarge 8, then doubling: 2xlarge 16, 4xlarge 32, ...).
+func normalizationFactor(instanceType string) int32 {
+	_, size, _ := strings.Cut(instanceType, ".")
+	switch size {
+	case "nano", "micro", "small":
+		return 1
+	case "medium":
+		return 2
+	case "large":
+		return 4
+	case "xlarge":
+		return 8
+	}
+	if n, err := strconv.Atoi(strings.TrimSuffix(size, "xlarge")); err == nil && n > 0 {
+		return 8 * int32(n)
+	}
+	return 8
+}
+
+// instanceEnd is when the cluster's instances stopped: when it began terminating, else now.
+func (s *Server) instanceEnd(c *cluster) time.Time {
+	if !c.ended.IsZero() {
+		return c.ended
+	}
+	return s.now()
+}
+
+// normalizedInstanceHours is EMR's usage figure: every instance's hours, each begun hour counted
+// whole, times its size's normalization factor.
+func (s *Server) normalizedInstanceHours(c *cluster) int32 {
+	hours := int32(s.instanceEnd(c).Sub(c.created).Hours())
+	if s.instanceEnd(c).Sub(c.created) > time.Duration(hours)*time.Hour {
+		hours++
+	}
+	var sum int32
+	for _, g := range c.groups {
+		sum += aws.ToInt32(g.InstanceCount) * normalizationFactor(aws.ToString(g.InstanceType)) * hours
+	}
+	return sum
+}
+
+// listInstances lists a cluster's instances, one per counted instance of each group, all started
+// with the cluster and ended when it began terminating; it does not advance the cluster.
+func (s *Server) listInstances(in *awsemr.ListInstancesInput) (smithy.Serializable, error) {
+	c, err := s.cluster(aws.ToString(in.ClusterId))
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToString(in.Marker) != "" {
+		return nil, invalidRequest("Marker %q is not one this service returned", aws.ToString(in.Marker))
+	}
+	out := &awsemr.ListInstancesOutput{}
+	for gi, g := range c.groups {
+		market := g.Market
+		if market == "" {
+			market = types.MarketTypeOnDemand
+		}
+		for n := range int(aws.ToInt32(g.InstanceCount)) {
+			st := &types.InstanceStatus{State: types.InstanceStateRunning,
+				Timeline: &types.InstanceTimeline{CreationDateTime: aws.Time(c.created), ReadyDateTime: aws.Time(c.created)}}
+			if !c.ended.IsZero() {
+				st.State = types.InstanceStateTerminated
+				st.Timeline.EndDateTime = aws.Time(c.ended)
+			}
+			out.Instances = append(out.Instances, types.Instance{
+				Id:              aws.String(fmt.Sprintf("ci-%s-%d-%d", strings.TrimPrefix(c.id, "j-"), gi, n)),
+				Ec2InstanceId:   aws.String(fmt.Sprintf("i-%s%d%d", strings.ToLower(strings.TrimPrefix(c.id, "j-")), gi, n)),
+				InstanceGroupId: aws.String(fmt.Sprintf("ig-%s-%d", strings.TrimPrefix(c.id, "j-"), gi)),
+				InstanceType:    g.InstanceType,
+				Market:          market,
+				Status:          st,
+			})
+		}
+	}
+	return out, nil
 }

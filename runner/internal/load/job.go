@@ -27,6 +27,16 @@ type job struct {
 
 // run loads the target in one transaction and returns its counts.
 func (j *job) run(ctx context.Context) (Replica, error) {
+	if my, ok := j.ex.conns.(MySQLConns); ok && my.Kind(j.conn) == "mysql" {
+		db, err := my.GetMySQL(ctx, j.conn)
+		if err != nil {
+			if connectionUnusable(err) {
+				err = activity.Permanent(err)
+			}
+			return Replica{}, err
+		}
+		return j.runMySQL(ctx, db)
+	}
 	x, err := j.ex.conns.Get(ctx, j.conn)
 	if err != nil {
 		if connectionUnusable(err) {
@@ -43,11 +53,14 @@ func (j *job) run(ctx context.Context) (Replica, error) {
 	// costs no transaction.
 	var pc *pgCopy
 	var copies []redshiftCopy
-	if d == redshift.Redshift {
+	switch {
+	case d == redshift.Redshift:
 		var copySQL string
 		copySQL, err = redshiftCopySQL(j.a.From, j.a.Format, j.a.IAMRole, j.opts)
 		copies = []redshiftCopy{{from: j.a.From, sql: copySQL}}
-	} else {
+	case strings.HasPrefix(j.a.From, DynamoDBScheme):
+		err = fmt.Errorf("redshift_copy.from: %s: DynamoDB tables load into Redshift connections only (Redshift reads them itself); %s is PostgreSQL", j.a.From, j.conn)
+	default:
 		pc, err = planPostgres(j.a.Format, j.opts)
 	}
 	if err != nil {
@@ -188,8 +201,11 @@ func (j *job) streamFile(ctx context.Context, tx pgx.Tx, url string, cols []stri
 		return 0, err
 	}
 	defer closer.Close()
-	if j.a.Format == definition.FormatJSON {
+	switch {
+	case j.a.Format == definition.FormatJSON:
 		r = newJSONCSV(r, url, cols)
+	case pc.text:
+		r = &textCSV{rec: newTextRecords(r, url, pc)}
 	}
 	// pgx turns a read error into a CopyFail whose server error only echoes the message; the
 	// reader's own error (with its Permanent mark) is the one to report.

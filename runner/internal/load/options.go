@@ -72,6 +72,9 @@ var knownOptions = map[string]optionSpec{
 	"TRUNCATECOLUMNS":  {arg: argNone},
 	"TRIMBLANKS":       {arg: argNone},
 	"FILLRECORD":       {arg: argNone},
+	"ESCAPE":           {arg: argNone, pg: pgMapped},
+	"READRATIO":        {arg: argInt},
+	"REMOVEQUOTES":     {arg: argNone, pg: pgMapped},
 	"IGNOREBLANKLINES": {arg: argNone},
 	"ROUNDEC":          {arg: argNone},
 	"EXPLICIT_IDS":     {arg: argNone},
@@ -281,19 +284,26 @@ type pgCopy struct {
 	gzip, bzip2 bool
 	// notes are said once in the attempt log: options accepted but without effect.
 	notes []string
+	// delimiter, quote and null are the csv options' values, for loads that parse the files
+	// themselves (MySQL); zero means the CSV default.
+	delimiter, quote byte
+	null             *string
+	// text is format text: the runner parses the delimited text (with escape and
+	// removeQuotes) and streams CSV.
+	text, escape, removeQuotes bool
 }
 
 // planPostgres translates the options of a csv or json load for PostgreSQL. Every error is a
 // mistake in the definition; the caller marks it Permanent.
 func planPostgres(format string, opts []option) (*pgCopy, error) {
 	switch format {
-	case definition.FormatCSV, definition.FormatJSON:
+	case definition.FormatCSV, definition.FormatJSON, definition.FormatText:
 	case definition.FormatParquet:
 		return nil, fmt.Errorf("redshift_copy.format: parquet needs a Redshift connection (COPY … FORMAT AS PARQUET); PostgreSQL cannot read Parquet")
 	default:
 		return nil, fmt.Errorf("redshift_copy.format: %q is not one of %s", format, strings.Join(definition.CopyFormats(), ", "))
 	}
-	pc := &pgCopy{}
+	pc := &pgCopy{text: format == definition.FormatText}
 	// The JSON path writes CSV with the defaults below itself; csv options do not apply to it.
 	with := []string{"FORMAT csv"}
 	lit := redshift.PostgreSQL.QuoteLiteral
@@ -309,12 +319,18 @@ func planPostgres(format string, opts []option) (*pgCopy, error) {
 			continue
 		}
 		csvOnly := func() error {
-			if format != definition.FormatCSV {
-				return fmt.Errorf("%s: %s applies to format csv only, not %s", o.path(), o.keyword, format)
+			if format != definition.FormatCSV && format != definition.FormatText {
+				return fmt.Errorf("%s: %s applies to formats csv and text only, not %s", o.path(), o.keyword, format)
 			}
 			return nil
 		}
 		switch o.keyword {
+		case "ESCAPE", "REMOVEQUOTES":
+			if format != definition.FormatText {
+				return nil, fmt.Errorf("%s: %s applies to format text only, not %s", o.path(), o.keyword, format)
+			}
+			pc.escape = pc.escape || o.keyword == "ESCAPE"
+			pc.removeQuotes = pc.removeQuotes || o.keyword == "REMOVEQUOTES"
 		case "GZIP":
 			pc.gzip = true
 		case "BZIP2":
@@ -331,12 +347,26 @@ func planPostgres(format string, opts []option) (*pgCopy, error) {
 			if len(o.value) != 1 {
 				return nil, fmt.Errorf("%s: %s must be a single one-byte character, got %s", o.path(), o.keyword, lit(o.value))
 			}
-			with = append(with, o.keyword+" "+lit(o.value))
+			if o.keyword == "QUOTE" && format == definition.FormatText {
+				return nil, fmt.Errorf("%s: QUOTE applies to format csv only; text has REMOVEQUOTES", o.path())
+			}
+			if !pc.text {
+				with = append(with, o.keyword+" "+lit(o.value))
+			}
+			if o.keyword == "DELIMITER" {
+				pc.delimiter = o.value[0]
+			} else {
+				pc.quote = o.value[0]
+			}
 		case "NULL":
 			if err := csvOnly(); err != nil {
 				return nil, err
 			}
-			with = append(with, "NULL "+lit(o.value))
+			if !pc.text {
+				with = append(with, "NULL "+lit(o.value))
+			}
+			v := o.value
+			pc.null = &v
 		}
 	}
 	pc.with = strings.Join(with, ", ")

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
@@ -70,8 +71,11 @@ func copyStdinSQL(cols []string, with string) string {
 // redshiftCopySQL is the COPY that has Redshift read the files from S3 into the staging table.
 // from is an object or a key prefix: Redshift loads every object whose key starts with it.
 func redshiftCopySQL(from, format, iamRole string, opts []option) (string, error) {
+	if strings.HasPrefix(from, DynamoDBScheme) {
+		return dynamoDBCopySQL(from, iamRole, opts)
+	}
 	if !strings.HasPrefix(from, "s3://") {
-		return "", fmt.Errorf("redshift_copy.from: %q: Redshift COPY reads from s3:// only; file:// locations load into PostgreSQL connections only", from)
+		return "", fmt.Errorf("redshift_copy.from: %q: Redshift COPY reads from s3:// or dynamodb:// only; file:// locations load into PostgreSQL and MySQL connections only", from)
 	}
 	if iamRole == "" {
 		return "", fmt.Errorf("redshift_copy.iam_role is required when loading into Redshift: the role Redshift assumes to read %s", from)
@@ -82,6 +86,8 @@ func redshiftCopySQL(from, format, iamRole string, opts []option) (string, error
 	switch format {
 	case definition.FormatCSV:
 		b.WriteString(" FORMAT AS CSV")
+	case definition.FormatText:
+		// Delimited text is COPY's default format: no FORMAT clause.
 	case definition.FormatJSON:
 		b.WriteString(" FORMAT AS JSON 'auto'")
 	case definition.FormatParquet:
@@ -150,4 +156,39 @@ func keyProblemSQL(keys []string) string {
 	qk := redshift.QuoteIdentList(keys)
 	return "SELECT " + strings.Join(cast, ", ") + ", COUNT(*) FROM " + redshift.QuoteIdent(stagingTable) +
 		" GROUP BY " + qk + " HAVING COUNT(*) > 1 OR " + strings.Join(nulls, " OR ") + " LIMIT 1"
+}
+
+// DynamoDBScheme starts a redshift_copy source that is a DynamoDB table: Redshift reads it
+// itself, matching attributes to columns by name.
+const DynamoDBScheme = "dynamodb://"
+
+// dynamoDBOptions are the COPY options a DynamoDB source takes; READRATIO (the percentage of the
+// table's provisioned read capacity COPY may use) is required, as Redshift requires it.
+var dynamoDBOptions = []string{"READRATIO", "REGION", "TIMEFORMAT", "DATEFORMAT", "TRUNCATECOLUMNS", "BLANKSASNULL", "EMPTYASNULL",
+	"ACCEPTANYDATE", "ACCEPTINVCHARS", "ROUNDEC", "TRIMBLANKS", "MAXERROR", "COMPUPDATE", "STATUPDATE", "EXPLICIT_IDS"}
+
+// dynamoDBCopySQL is the COPY of a DynamoDB table into the staging table.
+func dynamoDBCopySQL(from, iamRole string, opts []option) (string, error) {
+	table := strings.TrimPrefix(from, DynamoDBScheme)
+	if table == "" || strings.ContainsAny(table, "/'") {
+		return "", fmt.Errorf("redshift_copy.from: %q is not dynamodb://TABLE_NAME", from)
+	}
+	if iamRole == "" {
+		return "", fmt.Errorf("redshift_copy.iam_role is required when loading into Redshift: the role Redshift assumes to read DynamoDB table %s", table)
+	}
+	lit := redshift.Redshift.QuoteLiteral
+	var b strings.Builder
+	b.WriteString("COPY " + redshift.QuoteIdent(stagingTable) + " FROM " + lit(from) + " IAM_ROLE " + lit(iamRole))
+	ratio := false
+	for _, o := range opts {
+		if !slices.Contains(dynamoDBOptions, o.keyword) {
+			return "", fmt.Errorf("%s: %s does not apply to a DynamoDB source; it takes %s", o.path(), o.keyword, strings.Join(dynamoDBOptions, ", "))
+		}
+		ratio = ratio || o.keyword == "READRATIO"
+		b.WriteString(" " + o.sql())
+	}
+	if !ratio {
+		return "", fmt.Errorf("redshift_copy.options: a DynamoDB source needs READRATIO n: the percentage of the table's read capacity the load may use")
+	}
+	return b.String(), nil
 }

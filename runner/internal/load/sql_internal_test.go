@@ -50,7 +50,7 @@ func TestRedshiftCopySQL_Golden(t *testing.T) {
 
 func TestRedshiftCopySQL_RefusesFileLocationsAndAMissingRole(t *testing.T) {
 	_, err := redshiftCopySQL("file:///data/views/", "csv", "arn:aws:iam::123456789012:role/r", nil)
-	if err == nil || !strings.Contains(err.Error(), `redshift_copy.from: "file:///data/views/": Redshift COPY reads from s3:// only`) {
+	if err == nil || !strings.Contains(err.Error(), `redshift_copy.from: "file:///data/views/": Redshift COPY reads from s3:// or dynamodb:// only`) {
 		t.Errorf("file://: err = %v", err)
 	}
 	_, err = redshiftCopySQL("s3://lake/views/", "csv", "", nil)
@@ -58,7 +58,7 @@ func TestRedshiftCopySQL_RefusesFileLocationsAndAMissingRole(t *testing.T) {
 		t.Errorf("no role: err = %v", err)
 	}
 	_, err = redshiftCopySQL("s3://lake/views/", "avro", "arn:aws:iam::123456789012:role/r", nil)
-	if err == nil || !strings.Contains(err.Error(), `redshift_copy.format: "avro" is not one of csv, json, parquet`) {
+	if err == nil || !strings.Contains(err.Error(), `redshift_copy.format: "avro" is not one of csv, text, json, parquet`) {
 		t.Errorf("avro: err = %v", err)
 	}
 }
@@ -172,13 +172,13 @@ func TestPlanPostgres_MapsCSVOptionsAndRefusesTheRest(t *testing.T) {
 		opts   []string
 		want   string
 	}{
-		{"json", []string{"IGNOREHEADER 1"}, "redshift_copy.options[0]: IGNOREHEADER applies to format csv only, not json"},
-		{"json", []string{"GZIP", "NULL AS 'x'"}, "redshift_copy.options[1]: NULL applies to format csv only"},
+		{"json", []string{"IGNOREHEADER 1"}, "redshift_copy.options[0]: IGNOREHEADER applies to formats csv and text only, not json"},
+		{"json", []string{"GZIP", "NULL AS 'x'"}, "redshift_copy.options[1]: NULL applies to formats csv and text only"},
 		{"csv", []string{"DELIMITER '||'"}, "DELIMITER must be a single one-byte character, got '||'"},
 		{"csv", []string{"ZSTD"}, "COPY option ZSTD is supported on Redshift only"},
 		{"csv", []string{"DATEFORMAT 'YYYY-MM-DD'"}, "only DATEFORMAT 'auto' is accepted"},
 		{"parquet", nil, "parquet needs a Redshift connection"},
-		{"xml", nil, `redshift_copy.format: "xml" is not one of csv, json, parquet`},
+		{"xml", nil, `redshift_copy.format: "xml" is not one of csv, text, json, parquet`},
 	} {
 		_, err := planPostgres(tc.format, mustOptions(t, tc.opts...))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

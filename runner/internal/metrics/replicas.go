@@ -14,6 +14,7 @@ import (
 //
 //	sluice_replica_applied_records{replication,replica,shard}                records the replica has checkpointed
 //	sluice_replica_millis_behind_latest{replication,replica,shard}           Kinesis MillisBehindLatest of the last read
+//	sluice_replica_records_behind{replication,replica,shard,exact}           records read and not yet applied
 //	sluice_replica_last_applied_timestamp_seconds{replication,replica,shard} when a batch was last committed
 //	sluice_replica_shard_state{replication,replica,shard,state}              1 for the shard's state (reading, retrying, stopped, finished)
 //	sluice_replica_shard_error{replication,replica,shard}                    1 while the shard's last attempt failed
@@ -34,6 +35,9 @@ var (
 	replicaBehindDesc = prometheus.NewDesc("sluice_replica_millis_behind_latest",
 		"Kinesis MillisBehindLatest of the subscriber's last read of the shard: how far its tip is ahead of what the replica's subscriber has read. Missing while unknown.",
 		replicaLabels, nil)
+	replicaRecordsBehindDesc = prometheus.NewDesc("sluice_replica_records_behind",
+		"Records of the shard the replica's subscriber has read and not yet applied. exact=\"true\": every record after the replica's checkpoint (its last read reached the tip); exact=\"false\": a lower bound (the shard holds more it has not read yet). Missing while unknown.",
+		append(append([]string(nil), replicaLabels...), "exact"), nil)
 	replicaLastAppliedDesc = prometheus.NewDesc("sluice_replica_last_applied_timestamp_seconds",
 		"When the replica's subscriber last committed a batch of the shard, as a Unix timestamp.",
 		replicaLabels, nil)
@@ -62,7 +66,7 @@ type replicaCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{replicaAppliedDesc, replicaBehindDesc, replicaLastAppliedDesc, replicaStateDesc, replicaErrorDesc} {
+	for _, d := range []*prometheus.Desc{replicaAppliedDesc, replicaBehindDesc, replicaRecordsBehindDesc, replicaLastAppliedDesc, replicaStateDesc, replicaErrorDesc} {
 		ch <- d
 	}
 }
@@ -88,6 +92,13 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(replicaAppliedDesc, prometheus.GaugeValue, float64(s.Applied), lv...)
 		if s.MillisBehind != nil {
 			ch <- prometheus.MustNewConstMetric(replicaBehindDesc, prometheus.GaugeValue, float64(*s.MillisBehind), lv...)
+		}
+		if s.RecordsBehind != nil {
+			exact := "false"
+			if s.RecordsBehindExact {
+				exact = "true"
+			}
+			ch <- prometheus.MustNewConstMetric(replicaRecordsBehindDesc, prometheus.GaugeValue, float64(*s.RecordsBehind), append(lv, exact)...)
 		}
 		if s.LastApplied != nil {
 			ch <- prometheus.MustNewConstMetric(replicaLastAppliedDesc, prometheus.GaugeValue, float64(s.LastApplied.UnixNano())/1e9, lv...)

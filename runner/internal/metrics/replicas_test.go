@@ -23,12 +23,12 @@ func (r replicaShards) ReplicaShards(context.Context) ([]status.ReplicaShard, er
 }
 
 func TestReplicas_PerShardAppliedLagStateAndError(t *testing.T) {
-	behind := int64(1500)
+	behind, records, none := int64(1500), int64(3200), int64(0)
 	last := time.Unix(1_790_000_000, 0)
 	m := metrics.New(nil, nil)
 	m.WatchReplicas(replicaShards{shards: []status.ReplicaShard{
-		{Replication: "orders", Replica: "eu", Shard: "shardId-000000000000", State: "reading", Applied: 120, MillisBehind: &behind, LastApplied: &last},
-		{Replication: "orders", Replica: "us", Shard: "shardId-000000000000", State: "stopped", Applied: 7, LastError: "poison record 42: boom"},
+		{Replication: "orders", Replica: "eu", Shard: "shardId-000000000000", State: "reading", Applied: 120, MillisBehind: &behind, RecordsBehind: &records, LastApplied: &last},
+		{Replication: "orders", Replica: "us", Shard: "shardId-000000000000", State: "stopped", Applied: 7, LastError: "poison record 42: boom", RecordsBehind: &none, RecordsBehindExact: true},
 		{Replication: "orders", Replica: "us", Shard: "shardId-000000000000", State: "reading", Applied: 9}, // a duplicate row: one series
 	}}, 0)
 	want := `
@@ -39,6 +39,10 @@ sluice_replica_applied_records{replica="us",replication="orders",shard="shardId-
 # HELP sluice_replica_millis_behind_latest Kinesis MillisBehindLatest of the subscriber's last read of the shard: how far its tip is ahead of what the replica's subscriber has read. Missing while unknown.
 # TYPE sluice_replica_millis_behind_latest gauge
 sluice_replica_millis_behind_latest{replica="eu",replication="orders",shard="shardId-000000000000"} 1500
+# HELP sluice_replica_records_behind Records of the shard the replica's subscriber has read and not yet applied. exact="true": every record after the replica's checkpoint (its last read reached the tip); exact="false": a lower bound (the shard holds more it has not read yet). Missing while unknown.
+# TYPE sluice_replica_records_behind gauge
+sluice_replica_records_behind{exact="false",replica="eu",replication="orders",shard="shardId-000000000000"} 3200
+sluice_replica_records_behind{exact="true",replica="us",replication="orders",shard="shardId-000000000000"} 0
 # HELP sluice_replica_last_applied_timestamp_seconds When the replica's subscriber last committed a batch of the shard, as a Unix timestamp.
 # TYPE sluice_replica_last_applied_timestamp_seconds gauge
 sluice_replica_last_applied_timestamp_seconds{replica="eu",replication="orders",shard="shardId-000000000000"} 1.79e+09
@@ -52,7 +56,7 @@ sluice_replica_shard_state{replica="eu",replication="orders",shard="shardId-0000
 sluice_replica_shard_state{replica="us",replication="orders",shard="shardId-000000000000",state="stopped"} 1
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
-		"sluice_replica_applied_records", "sluice_replica_millis_behind_latest", "sluice_replica_last_applied_timestamp_seconds",
+		"sluice_replica_applied_records", "sluice_replica_millis_behind_latest", "sluice_replica_records_behind", "sluice_replica_last_applied_timestamp_seconds",
 		"sluice_replica_shard_error", "sluice_replica_shard_state"); err != nil {
 		t.Fatal(err)
 	}

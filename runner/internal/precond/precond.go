@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/mysql"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/storage"
 )
 
@@ -130,7 +131,19 @@ func (p *poker) sqlReturnsRows(ctx context.Context, q *definition.SQLReturnsRows
 	if body == "" {
 		return false, activity.Permanent(fmt.Errorf("%s.sql is empty", path))
 	}
-	x, err := p.conns.Get(ctx, q.Connection)
+	var query func(context.Context, string) ([]redshift.Row, error)
+	var err error
+	if p.conns.Kind(q.Connection) == conn.KindMySQL {
+		var db *mysql.DB
+		if db, err = p.conns.GetMySQL(ctx, q.Connection); err == nil {
+			query = db.Query
+		}
+	} else {
+		var x *redshift.PgxExecutor
+		if x, err = p.conns.Get(ctx, q.Connection); err == nil {
+			query = x.Query
+		}
+	}
 	if err != nil {
 		err = fmt.Errorf("%s.connection: %w", path, err)
 		if conn.IsPermanent(err) {
@@ -139,9 +152,12 @@ func (p *poker) sqlReturnsRows(ctx context.Context, q *definition.SQLReturnsRows
 		return false, err
 	}
 	// The newline ends a trailing -- comment before the closing parenthesis.
-	rows, err := x.Query(ctx, "SELECT 1 FROM (\n"+body+"\n) AS sluice_wait_for LIMIT 1")
+	rows, err := query(ctx, "SELECT 1 FROM (\n"+body+"\n) AS sluice_wait_for LIMIT 1")
 	if err != nil {
 		err = fmt.Errorf("%s on connection %s: %w", path, q.Connection, err)
+		if mysql.Permanent(err) {
+			return false, activity.Permanent(err)
+		}
 		switch redshift.SQLState(err) {
 		case "42601", "42P01", "42703", "42883", "3F000":
 			// syntax error, undefined table, column or function, schema: the query itself is

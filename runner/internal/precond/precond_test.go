@@ -192,3 +192,34 @@ func TestPoke_BadPreconditionsArePermanent(t *testing.T) {
 		})
 	}
 }
+
+func TestPoke_SQLReturnsRowsOnMySQL(t *testing.T) {
+	u := acctest.NewMariaDBDatabase(t)
+	r, err := conn.NewResolver(map[string]string{"shop": u}, conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	db, err := r.GetMySQL(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecTx(context.Background(), "CREATE TABLE loads (day date)"); err != nil {
+		t.Fatal(err)
+	}
+	p := precond.New(storage.New(nil), r)
+	w := &definition.WaitFor{SQLReturnsRows: &definition.SQLReturnsRows{Connection: "shop", SQL: "SELECT 1 FROM loads WHERE day = '2024-03-01' -- the day's load"}}
+	if poke(t, p, w) {
+		t.Fatal("held before the row exists")
+	}
+	if err := db.ExecTx(context.Background(), "INSERT INTO loads VALUES ('2024-03-01')"); err != nil {
+		t.Fatal(err)
+	}
+	if !poke(t, p, w) {
+		t.Fatal("did not hold once the row exists")
+	}
+	_, err = p.Poke(context.Background(), &definition.WaitFor{SQLReturnsRows: &definition.SQLReturnsRows{Connection: "shop", SQL: "SELECT 1 FROM nope"}})
+	if err == nil || !activity.IsPermanent(err) {
+		t.Errorf("an unknown table: %v, want a permanent error", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/mysql"
 )
 
 // The names of the checks, as in the pipeline format and in CheckOutcome.Check.
@@ -77,21 +78,35 @@ func runCheck(ctx context.Context, conns *conn.Resolver, now func() time.Time, t
 		}
 		maxAge = d
 	}
-	x, err := getConn(ctx, conns, c.Connection)
-	if err != nil {
-		return nil, err
+	// A MySQL session runs with ANSI_QUOTES, so the same "quoted" statement serves; only the
+	// seconds since 1970 are spelt differently.
+	var query func(context.Context, string) ([]redshift.Row, error)
+	var validate func(string) error
+	epochOf := "EXTRACT(EPOCH FROM %s)"
+	if conns.Kind(c.Connection) == conn.KindMySQL {
+		db, err := getMySQL(ctx, conns, c.Connection)
+		if err != nil {
+			return nil, err
+		}
+		query, validate, epochOf = db.Query, mysql.ValidateIdent, "UNIX_TIMESTAMP(%s)"
+	} else {
+		x, err := getConn(ctx, conns, c.Connection)
+		if err != nil {
+			return nil, err
+		}
+		query, validate = x.Query, x.Dialect().ValidateIdent
 	}
 	for _, id := range append([]string{schema, table}, checkColumns(c)...) {
-		if err := x.Dialect().ValidateIdent(id); err != nil {
+		if err := validate(id); err != nil {
 			return nil, activity.Permanent(fmt.Errorf("activity %q: check on %s: %w", t.ActivityID, c.Table, err))
 		}
 	}
 
-	q := checkQuery(redshift.QuoteQualified(schema, table), c)
-	rows, err := x.Query(ctx, q.sql)
+	q := checkQuery(redshift.QuoteQualified(schema, table), c, epochOf)
+	rows, err := query(ctx, q.sql)
 	if err != nil {
 		err = fmt.Errorf("check on %s (connection %s): %w", c.Table, c.Connection, dbError(err))
-		if permanentSQL(err) {
+		if permanentSQL(err) || mysql.Permanent(err) {
 			return nil, activity.Permanent(err)
 		}
 		return nil, err
@@ -200,7 +215,10 @@ type measured struct {
 // NULLs. EXTRACT(EPOCH FROM …) gives seconds since 1970 UTC on both dialects for timestamp,
 // timestamptz and date columns (a timestamp without time zone is read as UTC), which avoids
 // parsing the session's text format of timestamps.
-func checkQuery(table string, c *definition.CheckActivity) query {
+//
+// epochOf spells the seconds since 1970 of its argument (a %s): EXTRACT(EPOCH FROM %s) on
+// PostgreSQL and Redshift, UNIX_TIMESTAMP(%s) on MySQL.
+func checkQuery(table string, c *definition.CheckActivity, epochOf string) query {
 	var where []string
 	if strings.TrimSpace(c.Where) != "" {
 		where = append(where, "("+c.Where+"\n)") // a newline ends a trailing -- comment
@@ -210,7 +228,7 @@ func checkQuery(table string, c *definition.CheckActivity) query {
 		aggs = append(aggs, fmt.Sprintf("count(*) - count(%s) AS nulls_%d", redshift.QuoteIdent(col), i))
 	}
 	if c.Freshness != nil {
-		aggs = append(aggs, fmt.Sprintf("EXTRACT(EPOCH FROM max(%s)) AS newest", redshift.QuoteIdent(c.Freshness.Column)))
+		aggs = append(aggs, fmt.Sprintf(epochOf, "max("+redshift.QuoteIdent(c.Freshness.Column)+")")+" AS newest")
 	}
 	stmt := "SELECT " + strings.Join(aggs, ", ") + " FROM " + table + whereClause(where)
 	if len(c.Unique) > 0 {

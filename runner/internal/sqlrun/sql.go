@@ -1,5 +1,6 @@
 // Package sqlrun executes the activities that run SQL on a named connection: `sql` (statements
-// in one transaction) and `check` (QA checks on a table). Both work on PostgreSQL and Redshift.
+// in one transaction) and `check` (QA checks on a table). Both work on PostgreSQL, Redshift and
+// MySQL/MariaDB.
 package sqlrun
 
 import (
@@ -12,9 +13,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/redshift"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/conn"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/mysql"
 )
 
 // NewSQL returns the executor of `sql` activities: it runs the activity's statements on its
@@ -34,11 +37,14 @@ func runSQL(ctx context.Context, conns *conn.Resolver, t *activity.Task) (*activ
 	if len(a.Statements) == 0 {
 		return nil, activity.Permanent(fmt.Errorf("activity %q: sql.statements is empty", t.ActivityID))
 	}
+	log := logOf(t)
+	if conns.Kind(a.Connection) == conn.KindMySQL {
+		return runMySQL(ctx, conns, a, log)
+	}
 	x, err := getConn(ctx, conns, a.Connection)
 	if err != nil {
 		return nil, err
 	}
-	log := logOf(t)
 	_, _ = fmt.Fprintf(log, "running %d statement(s) on connection %s in one transaction\n", len(a.Statements), a.Connection)
 	if err := x.ExecTx(ctx, a.Statements...); err != nil {
 		err = statementFailure(a.Statements, err)
@@ -50,6 +56,38 @@ func runSQL(ctx context.Context, conns *conn.Resolver, t *activity.Task) (*activ
 		Summary: fmt.Sprintf("ran %d statement(s) on %s", len(a.Statements), a.Connection),
 		Details: map[string]any{"connection": a.Connection, "statements": len(a.Statements)},
 	}, nil
+}
+
+// runMySQL runs a sql activity on a MySQL connection, in one transaction (MySQL commits DDL
+// implicitly: a CREATE TABLE stays when a later statement fails).
+func runMySQL(ctx context.Context, conns *conn.Resolver, a *definition.SQLActivity, log io.Writer) (*activity.Result, error) {
+	db, err := getMySQL(ctx, conns, a.Connection)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = fmt.Fprintf(log, "running %d statement(s) on MySQL connection %s in one transaction\n", len(a.Statements), a.Connection)
+	if err := db.ExecTx(ctx, a.Statements...); err != nil {
+		err = statementFailure(a.Statements, err)
+		_, _ = fmt.Fprintf(log, "rolled back: %v\n", err)
+		return nil, err
+	}
+	_, _ = fmt.Fprintf(log, "committed\n")
+	return &activity.Result{
+		Summary: fmt.Sprintf("ran %d statement(s) on %s", len(a.Statements), a.Connection),
+		Details: map[string]any{"connection": a.Connection, "statements": len(a.Statements)},
+	}, nil
+}
+
+// getMySQL resolves a MySQL connection; errors as getConn's.
+func getMySQL(ctx context.Context, conns *conn.Resolver, name string) (*mysql.DB, error) {
+	db, err := conns.GetMySQL(ctx, name)
+	if conn.IsPermanent(err) {
+		return nil, activity.Permanent(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving connection: %w", err)
+	}
+	return db, nil
 }
 
 // statementFailure names the failing statement by its path in the activity (sql.statements.N),
@@ -67,7 +105,7 @@ func statementFailure(stmts []string, err error) error {
 	}
 	where := "sql.statements." + strings.Join(idx, " or sql.statements.") // several: identical text
 	err = fmt.Errorf("%s failed, the transaction of all %d statement(s) rolled back: %w", where, len(stmts), dbError(se.Err))
-	if permanentSQL(se.Err) {
+	if permanentSQL(se.Err) || mysql.Permanent(se.Err) {
 		return activity.Permanent(err)
 	}
 	return err

@@ -461,6 +461,13 @@ func ScheduledRuns(ctx context.Context, q Q, limit int) ([]RunRow, error) {
 		ORDER BY pipeline, interval_start, seq LIMIT $2`, status.RunScheduled, limit)
 }
 
+// ScheduledRunsOf lists up to limit runs of one pipeline waiting for a slot, oldest interval
+// first: what a finishing run hands its slot to.
+func ScheduledRunsOf(ctx context.Context, q Q, pipeline string, limit int) ([]RunRow, error) {
+	return queryRuns(ctx, q, `SELECT `+runColumns+` FROM sluice_runs WHERE pipeline = $1 AND state = $2
+		ORDER BY interval_start, seq LIMIT $3`, pipeline, status.RunScheduled, limit)
+}
+
 // RunningCounts counts running runs per pipeline.
 func RunningCounts(ctx context.Context, q Q) (map[string]int, error) {
 	rows, err := q.Query(ctx, `SELECT pipeline, COUNT(*) FROM sluice_runs WHERE state = $1 GROUP BY pipeline`, status.RunRunning)
@@ -577,9 +584,12 @@ type ActivityRow struct {
 	FinishedAt  *time.Time
 	Result      string // JSON of activity.Result
 	Error       string
+	// AttemptBase is Attempts when the instance was last cleared (ClearActivities): its
+	// retries count from there.
+	AttemptBase int
 }
 
-const activityColumns = `run_id, activity, kind, state, attempts, pokes, job_id, wait_started, started_at, finished_at, result, error`
+const activityColumns = `run_id, activity, kind, state, attempts, pokes, job_id, wait_started, started_at, finished_at, result, error, attempt_base`
 
 // Activities returns the activity instances of a run, by id.
 func Activities(ctx context.Context, q Q, runID int64) ([]ActivityRow, error) {
@@ -609,7 +619,7 @@ func queryActivities(ctx context.Context, q Q, query string, args ...any) ([]Act
 		var a ActivityRow
 		var job, wait, started, finished sql.NullInt64
 		var result, errText sql.NullString
-		if err := rows.Scan(&a.RunID, &a.Activity, &a.Kind, &a.State, &a.Attempts, &a.Pokes, &job, &wait, &started, &finished, &result, &errText); err != nil {
+		if err := rows.Scan(&a.RunID, &a.Activity, &a.Kind, &a.State, &a.Attempts, &a.Pokes, &job, &wait, &started, &finished, &result, &errText, &a.AttemptBase); err != nil {
 			return nil, fmt.Errorf("reading activities: %w", err)
 		}
 		if job.Valid {

@@ -112,12 +112,40 @@ func LiveRunners(ctx context.Context, q Q, replica string, now time.Time) (int, 
 // ReportReplicaError records err on the shards of (replication, replica) that no consumer
 // reports on now (their lease lapsed, or owner holds it), unless finished: the runner cannot
 // reach the replica to start their consumers.
-func ReportReplicaError(ctx context.Context, q Q, replication, replica, owner, msg string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, last_error = $2, updated_at = $3
+//
+// shards are the stream's shards when known: one the replica has no row for yet (no consumer
+// ever started on it, as when the replica is down from the first start) gets one, with a
+// lapsed lease, so that status shows the replica failing rather than nothing at all.
+func ReportReplicaError(ctx context.Context, q Q, replication, replica, owner, msg string, shards []string, now time.Time) error {
+	for _, sh := range shards {
+		if _, err := q.Exec(ctx, `INSERT INTO sluice_subscriber_shards (replication, replica, shard, owner, lease_until, state, last_error, updated_at)
+			VALUES ($1, $2, $3, $4, 0, $5, $6, $7) ON CONFLICT DO NOTHING`,
+			replication, replica, sh, owner, ShardRetrying, msg, Micros(now)); err != nil {
+			return fmt.Errorf("recording the error of replication %s, replica %s: %w", replication, replica, err)
+		}
+	}
+	// The lag is unknown while nothing reads: a stale value would look current.
+	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, last_error = $2, updated_at = $3,
+		millis_behind = NULL, records_behind = NULL
 		WHERE replication = $4 AND replica = $5 AND state <> $6 AND (lease_until < $3 OR owner = $7)`,
 		ShardRetrying, msg, Micros(now), replication, replica, ShardFinished, owner)
 	if err != nil {
 		return fmt.Errorf("recording the error of replication %s, replica %s: %w", replication, replica, err)
+	}
+	return nil
+}
+
+// ClearReplicaError removes what ReportReplicaError put in place of consumers that never
+// started: the rows of (replication, replica) with no lease, nothing applied and the error
+// still on them. Called once the runner serves the replica again: the shards it reads now have
+// consumers reporting, and the rest (a reshard's parents it had already finished, say) are not
+// failing.
+func ClearReplicaError(ctx context.Context, q Q, replication, replica string) error {
+	_, err := q.Exec(ctx, `DELETE FROM sluice_subscriber_shards WHERE replication = $1 AND replica = $2
+		AND lease_until = 0 AND sequence IS NULL AND applied_records = 0 AND state = $3`,
+		replication, replica, ShardRetrying)
+	if err != nil {
+		return fmt.Errorf("clearing the error of replication %s, replica %s: %w", replication, replica, err)
 	}
 	return nil
 }
@@ -132,6 +160,10 @@ type ShardProgress struct {
 	Applied int64
 	// MillisBehind is Kinesis's MillisBehindLatest of the last read; nil when unknown.
 	MillisBehind *int64
+	// RecordsBehind is how many records the subscriber has read and not yet applied: all the
+	// records after the checkpoint when MillisBehind is 0, a lower bound otherwise; nil when
+	// unknown (not reading).
+	RecordsBehind *int64
 	// LastApplied is when a batch was last committed; zero when none yet.
 	LastApplied time.Time
 	// Error is the last error, "" once the shard is well again.
@@ -149,10 +181,14 @@ func ReportShard(ctx context.Context, q Q, k ShardKey, owner string, p ShardProg
 	if p.MillisBehind != nil {
 		behind = sql.NullInt64{Int64: *p.MillisBehind, Valid: true}
 	}
+	var records sql.NullInt64
+	if p.RecordsBehind != nil {
+		records = sql.NullInt64{Int64: *p.RecordsBehind, Valid: true}
+	}
 	_, err := q.Exec(ctx, `UPDATE sluice_subscriber_shards SET state = $1, sequence = $2, applied_records = $3,
-		millis_behind = $4, last_applied_at = COALESCE($5, last_applied_at), last_error = $6, updated_at = $7
-		WHERE replication = $8 AND replica = $9 AND shard = $10 AND owner = $11`,
-		p.State, nullString(p.Sequence), p.Applied, behind, last, nullString(p.Error), Micros(now),
+		millis_behind = $4, last_applied_at = COALESCE($5, last_applied_at), last_error = $6, updated_at = $7, records_behind = $8
+		WHERE replication = $9 AND replica = $10 AND shard = $11 AND owner = $12`,
+		p.State, nullString(p.Sequence), p.Applied, behind, last, nullString(p.Error), Micros(now), records,
 		k.Replication, k.Replica, k.Shard, owner)
 	if err != nil {
 		return fmt.Errorf("reporting the progress of %s: %w", k, err)
@@ -169,18 +205,27 @@ type SubscriberShard struct {
 	Sequence     string
 	Applied      int64
 	MillisBehind *int64
-	LastApplied  *time.Time
-	LastError    string
-	UpdatedAt    time.Time
+	// RecordsBehind: see ShardProgress.RecordsBehind.
+	RecordsBehind *int64
+	LastApplied   *time.Time
+	LastError     string
+	UpdatedAt     time.Time
 }
 
 // SubscriberShards lists every (replication, replica, shard) a subscriber has worked on,
 // ordered by replication, replica and shard. A database no runner of this version has migrated
 // yet (status opens it read-only) has none.
 func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
-	rows, err := q.Query(ctx, `SELECT replication, replica, shard, owner, lease_until, state, sequence, applied_records,
-		millis_behind, last_applied_at, last_error, updated_at
+	query := func(recordsBehind string) (Rows, error) {
+		return q.Query(ctx, `SELECT replication, replica, shard, owner, lease_until, state, sequence, applied_records,
+		millis_behind, last_applied_at, last_error, updated_at, `+recordsBehind+`
 		FROM sluice_subscriber_shards ORDER BY replication, replica, shard`)
+	}
+	rows, err := query("records_behind")
+	if err != nil && missingColumn(err) {
+		// A database the runners have not migrated to version 12 yet (status opens it read-only).
+		rows, err = query("NULL")
+	}
 	if err != nil {
 		if missingTable(err) {
 			return nil, nil
@@ -193,9 +238,9 @@ func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
 		var s SubscriberShard
 		var until, updated int64
 		var seq, lastErr sql.NullString
-		var behind, last sql.NullInt64
+		var behind, last, records sql.NullInt64
 		if err := rows.Scan(&s.Replication, &s.Replica, &s.Shard, &s.Owner, &until, &s.State, &seq, &s.Applied,
-			&behind, &last, &lastErr, &updated); err != nil {
+			&behind, &last, &lastErr, &updated, &records); err != nil {
 			return nil, fmt.Errorf("reading subscriber shards: %w", err)
 		}
 		s.LeaseUntil, s.UpdatedAt = FromMicros(until), FromMicros(updated)
@@ -203,6 +248,10 @@ func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
 		if behind.Valid {
 			v := behind.Int64
 			s.MillisBehind = &v
+		}
+		if records.Valid {
+			v := records.Int64
+			s.RecordsBehind = &v
 		}
 		s.LastApplied = nullTime(last)
 		out = append(out, s)
@@ -215,6 +264,15 @@ func SubscriberShards(ctx context.Context, q Q) ([]SubscriberShard, error) {
 
 // missingTable reports whether err says a table does not exist (PostgreSQL's undefined_table,
 // SQLite's "no such table").
+// missingColumn reports whether err is PostgreSQL's or SQLite's "no such column".
+func missingColumn(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "42703"
+	}
+	return strings.Contains(err.Error(), "no such column")
+}
+
 func missingTable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -24,7 +24,7 @@ func IsEventTrigger(trigger string) bool { return trigger == TriggerSQS || trigg
 // triggerMigration adds the tables of triggered runs. A dedupe key is recorded in the
 // transaction that creates the run it went into, so "the event made a run" and "the run exists"
 // are one fact: a redelivered message finds its key and makes nothing.
-var triggerMigration = migration{version: 3, stmts: []string{
+var triggerMigration = migration{version: 13, stmts: []string{
 	`CREATE TABLE sluice_trigger_keys (
 		pipeline TEXT NOT NULL,
 		dedupe_key TEXT NOT NULL,

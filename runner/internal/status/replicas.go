@@ -1,6 +1,9 @@
 package status
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ReplicaShard is the state of one shard of a stream replication as applied to one replica,
 // as the subscriber holding its lease last reported it.
@@ -22,8 +25,25 @@ type ReplicaShard struct {
 	Applied int64 `json:"applied_records"`
 	// MillisBehind is Kinesis's MillisBehindLatest of the last read: how far the shard's tip
 	// is ahead of what the subscriber has read. Absent when unknown.
-	MillisBehind *int64     `json:"millis_behind_latest,omitempty"`
-	LastApplied  *time.Time `json:"last_applied,omitempty"`
-	LastError    string     `json:"last_error,omitempty"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	MillisBehind *int64 `json:"millis_behind_latest,omitempty"`
+	// RecordsBehind counts the records the subscriber has read and not yet applied: every
+	// record after the replica's checkpoint when RecordsBehindExact (its last read reached the
+	// tip), a lower bound otherwise. Absent when unknown (the subscriber is not reading).
+	RecordsBehind      *int64     `json:"records_behind,omitempty"`
+	RecordsBehindExact bool       `json:"records_behind_exact,omitempty"`
+	LastApplied        *time.Time `json:"last_applied,omitempty"`
+	LastError          string     `json:"last_error,omitempty"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// RecordsLag is RecordsBehind for people: "340 records", "≥ 10000 records" while the subscriber
+// has not read up to the tip, "" when unknown.
+func (s ReplicaShard) RecordsLag() string {
+	if s.RecordsBehind == nil {
+		return ""
+	}
+	if s.RecordsBehindExact {
+		return fmt.Sprintf("%d records", *s.RecordsBehind)
+	}
+	return fmt.Sprintf("≥ %d records", *s.RecordsBehind)
 }

@@ -60,6 +60,41 @@ type Pipeline struct {
 	Runs []Run `json:"runs,omitempty"`
 	// RecentFailures are failed activity attempts, newest first.
 	RecentFailures []Failure `json:"recent_failures,omitempty"`
+	// Cost is what the pipeline's EMR clusters cost per day; nil when it never launched one.
+	Cost *PipelineCost `json:"cost,omitempty"`
+}
+
+// PipelineCost is what a pipeline's EMR clusters cost, per UTC day, next to the plan's estimate.
+type PipelineCost struct {
+	// EstimatedPerRun is the plan's estimate of one run (templates × expected_duration), from
+	// the newest run that launched a cluster; nil when it could not be estimated.
+	EstimatedPerRun *float64 `json:"estimated_per_run_usd"`
+	// Days are the last days with clusters, newest first.
+	Days []DayCost `json:"days"`
+}
+
+// DayCost is one UTC day of a pipeline's EMR usage.
+type DayCost struct {
+	Day      string `json:"day"` // YYYY-MM-DD, UTC, of the clusters' end
+	Runs     int    `json:"runs"`
+	Clusters int    `json:"clusters"`
+	// USD is the measured cost; nil when a price was missing for one of the clusters.
+	USD         *float64 `json:"usd"`
+	NodeSeconds int64    `json:"node_seconds"`
+}
+
+// RunCost is what a run's EMR clusters used and cost, every attempt counted.
+type RunCost struct {
+	Clusters    int   `json:"clusters"`
+	NodeSeconds int64 `json:"node_seconds"`
+	// NormalizedInstanceHours is EMR's figure (aws mode); nil in local mode.
+	NormalizedInstanceHours *int64 `json:"normalized_instance_hours,omitempty"`
+	// USD is the measured usage priced with the runner's price table; nil when a price is missing.
+	USD *float64 `json:"usd"`
+	// EstimatedUSD is the plan's estimate for the run; nil without expected_duration or a price.
+	EstimatedUSD *float64 `json:"estimated_usd"`
+	// Unestimated says why USD or EstimatedUSD is nil.
+	Unestimated string `json:"unestimated,omitempty"`
 }
 
 // Run is one run of a pipeline for one interval.
@@ -77,6 +112,8 @@ type Run struct {
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Activities []Activity `json:"activities,omitempty"`
+	// Cost is what the run's EMR clusters used; nil when it launched none.
+	Cost *RunCost `json:"cost,omitempty"`
 	// Event is what started a triggered run (trigger sqs or after).
 	Event *RunEvent `json:"event,omitempty"`
 }

@@ -400,6 +400,11 @@ func (c *consumer) applySome(ctx context.Context, tx pgx.Tx, d redshift.Dialect,
 
 // applyStatements runs each record's SQL, or its load, in sequence order.
 func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Dialect, recs []record) error {
+	if len(recs) > 1 {
+		if crs, ok := scriptable(recs, d); ok {
+			return c.applyScript(ctx, tx, d, crs)
+		}
+	}
 	for _, r := range recs {
 		ch, err := definition.DecodeChange(r.data)
 		if err != nil {
@@ -456,8 +461,9 @@ func (c *consumer) applyStatements(ctx context.Context, tx pgx.Tx, d redshift.Di
 // from that grouping rows apply one after another, so the result never depends on where a
 // batch happened to end — replicas batch differently and must still come out equal.
 func (c *consumer) applyRows(ctx context.Context, tx pgx.Tx, d redshift.Dialect, recs []record) error {
-	if d != redshift.PostgreSQL {
-		return fmt.Errorf(`records format "rows" into Redshift (through the staging prefix) is not supported by this runner yet; use a PostgreSQL replica or format "statements" with %s records`, definition.FormatLoadRecord)
+	if d != redshift.PostgreSQL && c.rep.Staging == "" {
+		// Not poison: the replication needs a setting, and the shard waits for it, its error shown.
+		return fmt.Errorf(`replica %s is Redshift: records format "rows" is loaded there with COPY from the staging prefix, and the replication sets none: set staging to an s3:// prefix`, c.key.Replica)
 	}
 	cols, err := load.TableColumns(ctx, tx, d, c.rep.Records.Table)
 	if err != nil {
@@ -480,6 +486,13 @@ func (c *consumer) applyRows(ctx context.Context, tx pgx.Tx, d redshift.Dialect,
 		rows = append(rows, row{rec: r, cols: rw.cols, key: rw.key})
 	}
 	mode := c.rep.Records.InsertMode
+	if c.rep.Staging != "" {
+		batch := make([]stagedRow, len(rows))
+		for i, r := range rows {
+			batch[i] = stagedRow{rec: r.rec, key: r.key}
+		}
+		return c.applyRowsStaged(ctx, tx, d, batch)
+	}
 	for start := 0; start < len(rows); {
 		end := start + 1
 		for end < len(rows) && slices.Equal(rows[end].cols, rows[start].cols) {

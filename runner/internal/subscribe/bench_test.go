@@ -8,10 +8,10 @@ package subscribe_test
 //
 // They report figures and assert only that every record was applied: never a timing.
 //
-//   - Throughput: one shard holding benchRecords records, read by a bare GetRecords loop (no
-//     apply, no pause: what kinesis-local can hand out) and applied into PostgreSQL by one
+//   - Throughput: one shard holding benchRecords records, read benchCallLimit a call by a bare
+//     GetRecords loop (no apply, no pause: what kinesis-local can hand out) and applied into PostgreSQL by one
 //     subscriber, in the same run; records/s of each and their ratio.
-//   - Lag: a steady 1,000 records/s put into a 4-shard stream for benchLagFor, applied by one
+//   - Lag: a steady 1,000 records/s put into a 8-shard stream for benchLagFor, applied by one
 //     runner serving three replicas with the default batch settings; each record is an INSERT
 //     carrying its put time and call, and the replica notes when it applied it
 //     (clock_timestamp()); a record is visible at the last apply of its transaction, just
@@ -51,18 +51,20 @@ func benchSize(name string, def int) int {
 }
 
 var (
-	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 5000)     // throughput: records in the shard
+	benchRecords   = benchSize("SLUICE_BENCH_RECORDS", 10000)    // throughput: records in the shard
+	benchCallLimit = benchSize("SLUICE_BENCH_CALL_LIMIT", 2500)  // throughput: records per GetRecords call, both sides
 	benchMemN      = benchSize("SLUICE_BENCH_MEM_RECORDS", 1000) // memory: N (and 10×N)
 	benchLagRate   = benchSize("SLUICE_BENCH_LAG_RATE", 1000)    // lag: records/s put
 	benchLagFor    = time.Duration(benchSize("SLUICE_BENCH_LAG_SECONDS", 10)) * time.Second
-	benchLagShards = int32(benchSize("SLUICE_BENCH_LAG_SHARDS", 4)) //nolint:gosec // a handful
+	benchLagShards = int32(benchSize("SLUICE_BENCH_LAG_SHARDS", 8)) //nolint:gosec // a handful
 	benchLagWarmup = 2 * time.Second                                // put, but not counted: the consumers start and catch up
 )
 
 // kinesis-local's PutRecords slows down as a shard fills (measured on 2 cores: ~1,000 records/s
 // into a fresh 2-shard stream, ~200/s once it holds 8,000 records; ~5,000/s into a fresh
-// stream), so the lag run is short and spread over 4 shards: longer, and the producer cannot
-// keep up 1,000 records/s. put-rec/s reports the rate it reached.
+// stream), so the lag run is short and spread over 8 shards: longer, and the producer cannot
+// keep up 1,000 records/s (8 shards by default: each holds less). put-rec/s reports the rate it
+// reached.
 
 const benchWait = 5 * time.Minute // how long any run may take before the benchmark fails
 
@@ -114,8 +116,8 @@ func putAll(b *testing.B, c *kinesis.Client, stream string, entries []types.PutR
 	}
 }
 
-// bareRead reads the stream's only shard from TRIM_HORIZON with GetRecords (10,000 records a
-// call, no pause) until it has want records, and returns how long that took from its
+// bareRead reads the stream's only shard from TRIM_HORIZON with GetRecords (benchCallLimit
+// records a call, as the subscriber's batch; no pause) until it has want records, and returns how long that took from its
 // GetShardIterator call.
 func bareRead(b *testing.B, stream string, want int) time.Duration {
 	b.Helper()
@@ -135,7 +137,7 @@ func bareRead(b *testing.B, stream string, want int) time.Duration {
 	iter := it.ShardIterator
 	got, size := 0, 0
 	for got < want {
-		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(10000)})
+		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(benchCallLimit))}) //nolint:gosec // ≤ 10,000
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -182,8 +184,9 @@ func waitCheckpointed(b *testing.B, replication string, want int64, urls ...stri
 
 // BenchmarkSubscriberThroughput applies one shard into PostgreSQL with one subscriber, as
 // statements (an INSERT per record) and as rows (JSON rows, inserted together), against a bare
-// GetRecords loop over the same shard in the same run. The subscriber runs with its largest
-// batch (max_records 10,000, what one GetRecords call returns at most).
+// GetRecords loop over the same shard in the same run. Both read benchCallLimit records a call
+// (the subscriber's max_records): kinesis-local would hand out a whole 10,000-record shard in
+// one call, and with one call there is nothing for reading and applying to overlap with.
 func BenchmarkSubscriberThroughput(b *testing.B) {
 	for _, format := range []string{definition.RecordsStatements, definition.RecordsRows} {
 		b.Run(format, func(b *testing.B) {
@@ -198,7 +201,7 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 				fillTotal += fill(b, stream, benchRecords, data)
 				url := newReplica(b)
 				r := replication("bench", arn, "a")
-				r.Batch.MaxRecords, r.Batch.MaxLatency = 10000, "1s"
+				r.Batch.MaxRecords, r.Batch.MaxLatency = benchCallLimit, "1s"
 				if format == definition.RecordsRows {
 					r.Records = definition.Records{Format: definition.RecordsRows, Table: "app.t", InsertMode: definition.InsertAppend}
 				}
@@ -265,7 +268,7 @@ func percentile(sorted []float64, p float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// BenchmarkSubscriberLag puts benchLagRate records/s into a 4-shard stream for benchLagFor and
+// BenchmarkSubscriberLag puts benchLagRate records/s into a 8-shard stream for benchLagFor and
 // reports, per replica of three served by one runner with the default batch settings, the lag
 // to visible (the last apply of the record's transaction, just before its commit) from the put
 // (the PutRecords call's start) and from kinesis-local accepting it (the call's end): p50, p99,
@@ -320,6 +323,7 @@ func BenchmarkSubscriberLag(b *testing.B) {
 		rate := float64(put) / time.Since(begin).Seconds()
 		waitCheckpointed(b, "lag", int64(put), conns["a"], conns["b"], conns["c"])
 		b.ReportMetric(rate, "put-rec/s")
+		b.ReportMetric(float64(benchLagShards), "shards")
 		slices.Sort(calls)
 		if len(calls) > 0 {
 			b.ReportMetric(calls[len(calls)/2], "put-call-p50-ms")

@@ -88,6 +88,9 @@ func TestSubscriber_ReplicaDownOthersGoOnAndItCatchesUp(t *testing.T) {
 		return false
 	})
 	for _, st := range shardStates(t, s) {
+		if st.Replica == "b" && st.State == state.ShardRetrying && st.RecordsBehind != nil {
+			t.Errorf("shard %s of replica b is retrying but reports %d records behind: a stale value while it does not read", st.Shard, *st.RecordsBehind)
+		}
 		if st.Replica == "b" && st.State == state.ShardRetrying && st.MillisBehind != nil {
 			t.Errorf("shard %s of replica b is retrying but reports MillisBehindLatest %d: a stale value while it does not read", st.Shard, *st.MillisBehind)
 		}
@@ -291,4 +294,45 @@ func TestSubscriber_LeaseTakenFromAConsumerStillAtWorkAppliesNothingTwice(t *tes
 		t.Fatal("no batch was rolled back for a moved checkpoint: the two consumers never overlapped, so the test proved nothing")
 	}
 	t.Logf("batches rolled back because the checkpoint moved: runner 1 %d, runner 2 %d", r1.svc.CheckpointConflicts(), r2.svc.CheckpointConflicts())
+}
+
+// A replica that is down before any consumer of it ever started still shows in status: each
+// shard of the stream, retrying with the error, rather than nothing at all. When it returns,
+// its consumers take over those rows and it catches up.
+func TestSubscriber_ReplicaDownFromTheFirstStartIsReported(t *testing.T) {
+	stream, arn := newStream(t, 2)
+	b := newReplica(t)
+	bName := b[strings.LastIndex(b, "/")+1 : strings.Index(b, "?")]
+	ctx := context.Background()
+	if err := pg.Exec(ctx, "postgres", "ALTER DATABASE "+bName+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	dir := publish(t, "", replication("never_up", arn, "b"))
+	p := newProducer(t, stream)
+	p.round(20, 1, insertSQL)
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"b": b}, replicas: []string{"b"}})
+	waitFor(t, "both shards of replica b reported retrying with the connection error", 30*time.Second, func() bool {
+		n := 0
+		for _, st := range shardStates(t, s) {
+			if st.Replica == "b" && st.State == state.ShardRetrying && strings.Contains(st.LastError, "not currently accepting connections") &&
+				st.MillisBehind == nil && st.RecordsBehind == nil {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if err := pg.Exec(ctx, "postgres", "ALTER DATABASE "+bName+" ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, b, p.total(), 60*time.Second)
+	assertEqual(t, "replica b once it is up", p.produced(), applied(t, b))
+	waitFor(t, "replica b reading without error on both shards", 30*time.Second, func() bool {
+		st := shardStates(t, s)
+		for _, sh := range st {
+			if sh.State != state.ShardReading || sh.LastError != "" {
+				return false
+			}
+		}
+		return len(st) == 2
+	})
 }

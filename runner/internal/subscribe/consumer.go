@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
@@ -35,16 +35,16 @@ type consumer struct {
 	maxBytes   int
 	maxLatency time.Duration
 	pollEvery  time.Duration
+	// callGap spaces the consumer's GetRecords calls while records flow: every consumer of a
+	// shard shares its 5 calls per second, so each replica takes its share
+	// (definition.Replication.FlowingCallGap).
+	callGap time.Duration
 }
 
 var (
 	errLeaseLost = errors.New("the lease was lost: another runner consumes the shard now")
 	errFinished  = errors.New("shard finished")
 )
-
-// minCallGap spaces a consumer's GetRecords calls while records flow: every consumer of a shard
-// shares its 5 calls per second, and one replica must not take them all.
-const minCallGap = 200 * time.Millisecond
 
 // run consumes the shard until it is finished, the lease is lost, or ctx ends; it then gives the
 // lease back (unless lost).
@@ -63,7 +63,7 @@ func (c *consumer) run(ctx context.Context) {
 		var pe *PoisonError
 		switch {
 		case errors.Is(err, errFinished):
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardFinished, "", nil
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardFinished, "", nil, ptr(int64(0))
 			c.report(ctx)
 			c.log.Info("shard finished: consumed to its end", "sequence", c.prog.Sequence)
 			c.release()
@@ -71,7 +71,7 @@ func (c *consumer) run(ctx context.Context) {
 		case errors.As(err, &pe):
 			// Not reading: the last MillisBehindLatest would go stale (0 while the backlog grows),
 			// so it is reported unknown until the consumer reads again.
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardStopped, pe.Error(), nil
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardStopped, pe.Error(), nil, nil
 			c.report(ctx)
 			if c.lastPoison != pe.Sequence {
 				c.lastPoison = pe.Sequence
@@ -89,7 +89,7 @@ func (c *consumer) run(ctx context.Context) {
 			backoff = time.Second
 			continue
 		case err != nil:
-			c.prog.State, c.prog.Error, c.prog.MillisBehind = state.ShardRetrying, err.Error(), nil // see above
+			c.prog.State, c.prog.Error, c.prog.MillisBehind, c.prog.RecordsBehind = state.ShardRetrying, err.Error(), nil, nil // see above
 			c.report(ctx)
 			c.log.Warn("shard consumer failed; retrying from the replica's checkpoint", "error", err.Error(), "retry_in", backoff.String())
 			if !c.sleep(ctx, backoff) {
@@ -198,44 +198,63 @@ func (c *consumer) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("getting a shard iterator (%s): %w", in.ShardIteratorType, err)
 	}
-	iter := it.ShardIterator
+	// The reader stops with this call: an error, the lease or the end returns from here, and
+	// the next call starts again from the replica's checkpoint.
+	rctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	var unapplied atomic.Int64
+	fetched := c.readAhead(rctx, it.ShardIterator, int32(c.maxRecords), &unapplied) //nolint:gosec // max_records ≤ 10000
 	var pending []record
 	var pendingBytes int
 	var first time.Time
 	for {
-		limit := int32(max(c.maxRecords-len(pending), 1)) //nolint:gosec // max_records ≤ 10000
-		called := time.Now()
-		out, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
-		if err != nil {
-			return fmt.Errorf("reading records: %w", err)
+		var f fetch
+		select {
+		case f = <-fetched:
+		case <-ctx.Done():
+			return fmt.Errorf("consumer stopped: %w", ctx.Err())
 		}
-		for _, r := range out.Records {
-			if len(pending) == 0 {
-				first = c.svc.now()
-			}
-			pending = append(pending, record{
-				sequence: aws.ToString(r.SequenceNumber), partitionKey: aws.ToString(r.PartitionKey),
-				data: r.Data, arrival: aws.ToTime(r.ApproximateArrivalTimestamp),
-			})
-			pendingBytes += len(r.Data)
+		if f.err != nil {
+			return f.err
 		}
+		if len(pending) == 0 && len(f.recs) > 0 {
+			first = c.svc.now()
+		}
+		pending = append(pending, f.recs...)
+		pendingBytes += f.bytes
 		firstRead := c.prog.MillisBehind == nil
-		c.prog.MillisBehind = out.MillisBehindLatest
+		c.prog.MillisBehind = f.millisBehind
+		c.prog.RecordsBehind = ptr(unapplied.Load())
 		if firstRead {
 			c.report(ctx) // the lag is known from the first read on, records or not
 		}
-		iter = out.NextShardIterator
-		closed := iter == nil
-		caughtUp := len(out.Records) == 0 || aws.ToInt64(out.MillisBehindLatest) == 0
-		flush := closed || len(pending) >= c.maxRecords || pendingBytes >= c.maxBytes ||
-			(len(pending) > 0 && (caughtUp || c.svc.now().Sub(first) >= c.maxLatency))
-		if flush {
-			o, err := c.applyBatch(ctx, x, cp, pending, closed)
+		caughtUp := len(f.recs) == 0 || aws.ToInt64(f.millisBehind) == 0
+		for {
+			flush := f.closed || len(pending) >= c.maxRecords || pendingBytes >= c.maxBytes ||
+				(len(pending) > 0 && (caughtUp || c.svc.now().Sub(first) >= c.maxLatency))
+			if !flush {
+				break
+			}
+			// A batch is at most max_records records: the reader reads ahead, so pending may hold
+			// more; the rest waits for the next batch (at once, if it is full too).
+			n := min(len(pending), c.maxRecords)
+			batch := pending[:n]
+			last := f.closed && n == len(pending)
+			o, err := c.applyBatch(ctx, x, cp, batch, last)
 			if err != nil {
-				return fmt.Errorf("applying %d records after %s: %w", len(pending), seqOrStart(cp), err)
+				return fmt.Errorf("applying %d records after %s: %w", len(batch), seqOrStart(cp), err)
 			}
 			cp = o.checkpoint
-			pending, pendingBytes = nil, 0
+			c.prog.RecordsBehind = ptr(unapplied.Add(-int64(n)))
+			for _, r := range batch {
+				pendingBytes -= len(r.data)
+			}
+			pending = pending[n:]
+			if len(pending) == 0 {
+				pending = nil // let the applied records go
+			} else {
+				first = c.svc.now()
+			}
 			c.prog.Applied, c.prog.Sequence = cp.records, cp.sequence
 			if o.applied > 0 || len(o.deadLetters) > 0 {
 				c.prog.LastApplied = c.svc.now()
@@ -249,21 +268,15 @@ func (c *consumer) consume(ctx context.Context) error {
 			}
 			c.prog.State, c.prog.Error = state.ShardReading, ""
 			c.report(ctx)
-			if closed {
+			if last {
 				return errFinished
 			}
-		} else if closed {
+			if len(pending) == 0 {
+				break
+			}
+		}
+		if f.closed && len(pending) == 0 {
 			return errFinished
-		}
-		// The gap runs from the start of the call: the time the call and the batch's apply took
-		// counts towards it, so a shard that takes longer than the gap to apply is read again at
-		// once (still at most one call per gap).
-		wait := minCallGap
-		if len(out.Records) == 0 {
-			wait = c.pollEvery
-		}
-		if !c.sleep(ctx, wait-time.Since(called)) {
-			return fmt.Errorf("consumer stopped: %w", ctx.Err())
 		}
 	}
 }
@@ -293,3 +306,5 @@ func parseTimestamp(s *string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -187,6 +187,8 @@ type svcOpts struct {
 	tick        time.Duration    // how often the service reads the registry and shards; 200ms when 0
 	// wrap, when set, wraps the Kinesis client the service uses (benchmarks time its calls).
 	wrap func(subscribe.Kinesis) subscribe.Kinesis
+	// s3 serves s3:// URLs (staging, dead letters); file:// only when nil.
+	s3 storage.S3API
 }
 
 // startService starts a Service in this process; it is stopped at the end of the test.
@@ -223,7 +225,7 @@ func startService(t testing.TB, o svcOpts) *service {
 		o.tick = 200 * time.Millisecond
 	}
 	svc, err := subscribe.New(subscribe.Options{
-		DB: db, Registry: reg, Conns: conns, Store: storage.New(nil), Notifier: o.notifier,
+		DB: db, Registry: reg, Conns: conns, Store: storage.New(o.s3), Notifier: o.notifier,
 		Kinesis:  func(context.Context, string) (subscribe.Kinesis, error) { return client, nil },
 		Replicas: o.replicas, LeaseTTL: o.leaseTTL, Tick: o.tick, StopRetry: o.stopRetry, Now: o.now,
 		Logger: logger,

@@ -259,3 +259,27 @@ func TestSubscriber_RowsWaitForAMissingTableInsteadOfDeadLetteringThem(t *testin
 		return n == 2
 	})
 }
+
+// A batch of SQL records is sent to the replica as one script; a record that leaves a quote
+// open must not run on into the next one and make a statement neither record holds. Here the
+// second record would drop the table if it were read as the end of the first's string.
+func TestSubscriber_RecordsNeverRunOnIntoTheNextInABatch(t *testing.T) {
+	stream, arn := newStream(t, 1)
+	a := newReplica(t)
+	dir := publish(t, "", replication("joined", arn, "a"))
+	putOne(t, stream, []byte(insertSQL("k000", 1)))
+	poison := putOne(t, stream, []byte(`SELECT E'a\'`))
+	putOne(t, stream, []byte(`'; DROP TABLE app.t; --`))
+	putOne(t, stream, []byte(insertSQL("k000", 2)))
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a}, replicas: []string{"a"}, stopRetry: 500 * time.Millisecond})
+	waitFor(t, "the shard to stop", 30*time.Second, func() bool {
+		st := shardStates(t, s)
+		return len(st) == 1 && st[0].State == state.ShardStopped
+	})
+	if st := shardStates(t, s)[0]; !strings.Contains(st.LastError, poison) {
+		t.Fatalf("last error %q should name the unterminated record %s", st.LastError, poison)
+	}
+	if got := applied(t, a)["k000"]; !slices.Equal(got, []int{1}) { // app.t still exists
+		t.Fatalf("replica holds %v, want 1 and nothing from the poison record on", got)
+	}
+}

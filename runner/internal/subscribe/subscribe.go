@@ -296,29 +296,33 @@ func (s *Service) serveReplication(ctx context.Context, rep *definition.Replicat
 		s.failAll(ctx, rep, replicas, err)
 		return
 	}
+	ids := make([]string, len(shards))
+	for i, sh := range shards {
+		ids[i] = sh.id
+	}
 	for _, replica := range replicas {
 		if err := s.serveReplica(ctx, rep, replica, arn.Stream, kin, shards); err != nil {
-			s.fail(ctx, rep.Name, replica, err)
+			s.fail(ctx, rep.Name, replica, ids, err)
 			continue
 		}
-		s.fail(ctx, rep.Name, replica, nil)
+		s.fail(ctx, rep.Name, replica, nil, nil)
 	}
 }
 
 func (s *Service) failAll(ctx context.Context, rep *definition.Replication, replicas []string, err error) {
 	for _, r := range replicas {
-		s.fail(ctx, rep.Name, r, err)
+		s.fail(ctx, rep.Name, r, nil, err)
 	}
 }
 
 // fail records (err != nil) or clears the error of serving a replica, logging a change once. The
 // error also goes on the replica's shards that no live consumer reports on (status would
 // otherwise show what they last did, before the replica became unreachable).
-func (s *Service) fail(ctx context.Context, replication, replica string, err error) {
+func (s *Service) fail(ctx context.Context, replication, replica string, shards []string, err error) {
 	if err != nil {
 		now := s.now()
 		if rerr := s.db.InTx(ctx, func(q state.Q) error {
-			return state.ReportReplicaError(ctx, q, replication, replica, s.owner, err.Error(), now)
+			return state.ReportReplicaError(ctx, q, replication, replica, s.owner, err.Error(), shards, now)
 		}); rerr != nil {
 			s.log.Warn("recording a replica's error", "replication", replication, "replica", replica, "error", rerr.Error())
 		}
@@ -337,6 +341,9 @@ func (s *Service) fail(ctx context.Context, replication, replica string, err err
 		s.log.Warn("replica not served now; retrying every tick", "replication", replication, "replica", replica, "error", msg)
 	case msg == "" && prev != "":
 		s.log.Info("replica served again", "replication", replication, "replica", replica)
+		if err := s.db.InTx(ctx, func(q state.Q) error { return state.ClearReplicaError(ctx, q, replication, replica) }); err != nil {
+			s.log.Warn("clearing a replica's error", "replication", replication, "replica", replica, "error", err.Error())
+		}
 	}
 }
 
@@ -460,7 +467,8 @@ func (s *Service) start(ctx context.Context, rep *definition.Replication, key st
 		log:  s.log.With("replication", key.Replication, "replica", key.Replica, "shard", key.Shard),
 		done: make(chan struct{}), stopping: make(chan struct{}),
 		maxRecords: rep.Batch.MaxRecords, maxBytes: rep.Batch.MaxBytes, maxLatency: maxLatency, pollEvery: poll,
-		prog: state.ShardProgress{State: state.ShardReading},
+		callGap: rep.FlowingCallGap(),
+		prog:    state.ShardProgress{State: state.ShardReading},
 	}
 	// The consumer outlives this tick: its context is the service's, not the tick's.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))

@@ -23,11 +23,22 @@ func TestSubscriber_StatementsAppliedInOrderOnEveryReplica(t *testing.T) {
 	for n := 1; n <= 30; n++ {
 		p.round(20, n, insertSQL)
 	}
-	startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
+	s := startService(t, svcOpts{registryDir: dir, conns: map[string]string{"a": a, "b": b}, replicas: []string{"a", "b"}})
 	waitApplied(t, a, p.total(), 60*time.Second)
 	waitApplied(t, b, p.total(), 60*time.Second)
 	assertEqual(t, "replica a", p.produced(), applied(t, a))
 	assertEqual(t, "replica b", p.produced(), applied(t, b))
+
+	// Caught up: each shard read to its tip and nothing read is left to apply.
+	waitFor(t, "every shard to report 0 records and 0 ms behind", 30*time.Second, func() bool {
+		st := shardStates(t, s)
+		for _, sh := range st {
+			if sh.RecordsBehind == nil || *sh.RecordsBehind != 0 || sh.MillisBehind == nil || *sh.MillisBehind != 0 {
+				return false
+			}
+		}
+		return len(st) == 4
+	})
 
 	// The checkpoint in each replica counts every record, once.
 	for _, url := range []string{a, b} {

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -20,6 +21,13 @@ var (
 	indexPage    = parsePage("index.html")
 	pipelinePage = parsePage("pipeline.html")
 	messagePage  = parsePage("message.html") // 404 and 500
+	homePage     = parsePage("home.html")
+	detailPage   = parsePage("detail.html")
+	runPage      = parsePage("run.html")
+	runnersPage  = parsePage("runners.html")
+	actionsPage  = parsePage("actions.html")
+	loginPage    = parsePage("login.html")
+	confirmPage  = parsePage("confirm.html")
 )
 
 func parsePage(name string) *template.Template {
@@ -37,6 +45,26 @@ type page struct {
 	Pages     pagesView
 	Ticks     *ticksView
 	Replicas  []replicaView
+
+	// Board is true when the UI's views are served (the navigation links them).
+	Board bool
+	// ActionsOn is true when actions are configured; User is who is signed in ("" when
+	// nobody); CSRF is the token every form carries; Here is the page's own path, where the
+	// sign-in returns.
+	ActionsOn bool
+	User      string
+	CSRF      string
+	Here      string
+	// Refresh reloads the page every Refresh seconds (0: never): a meta refresh, no script.
+	Refresh int
+
+	Home      *homeView
+	Detail    *detailView
+	RunPage   *runPageView
+	Runners   *runnersView
+	ActionLog []actionView
+	Login     *loginView
+	Confirm   *confirmView
 }
 
 // replicaView is one shard of a stream replication on one replica, as the index page shows it.
@@ -60,6 +88,9 @@ func newReplicaViews(shards []status.ReplicaShard, now time.Time) []replicaView 
 		}
 		if s.MillisBehind != nil {
 			v.Behind = (time.Duration(*s.MillisBehind) * time.Millisecond).String()
+		}
+		if lag := s.RecordsLag(); lag != "" {
+			v.Behind = strings.TrimPrefix(v.Behind+", "+lag, ", ")
 		}
 		if s.LastApplied != nil {
 			v.LastApplied = newTimeView(*s.LastApplied, now)
@@ -134,7 +165,40 @@ type pipelineView struct {
 	Counts   []countView
 	Failures []failureView
 	Runs     []runView
+	// Cost is the EMR cost per day; nil when the pipeline launched no cluster lately.
+	Cost *costView
 }
+
+// costView is a pipeline's EMR cost per day, next to the plan's estimate per run.
+type costView struct {
+	EstimatedPerRun string
+	Days            []dayCostView
+}
+
+type dayCostView struct {
+	Day       string
+	USD       string
+	Runs      int
+	Clusters  int
+	NodeHours string
+}
+
+// runCostView is what a run's EMR clusters used and cost.
+type runCostView struct {
+	USD, Estimated, NodeHours, Note string
+	Clusters                        int
+	NormalizedInstanceHours         string
+}
+
+// money shows US dollars, or "unknown" when a price or an input was missing.
+func money(usd *float64) string {
+	if usd == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("$%.4f", *usd)
+}
+
+func nodeHours(secs int64) string { return fmt.Sprintf("%.2f", float64(secs)/3600) }
 
 type runView struct {
 	ID         int64
@@ -150,6 +214,7 @@ type runView struct {
 	Finished   timeView
 	Duration   string
 	Activities []activityView
+	Cost       *runCostView
 }
 
 type activityView struct {
@@ -297,6 +362,13 @@ func newPipelineView(p *status.Pipeline, now time.Time) pipelineView {
 	for i := range p.Runs {
 		v.Runs = append(v.Runs, newRunView(&p.Runs[i], now))
 	}
+	if c := p.Cost; c != nil {
+		cv := &costView{EstimatedPerRun: money(c.EstimatedPerRun)}
+		for _, d := range c.Days {
+			cv.Days = append(cv.Days, dayCostView{Day: d.Day, USD: money(d.USD), Runs: d.Runs, Clusters: d.Clusters, NodeHours: nodeHours(d.NodeSeconds)})
+		}
+		v.Cost = cv
+	}
 	return v
 }
 
@@ -331,6 +403,12 @@ func newRunView(r *status.Run, now time.Time) runView {
 	}
 	if r.StartedAt != nil && r.FinishedAt != nil {
 		v.Duration = r.FinishedAt.Sub(*r.StartedAt).Round(time.Second).String()
+	}
+	if c := r.Cost; c != nil {
+		v.Cost = &runCostView{USD: money(c.USD), Estimated: money(c.EstimatedUSD), NodeHours: nodeHours(c.NodeSeconds), Note: c.Unestimated, Clusters: c.Clusters}
+		if c.NormalizedInstanceHours != nil {
+			v.Cost.NormalizedInstanceHours = fmt.Sprint(*c.NormalizedInstanceHours)
+		}
 	}
 	for _, a := range r.Activities {
 		v.Activities = append(v.Activities, activityView{

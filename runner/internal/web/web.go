@@ -80,6 +80,14 @@ type Options struct {
 	Now func() time.Time
 	// Logger logs failed requests to the Source; nil means slog.Default().
 	Logger *slog.Logger
+	// Board serves the UI's views (home with filters, pipeline grid and graph, runs and
+	// attempts, runners, action log); nil leaves the status pages of Source alone.
+	Board Board
+	// Actions performs what the page's forms and the API's POST routes ask; nil (the default)
+	// turns every action off: the routes answer 403 and the page shows no buttons.
+	Actions Actions
+	// Auth checks the tokens actions need; required with Actions.
+	Auth *Auth
 }
 
 // Handler returns the server's handler. It panics when opts.Source is nil: that is a wiring
@@ -88,7 +96,10 @@ func Handler(opts Options) http.Handler {
 	if opts.Source == nil {
 		panic("web.Handler: Options.Source is nil")
 	}
-	s := &server{src: opts.Source, now: opts.Now, log: opts.Logger}
+	if opts.Actions != nil && opts.Auth == nil {
+		panic("web.Handler: Options.Actions without Options.Auth: actions need authentication")
+	}
+	s := &server{src: opts.Source, now: opts.Now, log: opts.Logger, board: opts.Board, acts: opts.Actions, auth: opts.Auth}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -97,8 +108,12 @@ func Handler(opts Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	// A "GET" pattern also matches HEAD; for other methods ServeMux answers 405 with Allow.
-	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /pipelines/{name}", s.pipeline)
+	if s.board == nil {
+		mux.HandleFunc("GET /{$}", s.index)
+		mux.HandleFunc("GET /pipelines/{name}", s.pipeline)
+	} else {
+		s.boardRoutes(mux)
+	}
 	mux.HandleFunc("GET /api/pipelines", s.apiPipelines)
 	mux.HandleFunc("GET /api/pipelines/{name}", s.apiPipeline)
 	mux.HandleFunc("GET /api/ticks", s.apiTicks)
@@ -113,16 +128,75 @@ func Handler(opts Options) http.Handler {
 }
 
 type server struct {
-	src Source
-	now func() time.Time
-	log *slog.Logger
+	src   Source
+	now   func() time.Time
+	log   *slog.Logger
+	board Board
+	acts  Actions
+	auth  *Auth
 }
 
-// securityHeaders forbids what the pages never need: scripts, external loads, framing, sniffing.
+// boardRoutes are the UI's views and actions (issue 16). The action routes exist whether
+// actions are on or not, so that a form or a script aimed at a runner with actions off gets a
+// 403 that says how to turn them on rather than a 405.
+func (s *server) boardRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /pipelines/{name}", s.pipelineDetail)
+	mux.HandleFunc("GET /runs/{id}", s.runPage)
+	mux.HandleFunc("GET /runs/{id}/activities/{activity}", s.runPage)
+	mux.HandleFunc("GET /runs/{id}/activities/{activity}/attempts/{attempt}/log", s.attemptLog)
+	mux.HandleFunc("GET /runners", s.runners)
+	mux.HandleFunc("GET /actions", s.actionLog)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("GET /login/basic", s.loginBasic)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("POST /pipelines/{name}/trigger", s.formTrigger)
+	mux.HandleFunc("POST /pipelines/{name}/backfill", s.formBackfill)
+	mux.HandleFunc("POST /pipelines/{name}/pause", s.formPause(true))
+	mux.HandleFunc("POST /pipelines/{name}/unpause", s.formPause(false))
+	mux.HandleFunc("POST /runs/{id}/activities/{activity}/clear", s.formClear)
+	mux.HandleFunc("POST /runs/{id}/fail", s.formFail)
+
+	mux.HandleFunc("GET /api/home", s.apiHome)
+	mux.HandleFunc("GET /api/runs/{id}", s.apiRun)
+	mux.HandleFunc("GET /api/actions", s.apiActionLog)
+	mux.HandleFunc("POST /api/pipelines/{name}/runs", s.apiTrigger)
+	mux.HandleFunc("POST /api/pipelines/{name}/backfill/count", s.apiBackfillCount)
+	mux.HandleFunc("POST /api/pipelines/{name}/backfill", s.apiBackfill)
+	mux.HandleFunc("POST /api/pipelines/{name}/pause", s.apiPause(true))
+	mux.HandleFunc("POST /api/pipelines/{name}/unpause", s.apiPause(false))
+	mux.HandleFunc("POST /api/runs/{id}/activities/{activity}/clear", s.apiClear)
+	mux.HandleFunc("POST /api/runs/{id}/fail", s.apiFail)
+}
+
+// newPage starts a page for a request: who is signed in, whether actions are on, and the CSRF
+// token its forms carry.
+func (s *server) newPage(w http.ResponseWriter, r *http.Request, title string) *page {
+	now := s.now()
+	p := &page{Title: title, Now: newTimeView(now, now), Board: s.board != nil}
+	if s.acts != nil && s.auth != nil {
+		p.ActionsOn = true
+		p.CSRF = s.auth.csrfToken(w, r)
+		p.User, _ = s.auth.pageUser(r)
+		p.Here = r.URL.RequestURI()
+	}
+	return p
+}
+
+// message answers with a page that says one thing (errors, 404s).
+func (s *server) message(w http.ResponseWriter, r *http.Request, code int, title, msg string) {
+	p := s.newPage(w, r, title)
+	p.Message = msg
+	s.render(w, r, code, messagePage, p)
+}
+
+// securityHeaders forbids what the pages never need: scripts, external loads, framing, sniffing,
+// and forms posting anywhere but here.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
@@ -225,11 +299,7 @@ func (s *server) pipeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
-	now := s.now()
-	s.render(w, r, http.StatusNotFound, messagePage, &page{
-		Title: "not found", Now: newTimeView(now, now),
-		Message: fmt.Sprintf("There is no page at %q.", r.URL.Path),
-	})
+	s.message(w, r, http.StatusNotFound, "not found", fmt.Sprintf("There is no page at %q.", r.URL.Path))
 }
 
 func (s *server) apiPipelines(w http.ResponseWriter, r *http.Request) {
@@ -284,11 +354,7 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 // sourceFailed answers a page request whose data could not be read.
 func (s *server) sourceFailed(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.ErrorContext(r.Context(), "web: reading pipelines failed", slog.String("path", r.URL.Path), slog.Any("error", err))
-	now := s.now()
-	s.render(w, r, http.StatusInternalServerError, messagePage, &page{
-		Title: "error", Now: newTimeView(now, now),
-		Message: "Reading the pipelines failed: " + err.Error(),
-	})
+	s.message(w, r, http.StatusInternalServerError, "error", "Reading the pipelines failed: "+err.Error())
 }
 
 // render executes a page into a buffer first, so a template error becomes a clean 500 instead

@@ -522,3 +522,28 @@ func TestIndex_EndedScheduleIsNotStale(t *testing.T) {
 		t.Error("a pipeline whose schedule ended is marked stale")
 	}
 }
+
+// TestPipelinePage_ShowsEMRCost: the pipeline shows the plan's estimate per run and the cost per
+// day, each run its measured cost beside its estimate; an unknown cost reads "unknown", and a
+// cost note with markup is escaped.
+func TestPipelinePage_ShowsEMRCost(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	nih := int64(24)
+	ps := fixture()
+	ps[0].Cost = &status.PipelineCost{EstimatedPerRun: f(0.36), Days: []status.DayCost{
+		{Day: "2026-11-18", Runs: 1, Clusters: 1, USD: f(0.54), NodeSeconds: 8100},
+		{Day: "2026-11-17", Runs: 2, Clusters: 3, NodeSeconds: 900},
+	}}
+	ps[0].Runs[0].Cost = &status.RunCost{Clusters: 1, NodeSeconds: 8100, NormalizedInstanceHours: &nih, USD: f(0.54), EstimatedUSD: f(0.36)}
+	ps[1].Runs[0].Cost = &status.RunCost{Clusters: 1, NodeSeconds: 60, Unestimated: `estimate: <script>x</script>`}
+	srv := newServer(t, &fixedSource{pipelines: ps}, nil)
+	_, body := get(t, srv.URL+"/pipelines/orders")
+	wantContains(t, body,
+		`estimate <span class="cost-estimate">$0.3600</span> per run`,
+		`<tr><td>2026-11-18</td><td>$0.5400</td><td>1</td><td>1</td><td>2.25</td></tr>`,
+		`<tr><td>2026-11-17</td><td>unknown</td><td>2</td><td>3</td><td>0.25</td></tr>`,
+		`<dd class="run-cost">$0.5400 <span class="muted">(estimate $0.3600; 1 cluster(s), 2.25 node-hours, 24 normalized instance hours)</span>`,
+	)
+	_, body = get(t, srv.URL+"/pipelines/clicks")
+	wantContains(t, body, `<dd class="run-cost">unknown <span class="muted">(estimate unknown; 1 cluster(s), 0.02 node-hours)</span><div class="muted">estimate: &lt;script&gt;x&lt;/script&gt;</div>`)
+}

@@ -1,0 +1,1 @@
+SELECT day, sum(amount) AS total FROM staging.orders_daily GROUP BY day;

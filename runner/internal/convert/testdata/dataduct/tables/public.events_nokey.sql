@@ -1,0 +1,4 @@
+CREATE TABLE public.events_nokey (
+    ts TIMESTAMP,
+    name VARCHAR(64)
+);

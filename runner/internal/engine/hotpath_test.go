@@ -1,0 +1,88 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/engine"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
+)
+
+// Statement budgets of the hot path, per activity, counted by the engine over everything its
+// job transactions do for a backfill: starting the runs, starting and finishing each activity,
+// queueing the dependents, finishing the runs (River's own fetching and completing are not
+// counted: River does the same for plain jobs). PostgreSQL runs each step as one statement;
+// SQLite, without data-modifying CTEs, runs their parts one by one in the same transaction
+// (statements there are calls into the process, not round trips; its commits are what cost).
+var statementBudget = map[state.Dialect]float64{state.Postgres: 4, state.SQLite: 8}
+
+// TestStatementsPerActivity counts the statements and commits per activity of a backfill of a
+// pipeline with dependencies (a → {b, c}, c → d) and holds them to the budgets.
+func TestStatementsPerActivity(t *testing.T) {
+	drivers(t, func(t *testing.T, url string) {
+		h := start(t, url, nil)
+		p := pipeline("counted")
+		const runs = 12
+		plan, err := h.e.Backfill(context.Background(), p, t0, t0.Add(runs*time.Hour), engine.ReprocessNone, runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range wait(t, h, plan.Created) {
+			if r.State != status.RunSuccess {
+				t.Fatalf("run %d: %s", r.ID, r.State)
+			}
+			for act, s := range activityStates(t, h, r.ID) {
+				if s != status.ActivitySuccess {
+					t.Fatalf("run %d activity %s: %s", r.ID, act, s)
+				}
+			}
+		}
+		stmts, commits := h.e.Totals()
+		acts := float64(runs * len(p.Activities))
+		perAct, commitsPerAct := float64(stmts)/acts, float64(commits)/acts
+		t.Logf("%s: %d statements and %d commits for %.0f activities: %.2f statements and %.2f commits per activity",
+			h.db.Dialect, stmts, commits, acts, perAct, commitsPerAct)
+		if budget := statementBudget[h.db.Dialect]; perAct > budget {
+			t.Errorf("%.2f statements per activity, budget %.0f", perAct, budget)
+		}
+		// Two per activity (start, finish), plus the one transaction of the tick that
+		// started all the runs (max_active = runs).
+		if commits > int64(2*acts)+1 {
+			t.Errorf("%d commits for %.0f activities: more than 2 per activity and 1 to start the runs", commits, acts)
+		}
+	})
+}
+
+// TestDependentsQueuedByTheLastDependency: d depends on b and c, which finish at the same
+// time many times over; d must run exactly once per run, queued by whichever of b and c
+// finished last (the run row orders them), and every run must finish.
+func TestDependentsQueuedByTheLastDependency(t *testing.T) {
+	drivers(t, func(t *testing.T, url string) {
+		h := start(t, url, nil)
+		p := pipeline("diamond", func(p *definition.Pipeline) {
+			p.Activities = map[string]*definition.Activity{
+				"a": {}, "b": {DependsOn: []string{"a"}}, "c": {DependsOn: []string{"a"}}, "d": {DependsOn: []string{"b", "c"}},
+			}
+		})
+		const runs = 20
+		plan, err := h.e.Backfill(context.Background(), p, t0, t0.Add(runs*time.Hour), engine.ReprocessNone, runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range wait(t, h, plan.Created) {
+			if r.State != status.RunSuccess {
+				t.Fatalf("run %d: %s", r.ID, r.State)
+			}
+			atts, err := state.Attempts(context.Background(), h.db.Reader(), r.ID, "d")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(atts) != 1 {
+				t.Errorf("run %d: d ran %d times, want once", r.ID, len(atts))
+			}
+		}
+	})
+}
