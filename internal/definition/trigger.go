@@ -360,3 +360,34 @@ func (v *validator) waitForPipeline(base string, w *WaitForPipeline) {
 		}
 	}
 }
+
+// Describe says in a line what starts the pipeline's triggered runs; "" for none.
+func (t *Trigger) Describe() string {
+	if t == nil {
+		return ""
+	}
+	var parts []string
+	if s := t.SQS; s != nil {
+		d := "sqs " + s.QueueURL
+		var f []string
+		for _, kv := range [][2]string{{"bucket", s.Bucket}, {"prefix", s.Prefix}, {"suffix", s.Suffix}, {"pattern", s.Pattern}} {
+			if kv[1] != "" {
+				f = append(f, kv[0]+" "+kv[1])
+			}
+		}
+		if len(s.After) > 0 {
+			f = append(f, "notifications of "+strings.Join(s.After, ", "))
+		}
+		if n, w := s.Batching(); n > 1 {
+			f = append(f, "batches of up to "+strconv.Itoa(n)+" events or "+w.String())
+		}
+		if len(f) > 0 {
+			d += " (" + strings.Join(f, "; ") + ")"
+		}
+		parts = append(parts, d)
+	}
+	if len(t.After) > 0 {
+		parts = append(parts, "after "+strings.Join(t.After, ", "))
+	}
+	return strings.Join(parts, ", ")
+}

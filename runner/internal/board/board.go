@@ -56,7 +56,8 @@ type Reader struct {
 // compiled is what the views need of one pipeline version, worked out once.
 type compiled struct {
 	p        *definition.Pipeline
-	sched    *definition.CompiledSchedule // nil when it does not compile
+	sched    *definition.CompiledSchedule // nil when it does not compile, or there is none
+	trigger  string                       // what else starts runs (definition.Trigger.Describe)
 	schedule string
 	order    []string // activities in topological order
 }
@@ -140,14 +141,20 @@ func (r *Reader) definitions(ctx context.Context, rows []state.BoardPipeline) (m
 	return out, nil
 }
 
+// runEventSample is how many of a triggered run's objects its page names.
+const runEventSample = 10
+
 func compile(doc []byte) *compiled {
 	p, err := definition.DecodePipeline(doc)
 	if err != nil {
 		return nil
 	}
-	c := &compiled{p: p, schedule: describeSchedule(p.Schedule)}
-	if s, err := p.Schedule.Compile(); err == nil {
-		c.sched = s
+	c := &compiled{p: p, trigger: p.Trigger.Describe()}
+	if p.HasSchedule() {
+		c.schedule = describeSchedule(p.Schedule)
+		if s, err := p.Schedule.Compile(); err == nil {
+			c.sched = s
+		}
 	}
 	if order, err := definition.TopoOrder(p.Activities); err == nil {
 		c.order = order
@@ -205,7 +212,7 @@ func homeRow(b state.BoardPipeline, c *compiled, cells []status.RunCell, now tim
 		h.Freshness = &f
 	}
 	if c != nil {
-		h.Schedule = c.schedule
+		h.Schedule, h.Trigger = c.schedule, c.trigger
 	}
 	h.NextRun = nextRun(&h, c, now)
 	h.SetCells(cells)
@@ -361,6 +368,11 @@ func (r *Reader) Run(ctx context.Context, id int64) (*status.RunDetail, error) {
 	}}
 	if d.Owner, err = state.RunOwner(ctx, q, run.Pipeline); err != nil {
 		return nil, err
+	}
+	if state.IsEventTrigger(run.Trigger) {
+		if d.Event, err = state.RunEventSummary(ctx, q, id, runEventSample); err != nil {
+			return nil, err
+		}
 	}
 	acts, err := state.Activities(ctx, q, id)
 	if err != nil {

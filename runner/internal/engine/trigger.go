@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
@@ -59,57 +57,11 @@ const statusSample = 3
 
 // runEvent is what status shows of a triggered run's event.
 func runEvent(ctx context.Context, q state.Q, runID int64) (*status.RunEvent, error) {
-	ev, ok, err := state.EventOf(ctx, q, runID)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var e definition.Event
-	if err := json.Unmarshal(ev.Event, &e); err != nil {
-		return nil, fmt.Errorf("run %d: decoding its event: %w", runID, err)
-	}
-	out := &status.RunEvent{Messages: ev.Messages, Objects: ev.Objects}
-	for i, o := range e.Objects {
-		if i == statusSample {
-			break
-		}
-		out.Sample = append(out.Sample, "s3://"+o.Bucket+"/"+o.Key)
-	}
-	if u := e.Upstream; u != nil {
-		out.Upstream = u.Pipeline + " run " + u.RunID
-	}
-	return out, nil
+	return state.RunEventSummary(ctx, q, runID, statusSample)
 }
 
 // describeTrigger says in a line what starts a pipeline's triggered runs.
-func describeTrigger(t *definition.Trigger) string {
-	if t == nil {
-		return ""
-	}
-	var parts []string
-	if s := t.SQS; s != nil {
-		d := "sqs " + s.QueueURL
-		var f []string
-		for _, kv := range [][2]string{{"bucket", s.Bucket}, {"prefix", s.Prefix}, {"suffix", s.Suffix}, {"pattern", s.Pattern}} {
-			if kv[1] != "" {
-				f = append(f, kv[0]+" "+kv[1])
-			}
-		}
-		if len(s.After) > 0 {
-			f = append(f, "notifications of "+strings.Join(s.After, ", "))
-		}
-		if n, w := s.Batching(); n > 1 {
-			f = append(f, "batches of up to "+strconv.Itoa(n)+" events or "+w.String())
-		}
-		if len(f) > 0 {
-			d += " (" + strings.Join(f, "; ") + ")"
-		}
-		parts = append(parts, d)
-	}
-	if len(t.After) > 0 {
-		parts = append(parts, "after "+strings.Join(t.After, ", "))
-	}
-	return strings.Join(parts, ", ")
-}
+func describeTrigger(t *definition.Trigger) string { return t.Describe() }
 
 // runOutputs sets a success notification's outputs: the run's parameters, as its templates
 // saw them.

@@ -3,10 +3,12 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
 
@@ -251,6 +253,30 @@ func TriggeredPipelines(ctx context.Context, q Q) (map[string][]byte, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the pipelines: %w", err)
+	}
+	return out, nil
+}
+
+// RunEventSummary is what status shows of a triggered run's event: its messages and objects,
+// the first sample objects' URLs and the upstream run; nil for runs no event made.
+func RunEventSummary(ctx context.Context, q Q, runID int64, sample int) (*status.RunEvent, error) {
+	ev, ok, err := EventOf(ctx, q, runID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var e definition.Event
+	if err := json.Unmarshal(ev.Event, &e); err != nil {
+		return nil, fmt.Errorf("run %d: decoding its event: %w", runID, err)
+	}
+	out := &status.RunEvent{Messages: ev.Messages, Objects: ev.Objects}
+	for i, o := range e.Objects {
+		if i == sample {
+			break
+		}
+		out.Sample = append(out.Sample, "s3://"+o.Bucket+"/"+o.Key)
+	}
+	if u := e.Upstream; u != nil {
+		out.Upstream = u.Pipeline + " run " + u.RunID
 	}
 	return out, nil
 }

@@ -37,6 +37,8 @@ type HomePipeline struct {
 	// when the schedule ended, or the pipeline is disabled or paused).
 	Schedule string     `json:"schedule,omitempty"`
 	NextRun  *time.Time `json:"next_run,omitempty"`
+	// Trigger describes what else starts runs: a queue, upstream pipelines ("" for none).
+	Trigger string `json:"trigger,omitempty"`
 	// Freshness is the end of the newest successful interval; nil before the first.
 	Freshness *time.Time `json:"freshness,omitempty"`
 	// Cells are the newest runs, newest first (at most HomeCells).

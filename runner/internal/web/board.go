@@ -235,6 +235,7 @@ type homeRowView struct {
 	StreakMore               bool
 	Cells                    []cellView // oldest first, left to right
 	Schedule                 string
+	Trigger                  string
 	HasFreshness, HasNextRun bool
 }
 
@@ -252,7 +253,7 @@ type homeView struct {
 
 func newHomeRow(h *status.HomePipeline, now time.Time) homeRowView {
 	v := homeRowView{
-		Name: h.Name, URL: pipelineURL(h.Name), Owner: h.Owner, State: pipelineState(h), Schedule: h.Schedule,
+		Name: h.Name, URL: pipelineURL(h.Name), Owner: h.Owner, State: pipelineState(h), Schedule: h.Schedule, Trigger: h.Trigger,
 		NextRun: newTimePtrView(h.NextRun, now), Freshness: newTimePtrView(h.Freshness, now),
 		Streak: h.FailureStreak, StreakMore: h.FailureStreak >= status.HomeCells,
 	}
@@ -555,6 +556,7 @@ type runPageView struct {
 	CanFail  bool
 	Actions  []actionView
 	Interval string
+	Event    *status.RunEvent // what started a triggered run; nil for others
 }
 
 func (s *server) runPage(w http.ResponseWriter, r *http.Request) {
@@ -579,6 +581,7 @@ func (s *server) runPage(w http.ResponseWriter, r *http.Request) {
 		CanFail:  d.State == status.RunScheduled || d.State == status.RunRunning,
 		Actions:  newActionViews(d.Actions, now),
 		Interval: intervalText(d.IntervalStart, d.IntervalEnd),
+		Event:    d.Event,
 	}
 	states := map[string]string{}
 	for _, a := range d.Activities {

@@ -636,3 +636,58 @@ func TestUI_APIHomeIsPaginated(t *testing.T) {
 		t.Errorf("per_page=0: %d, want 400", resp.StatusCode)
 	}
 }
+
+// A pipeline with a trigger shows it on its page (and "on the next event" for its next run),
+// and a run an event made shows its messages, objects and their keys — escaped: object keys
+// come from whoever can write to the bucket.
+func TestUI_ShowsTriggersAndTheEventOfATriggeredRun(t *testing.T) {
+	u := newUI(t, false)
+	ctx := context.Background()
+	p := uiPipeline()
+	p.Name, p.Schedule = "landed", definition.Schedule{}
+	p.Trigger = &definition.Trigger{SQS: &definition.SQSTrigger{QueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/landed", Prefix: "raw/<b>x</b>/"}}
+	doc, err := definition.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event, err := json.Marshal(definition.Event{Source: state.TriggerSQS, Messages: 2, Objects: []definition.EventObject{
+		{Bucket: "landing", Key: "raw/<script>alert(1)</script>.csv", Size: 10},
+		{Bucket: "landing", Key: "raw/b.csv", Size: 20},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := uiT0.Add(8 * time.Hour)
+	var id int64
+	if err := u.db.InTx(ctx, func(q state.Q) error {
+		if err := state.PutDefinition(ctx, q, p.Name, p.Version, doc, now); err != nil {
+			return err
+		}
+		if err := state.PutPipeline(ctx, q, state.PipelineRow{Name: p.Name, Version: p.Version, Enabled: true, Owner: p.Owner}, now); err != nil {
+			return err
+		}
+		id, err = state.InsertEventRun(ctx, q, u.db.Dialect, state.EventRun{
+			Run: state.NewRun{Pipeline: p.Name, IntervalStart: uiT0, IntervalEnd: uiT0.Add(time.Hour), Version: p.Version, Trigger: state.TriggerSQS,
+				MaxActive: 1, Activities: map[string]string{"extract": definition.KindShell}},
+			Keys: []string{"landing/raw/a.csv/1"}, Source: state.TriggerSQS, Messages: 2, Objects: 2, Event: event,
+		}, now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := fetch(t, http.DefaultClient, http.MethodGet, u.url+"/pipelines/landed", nil, nil)
+	for _, want := range []string{"sqs https://sqs.eu-west-1.amazonaws.com/123456789012/landed (prefix raw/&lt;b&gt;x&lt;/b&gt;/)", "on the next event"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("pipeline page: missing %q:\n%s", want, between(page, "<dl", "</dl>"))
+		}
+	}
+	_, run := fetch(t, http.DefaultClient, http.MethodGet, u.url+fmt.Sprintf("/runs/%d", id), nil, nil)
+	for _, want := range []string{"2 message(s), 2 object(s)", "s3://landing/raw/&lt;script&gt;alert(1)&lt;/script&gt;.csv", "s3://landing/raw/b.csv"} {
+		if !strings.Contains(run, want) {
+			t.Errorf("run page: missing %q:\n%s", want, between(run, "<dl", "</dl>"))
+		}
+	}
+	if strings.Contains(run, "<script>") || strings.Contains(page, "<b>x") {
+		t.Error("a key or prefix is shown unescaped")
+	}
+}
