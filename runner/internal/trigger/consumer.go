@@ -307,7 +307,15 @@ func (c *consumer) flush(ctx context.Context, bs []*batch) []Message {
 		in[i] = Batch{Items: b.items, Messages: len(b.msgs)}
 		events += len(b.items)
 	}
+	var msgs []Message
+	for _, b := range bs {
+		for _, pm := range b.msgs {
+			msgs = append(msgs, pm.msg)
+		}
+	}
+	stop := c.keepVisible(ctx, msgs)
 	res, err := c.rec.RecordAll(ctx, p, state.TriggerSQS, in, l.loc)
+	stop()
 	var done []Message
 	made := false
 	for i, b := range bs {
@@ -344,6 +352,39 @@ func (c *consumer) flush(ctx context.Context, bs []*batch) []Message {
 		c.onRuns(ctx)
 	}
 	return done
+}
+
+// keepVisible extends the visibility of msgs every half timeout until the returned stop is
+// called: a recording slower than that (a locked pipeline, a slow state database) must not let
+// the messages go back to the queue while their runs are being committed. A second consumer
+// receiving them would make nothing (the dedupe keys), but would wait on the same lock.
+func (c *consumer) keepVisible(ctx context.Context, msgs []Message) (stop func()) {
+	if len(msgs) == 0 {
+		return func() {}
+	}
+	vis := c.visibility()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(vis / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := c.q.Extend(ctx, msgs, vis); err != nil && ctx.Err() == nil {
+				c.log.Warn("extending the visibility of trigger messages being recorded failed; another consumer may receive them (their events make one run all the same)",
+					"queue", c.url, "messages", len(msgs), "error", err)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func (c *consumer) deleteNow(ctx context.Context, msgs []Message) {

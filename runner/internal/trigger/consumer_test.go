@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -487,4 +488,64 @@ func TestConsumer_TwoRunnersOnePostgresMakeOneRunPerEvent(t *testing.T) {
 	if got.objects != n || got.duplicates != 0 || lost != 0 {
 		t.Errorf("objects %d, duplicates %d, lost %d; want %d, 0, 0", got.objects, got.duplicates, lost, n)
 	}
+}
+
+// extendCount counts the messages whose visibility the consumer extends.
+type extendCount struct {
+	Queue
+	n atomic.Int64
+}
+
+func (q *extendCount) Extend(ctx context.Context, msgs []Message, d time.Duration) error {
+	q.n.Add(int64(len(msgs)))
+	return q.Queue.Extend(ctx, msgs, d)
+}
+
+// A recording held up longer than the visibility timeout (here: another transaction holds
+// the pipeline's lock for three timeouts) keeps its messages invisible meanwhile, so they are
+// not delivered again while their runs are being committed; the run is made once.
+func TestConsumer_SlowRecordingKeepsItsMessagesInvisible(t *testing.T) {
+	e := newEnv(t, acctest.NewPostgresDatabase(t))
+	e.publish(t, rawPipeline(e.url, nil)) // visibility_timeout 2s
+	ctx := context.Background()
+	locked, unlock := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = e.db.InTx(ctx, func(q state.Q) error {
+			if err := state.LockPipeline(ctx, q, e.db.Dialect, "raw"); err != nil {
+				return err
+			}
+			close(locked)
+			<-unlock
+			return nil
+		})
+	}()
+	<-locked
+	e.send(t, acctest.S3EventNotification(eventOf(1)))
+	ext := &extendCount{}
+	e.start(t, func(q Queue) Queue { ext.Queue = q; return ext })
+	time.Sleep(6 * time.Second) // three visibility timeouts with the recording blocked
+	if got := ext.n.Load(); got < 2 {
+		t.Errorf("the message's visibility was extended %d times while its recording waited 6s; want at least 2 (every 1s)", got)
+	}
+	if q := e.visibleNow(t); q != 0 {
+		t.Errorf("%d messages visible on the queue while their recording waits: another consumer could receive them", q)
+	}
+	close(unlock)
+	waitFor(t, "the message to be deleted", func() bool { return e.queued(t) == 0 })
+	if got := e.tally(t, "raw"); got.runs != 1 || got.duplicates != 0 {
+		t.Errorf("runs %d, duplicates %d; want 1 run, 0 duplicates", got.runs, got.duplicates)
+	}
+}
+
+// visibleNow receives what another consumer would get from the queue now (hiding it for a
+// second), and says how many messages that was.
+func (e *env) visibleNow(t testing.TB) int {
+	t.Helper()
+	out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(e.url), MaxNumberOfMessages: 10, VisibilityTimeout: 1, WaitTimeSeconds: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Messages)
 }
