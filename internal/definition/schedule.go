@@ -472,3 +472,23 @@ func (c *CompiledSchedule) everyCeilIndex(t time.Time) int {
 	}
 	return k
 }
+
+// Describe says the schedule in a line, as status and the web UI show it: "every 1d from
+// 2026-11-18T00:00:00Z (Europe/Berlin), catchup", "cron 0 6 * * * from …".
+func (s Schedule) Describe() string {
+	out := "every " + s.Every
+	if s.Cron != "" {
+		out = "cron " + s.Cron
+	}
+	out += " from " + s.Start
+	if s.End != "" {
+		out += " until " + s.End
+	}
+	if s.Timezone != "" {
+		out += " (" + s.Timezone + ")"
+	}
+	if s.Catchup {
+		out += ", catchup"
+	}
+	return out
+}

@@ -151,7 +151,7 @@ func compile(doc []byte) *compiled {
 	}
 	c := &compiled{p: p, trigger: p.Trigger.Describe()}
 	if p.HasSchedule() {
-		c.schedule = describeSchedule(p.Schedule)
+		c.schedule = p.Schedule.Describe()
 		if s, err := p.Schedule.Compile(); err == nil {
 			c.sched = s
 		}
@@ -165,24 +165,6 @@ func compile(doc []byte) *compiled {
 		sort.Strings(c.order)
 	}
 	return c
-}
-
-func describeSchedule(s definition.Schedule) string {
-	out := "every " + s.Every
-	if s.Cron != "" {
-		out = "cron " + s.Cron
-	}
-	out += " from " + s.Start
-	if s.End != "" {
-		out += " until " + s.End
-	}
-	if s.Timezone != "" {
-		out += " (" + s.Timezone + ")"
-	}
-	if s.Catchup {
-		out += ", catchup"
-	}
-	return out
 }
 
 // nextRun is when the next interval's run is due: the end of the first interval that has not

@@ -63,7 +63,7 @@ func StatusPage(ctx context.Context, db *state.DB, now time.Time, opts StatusOpt
 			if p, err := definition.DecodePipeline(doc); err == nil {
 				ps.Description = p.Description
 				if p.HasSchedule() {
-					ps.Schedule = describeSchedule(p.Schedule)
+					ps.Schedule = p.Schedule.Describe()
 				}
 				ps.Trigger = describeTrigger(p.Trigger)
 				if sched, err := p.Schedule.Compile(); err == nil && ps.Enabled {
@@ -139,22 +139,4 @@ func runStatus(ctx context.Context, q state.Q, r state.RunRow, withActivities bo
 		sr.Activities = append(sr.Activities, sa)
 	}
 	return sr, nil
-}
-
-func describeSchedule(s definition.Schedule) string {
-	out := "every " + s.Every
-	if s.Cron != "" {
-		out = "cron " + s.Cron
-	}
-	out += " from " + s.Start
-	if s.End != "" {
-		out += " until " + s.End
-	}
-	if s.Timezone != "" {
-		out += " (" + s.Timezone + ")"
-	}
-	if s.Catchup {
-		out += ", catchup"
-	}
-	return out
 }
