@@ -117,9 +117,11 @@ func putAll(b *testing.B, c *kinesis.Client, stream string, entries []types.PutR
 }
 
 // bareRead reads the stream's only shard from TRIM_HORIZON with GetRecords (benchCallLimit
-// records a call, as the subscriber's batch; no pause) until it has want records, and returns how long that took from its
-// GetShardIterator call.
-func bareRead(b *testing.B, stream string, want int) time.Duration {
+// records a call, as the subscriber's batch) until it has want records, and returns how long
+// that took from its GetShardIterator call. gap spaces the calls' starts: 0 reads flat out (what
+// kinesis-local can hand out), 200 ms reads at Kinesis's limit of 5 calls a second per shard,
+// which any reader of a real stream must keep to (the subscriber does).
+func bareRead(b *testing.B, stream string, want int, gap time.Duration) time.Duration {
 	b.Helper()
 	c := kinesisClient(b)
 	ctx := context.Background()
@@ -137,6 +139,7 @@ func bareRead(b *testing.B, stream string, want int) time.Duration {
 	iter := it.ShardIterator
 	got, size := 0, 0
 	for got < want {
+		called := time.Now()
 		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(benchCallLimit))}) //nolint:gosec // ≤ 10,000
 		if err != nil {
 			b.Fatal(err)
@@ -146,6 +149,9 @@ func bareRead(b *testing.B, stream string, want int) time.Duration {
 		}
 		got += len(out.Records)
 		iter = out.NextShardIterator
+		if got < want {
+			time.Sleep(gap - time.Since(called))
+		}
 		if len(out.Records) == 0 && time.Since(start) > benchWait {
 			b.Fatalf("bare read: %d of %d records after %s", got, want, benchWait)
 		}
@@ -190,7 +196,7 @@ func waitCheckpointed(b *testing.B, replication string, want int64, urls ...stri
 func BenchmarkSubscriberThroughput(b *testing.B) {
 	for _, format := range []string{definition.RecordsStatements, definition.RecordsRows} {
 		b.Run(format, func(b *testing.B) {
-			var bareTotal, subTotal, fillTotal time.Duration
+			var bareTotal, pacedTotal, subTotal, fillTotal time.Duration
 			for range b.N {
 				b.StopTimer()
 				stream, arn := benchStream(b, 1)
@@ -208,7 +214,8 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 				dir := publish(b, "", r)
 				// The bare read before and after the subscriber, so that neither side has
 				// kinesis-local warmer than the other.
-				bare := bareRead(b, stream, benchRecords)
+				bare := bareRead(b, stream, benchRecords, 0)
+				paced := bareRead(b, stream, benchRecords, time.Second/definition.ShardReadCallsPerSecond)
 				b.StartTimer()
 				// Timed from the consumer's first GetShardIterator, as the bare read is from its
 				// ListShards: the service's start (registry, state database, lease) is not a shard's.
@@ -219,17 +226,21 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 				subTotal += time.Since(first.at())
 				b.StopTimer()
 				s.stop()
-				bare += bareRead(b, stream, benchRecords)
+				bare += bareRead(b, stream, benchRecords, 0)
 				bareTotal += bare / 2
+				paced += bareRead(b, stream, benchRecords, time.Second/definition.ShardReadCallsPerSecond)
+				pacedTotal += paced / 2
 				if got := count(applied(b, url)); got != benchRecords {
 					b.Fatalf("replica holds %d rows, want %d", got, benchRecords)
 				}
 			}
 			n := float64(benchRecords) * float64(b.N)
-			sub, bare := n/subTotal.Seconds(), n/bareTotal.Seconds()
+			sub, bare, pacedRate := n/subTotal.Seconds(), n/bareTotal.Seconds(), n/pacedTotal.Seconds()
 			b.ReportMetric(sub, "subscriber-rec/s")
 			b.ReportMetric(bare, "bare-rec/s")
 			b.ReportMetric(sub/bare, "ratio")
+			b.ReportMetric(pacedRate, "paced-rec/s")
+			b.ReportMetric(sub/pacedRate, "paced-ratio")
 			b.ReportMetric(n/fillTotal.Seconds(), "put-rec/s")
 			b.ReportMetric(float64(benchRecords), "records")
 		})
@@ -291,7 +302,7 @@ func BenchmarkSubscriberLag(b *testing.B) {
 		// part of the load a runner puts on the stream.
 		startService(b, svcOpts{registryDir: dir, conns: conns, replicas: names, quiet: true, tick: subscribe.DefaultTick})
 
-		// Put at a steady rate: every 10 ms, as many records as are due by now (at most 500 a
+		// Put at a steady rate: every 50 ms, as many records as are due by now (at most 500 a
 		// call), each stamped with the time its call starts.
 		c := kinesisClient(b)
 		begin := time.Now()
@@ -300,7 +311,10 @@ func BenchmarkSubscriberLag(b *testing.B) {
 		put := 0
 		var calls []float64   // how long each PutRecords call took, ms: kinesis-local's share of the lag
 		var ended []time.Time // when each PutRecords call returned, by call number
-		tick := time.NewTicker(10 * time.Millisecond)
+		// 50 ms, not less: kinesis-local takes ~50 ms a PutRecords call whatever it holds, so
+		// smaller calls every 10 ms fall behind 1,000 records/s. A record's lag counts from
+		// its call's start, so the wait for the tick is not in it.
+		tick := time.NewTicker(50 * time.Millisecond)
 		for now := range tick.C {
 			if now.After(end) {
 				break
