@@ -756,7 +756,7 @@ func (s *step) sqlCommand() []*named {
 	if s.get("wrap_transaction") == "false" {
 		s.e.Note("wrap_transaction false: sluice runs a sql activity's statements in one transaction")
 	}
-	return []*named{{s.id(""), &definition.Activity{SQL: &definition.SQLActivity{Connection: s.redshift(), Statements: splitSQL(sql)}}}}
+	return []*named{{s.id(""), &definition.Activity{SQL: &definition.SQLActivity{Connection: s.redshift(), Statements: convert.SplitSQL(sql)}}}}
 }
 
 func (s *step) createUpdate() []*named {
@@ -771,7 +771,7 @@ func (s *step) createUpdate() []*named {
 		}
 		return nil
 	}
-	stmts := append([]string{t.create}, splitSQL(sql)...)
+	stmts := append([]string{t.create}, convert.SplitSQL(sql)...)
 	if s.get("analyze_table") != "false" {
 		stmts = append(stmts, "ANALYZE "+t.name)
 	}
@@ -795,33 +795,4 @@ func (s *step) primaryKeyCheck() []*named {
 	}
 	return []*named{{s.id(""), &definition.Activity{Check: &definition.CheckActivity{Connection: s.redshift(), Table: t.name,
 		Unique: t.key, NotNull: t.key, Severity: definition.SeverityFail}}}}
-}
-
-// splitSQL splits a script at the semicolons outside quotes.
-func splitSQL(s string) []string {
-	var out []string
-	var cur strings.Builder
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case quote != 0:
-			if ch == quote {
-				quote = 0
-			}
-		case ch == '\'' || ch == '"':
-			quote = ch
-		case ch == ';':
-			if t := strings.TrimSpace(cur.String()); t != "" {
-				out = append(out, t)
-			}
-			cur.Reset()
-			continue
-		}
-		cur.WriteByte(ch)
-	}
-	if t := strings.TrimSpace(cur.String()); t != "" {
-		out = append(out, t)
-	}
-	return out
 }

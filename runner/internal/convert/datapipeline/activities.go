@@ -664,7 +664,7 @@ func (c *converter) sqlActivity(o *object) *definition.Activity {
 		e.Leave("no script")
 		return nil
 	}
-	stmts := splitSQL(c.tmpl(o, "script", script))
+	stmts := convert.SplitSQL(c.tmpl(o, "script", script))
 	if args := o.strs("scriptArgument"); len(args) > 0 {
 		var lits []string
 		for _, a := range args {
@@ -682,52 +682,6 @@ func (c *converter) sqlActivity(o *object) *definition.Activity {
 	}
 	o.used["input"], o.used["output"] = true, true
 	return &definition.Activity{SQL: &definition.SQLActivity{Connection: conn, Statements: stmts}}
-}
-
-// splitSQL splits a script at the semicolons outside quotes and comments.
-func splitSQL(s string) []string {
-	var out []string
-	var cur strings.Builder
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case quote != 0:
-			if ch == quote {
-				quote = 0
-			}
-		case ch == '\'' || ch == '"':
-			quote = ch
-		case ch == '-' && i+1 < len(s) && s[i+1] == '-':
-			j := strings.IndexByte(s[i:], '\n')
-			if j < 0 {
-				j = len(s) - i
-			}
-			cur.WriteString(s[i : i+j])
-			i += j - 1
-			continue
-		case ch == ';':
-			if t := strings.TrimSpace(cur.String()); t != "" {
-				out = append(out, t)
-			}
-			cur.Reset()
-			continue
-		}
-		cur.WriteByte(ch)
-	}
-	if t := strings.TrimSpace(cur.String()); t != "" && !onlyComments(t) {
-		out = append(out, t)
-	}
-	return out
-}
-
-func onlyComments(s string) bool {
-	for _, line := range strings.Split(s, "\n") {
-		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
-			return false
-		}
-	}
-	return true
 }
 
 // bindArgs replaces the ? outside quotes with the next literals.
