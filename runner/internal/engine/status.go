@@ -65,7 +65,7 @@ func StatusPage(ctx context.Context, db *state.DB, now time.Time, opts StatusOpt
 				if p.HasSchedule() {
 					ps.Schedule = p.Schedule.Describe()
 				}
-				ps.Trigger = describeTrigger(p.Trigger)
+				ps.Trigger = p.Trigger.Describe()
 				if sched, err := p.Schedule.Compile(); err == nil && ps.Enabled {
 					if next := sched.NextRuns(now, 1); len(next) > 0 {
 						if iv, ok := sched.Next(next[0]); ok {
@@ -115,7 +115,7 @@ func runStatus(ctx context.Context, q state.Q, r state.RunRow, withActivities bo
 		Version: r.Version, Trigger: r.Trigger, State: r.State, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	}
 	if state.IsEventTrigger(r.Trigger) {
-		ev, err := runEvent(ctx, q, r.ID)
+		ev, err := state.RunEventSummary(ctx, q, r.ID, statusSample)
 		if err != nil {
 			return sr, err
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
-	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
 
 // The engine's side of triggered runs (package trigger records them): it tells the activity
@@ -54,14 +53,6 @@ func withEvent(ctx context.Context, q state.Q, run state.RunRow, data *definitio
 
 // statusSample is how many objects of a triggered run status shows.
 const statusSample = 3
-
-// runEvent is what status shows of a triggered run's event.
-func runEvent(ctx context.Context, q state.Q, runID int64) (*status.RunEvent, error) {
-	return state.RunEventSummary(ctx, q, runID, statusSample)
-}
-
-// describeTrigger says in a line what starts a pipeline's triggered runs.
-func describeTrigger(t *definition.Trigger) string { return t.Describe() }
 
 // runOutputs sets a success notification's outputs: the run's parameters, as its templates
 // saw them.
