@@ -228,7 +228,7 @@ func TestClear_RefusesWhatCannotBeCleared(t *testing.T) {
 			want error
 			text string
 		}{
-			{res.RunID, "a", actions.ErrConflict, "has not started"},
+			{res.RunID, "a", actions.ErrConflict, "only a finished activity can be cleared"}, // the run started at once: a is queued
 			{res.RunID + 1000, "a", actions.ErrNotFound, "not found"},
 		} {
 			_, err := f.svc.ClearActivity(ctx, "a", tc.run, tc.act)

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/internal/definition"
 	"github.com/sluice-data/terraform-provider-sluice/internal/registry"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/groupcommit"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/procgroup"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/redact"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
@@ -114,6 +115,10 @@ type Engine struct {
 	client client
 	log    *slog.Logger
 
+	// starts and successes group-commit the hot path's two writes (batch.go).
+	starts    *groupcommit.Batcher[state.Start, started]
+	successes *groupcommit.Batcher[*success, struct{}]
+
 	defsMu sync.Mutex
 	defs   map[string]*definition.Pipeline // by version
 
@@ -182,6 +187,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{}, docs: map[string]publishedDoc{},
 		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
+	e.newBatchers()
 	if opts.Registry != nil {
 		e.opts.Registry = &watchedRegistry{Registry: opts.Registry, health: &e.health, log: opts.Logger}
 	}

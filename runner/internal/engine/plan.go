@@ -81,7 +81,24 @@ func (e *Engine) Backfill(ctx context.Context, p *definition.Pipeline, from, to 
 		return nil, err
 	}
 	plan.Existing = len(plan.Intervals) - len(plan.Created)
+	if len(plan.Created) > 0 {
+		if err := e.startScheduled(ctx, p.Name, maxActive); err != nil {
+			// The runs are planned, and the next tick starts them.
+			e.log.Warn("backfill planned; its first runs start at the next tick", "pipeline", p.Name, "error", err)
+		}
+	}
 	return plan, nil
+}
+
+// startScheduled starts the pipeline's oldest scheduled runs that fit within max_active_runs
+// now, as the next tick would, so that a backfill or a manual run does not wait for it; limit
+// is the most that could start (the runs' max_active).
+func (e *Engine) startScheduled(ctx context.Context, name string, limit int) error {
+	runs, err := state.ScheduledRunsOf(ctx, e.db.Reader(), name, max(limit, 1))
+	if err != nil {
+		return fmt.Errorf("pipeline %s: %w", name, err)
+	}
+	return e.promotePipeline(ctx, name, runs)
 }
 
 // ErrIntervalExists is returned by RunInterval when the interval has a run and no reprocess
@@ -149,6 +166,9 @@ func (e *Engine) RunInterval(ctx context.Context, p *definition.Pipeline, start 
 	}
 	if len(ids) == 0 {
 		return 0, iv, fmt.Errorf("pipeline %s interval %s: %w (pass --reprocess to run it again)", p.Name, iv, ErrIntervalExists)
+	}
+	if err := e.startScheduled(ctx, p.Name, sched.MaxActiveRuns()); err != nil {
+		e.log.Warn("run planned; it starts at the next tick", "pipeline", p.Name, "run", ids[0], "error", err)
 	}
 	return ids[0], iv, nil
 }

@@ -105,15 +105,14 @@ func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArg
 	// what the job carries (partial: reloaded when a failure needs the rest).
 	partial := false
 	if fp := e.hotPipeline(ctx, args); fp != nil {
-		// One statement on PostgreSQL: it commits alone, without BEGIN and COMMIT.
-		if err := e.client.autocommit(ctx, func(q state.Q) error {
-			row, ok, err := state.StartActivity(ctx, q, e.db.Dialect, args.RunID, args.Activity, e.opts.RunnerID, jobID, e.now())
-			if ok {
-				inst, attempt, partial = row, row.Attempts, true
-			}
-			return err
-		}); err != nil {
+		// Group-committed with the other activities starting now: one statement on
+		// PostgreSQL for all of them, committed alone, without BEGIN and COMMIT.
+		st, err := e.starts.Do(ctx, state.Start{RunID: args.RunID, Activity: args.Activity, JobID: jobID})
+		if err != nil {
 			return fmt.Errorf("pipeline %s run %d activity %s: %w", args.Pipeline, args.RunID, args.Activity, err)
+		}
+		if st.ok {
+			inst, attempt, partial = st.row, st.row.Attempts, true
 		}
 		if partial {
 			p, def = fp, fp.Activities[args.Activity]
@@ -251,7 +250,7 @@ func (e *Engine) workActivity(ctx context.Context, jobID int64, args ActivityArg
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.AttemptFinished(p.Name, args.Activity, kind, "success", elapsed)
 		}
-		return e.succeed(ctx, inTx, run, p, args.Activity, attempt, res, logText, log)
+		return e.succeed(ctx, run, p, args.Activity, attempt, res, logText, log)
 	}
 	if partial {
 		// What follows a failure reports the run (notifications, metrics): read all of it.
@@ -409,13 +408,14 @@ func isFinal(s string) bool {
 }
 
 // succeed records a successful attempt and queues the activities it made ready, in one
-// transaction: on PostgreSQL one statement records the attempt, the instance and the run's
-// progress (whose row lock orders activities of the run finishing at once), then the ready
-// dependents' jobs are inserted and marked queued. The run is read, and finished, only when
-// its last activity finishes. The job itself is completed by River after Work returns, in
+// transaction shared with the other activities of this runner succeeding at the same time
+// (recordSuccesses): on PostgreSQL one statement records the attempts, the instances and the
+// runs' progress (whose row locks order activities of a run finishing at once), then the ready
+// dependents' jobs are inserted. A run is read, and finished, only when its last activity
+// finishes. The job itself is completed by River after Work returns, in
 // River's batches: should the runner die before that, the job runs again, finds its instance
 // final and completes at once.
-func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p *definition.Pipeline, act string, attempt int, res *activity.Result, logText string, log interface {
+func (e *Engine) succeed(ctx context.Context, run state.RunRow, p *definition.Pipeline, act string, attempt int, res *activity.Result, logText string, log interface {
 	Info(string, ...any)
 },
 ) error {
@@ -426,28 +426,7 @@ func (e *Engine) succeed(ctx context.Context, inTx inTxFunc, run state.RunRow, p
 	if err != nil {
 		return fmt.Errorf("activity %s: encoding the result: %w", act, err)
 	}
-	err = inTx(ctx, func(t txn) error {
-		q := t.Q()
-		now := e.now()
-		prog, err := state.SucceedActivity(ctx, q, e.db.Dialect, run.ID, act, attempt, string(resJSON), logText, now, dependents(p, act))
-		if err != nil {
-			return err
-		}
-		for subject, v := range res.Freshness {
-			if err := state.PutFreshness(ctx, q, p.Name, subject, v, now); err != nil {
-				return err
-			}
-		}
-		if prog.Finals >= len(p.Activities) {
-			full, err := state.GetRun(ctx, q, run.ID)
-			if err != nil {
-				return err
-			}
-			return e.advance(ctx, t, full, p, now)
-		}
-		return e.insertJobs(ctx, t, run, p, prog.Queued)
-	})
-	if err != nil {
+	if _, err := e.successes.Do(ctx, &success{run: run, p: p, act: act, attempt: attempt, result: string(resJSON), log: logText, res: res}); err != nil {
 		return fmt.Errorf("pipeline %s run %d activity %s: recording success: %w", p.Name, run.ID, act, err)
 	}
 	log.Info("activity succeeded", "attempt", attempt, "summary", res.Summary)
@@ -464,25 +443,6 @@ func dependents(p *definition.Pipeline, act string) map[string][]string {
 		}
 	}
 	return out
-}
-
-// insertJobs inserts, in one statement, the jobs of activities already marked queued.
-func (e *Engine) insertJobs(ctx context.Context, t txn, run state.RunRow, p *definition.Pipeline, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	params := make([]river.InsertManyParams, len(ids))
-	for i, id := range ids {
-		args, opts, err := jobFor(run, p, id)
-		if err != nil {
-			return err
-		}
-		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
-	}
-	if _, err := t.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("pipeline %s run %d activities %s: %w", p.Name, run.ID, strings.Join(ids, ", "), err)
-	}
-	return nil
 }
 
 // fail records a failed activity for good: dependents become upstream_failed, the job is
