@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -10,6 +11,7 @@ import (
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/activity"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/groupcommit"
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/state"
+	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
 )
 
 // The hot path's two writes, start and success, are group-committed: the activities of this
@@ -134,6 +136,7 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 		return err
 	}
 	var params []river.InsertManyParams
+	var succeeded []*success // runs whose last activity is here, all activities succeeded
 	done := map[int64]bool{}
 	for _, s := range batch {
 		for subject, v := range s.res.Freshness {
@@ -147,6 +150,11 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 		done[s.run.ID] = true
 		prog := progress[s.run.ID]
 		if prog.Finals >= len(s.p.Activities) {
+			if len(prog.Succeeded) == len(s.p.Activities) && s.p.Notify == nil {
+				succeeded = append(succeeded, s)
+				continue
+			}
+			// A failure in the run, or notifications to send: the general path.
 			full, err := state.GetRun(ctx, q, s.run.ID)
 			if err != nil {
 				return err
@@ -167,6 +175,68 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 	if len(params) > 0 {
 		if _, err := t.InsertMany(ctx, params); err != nil {
 			return err
+		}
+	}
+	return e.finishSucceeded(ctx, t, succeeded, now)
+}
+
+// finishSucceeded ends runs whose activities all succeeded (and which notify no one) together:
+// one statement ends them all, one records each pipeline's freshness, and each pipeline's next
+// scheduled runs take the slots they free. It is what advance does for one run, for a batch.
+func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, now time.Time) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	q := t.Q()
+	ids := make([]int64, len(batch))
+	for i, s := range batch {
+		ids[i] = s.run.ID
+	}
+	runs, err := state.FinishRuns(ctx, q, e.db.Dialect, ids, status.RunSuccess, now)
+	if err != nil {
+		return err
+	}
+	// Per pipeline (usually one): the newest interval finished, and the most runs it may run.
+	type ended struct {
+		latest    time.Time
+		maxActive int
+	}
+	byPipeline := map[string]*ended{}
+	var names []string
+	for _, r := range runs {
+		x := byPipeline[r.Pipeline]
+		if x == nil {
+			x = &ended{}
+			byPipeline[r.Pipeline] = x
+			names = append(names, r.Pipeline)
+		}
+		if r.IntervalEnd.After(x.latest) {
+			x.latest = r.IntervalEnd
+		}
+		x.maxActive = max(x.maxActive, r.MaxActive, 1)
+		if e.opts.Metrics != nil {
+			started := r.CreatedAt
+			if r.StartedAt != nil {
+				started = *r.StartedAt
+			}
+			e.opts.Metrics.RunFinished(r.Pipeline, status.RunSuccess, now.Sub(started))
+		}
+		e.log.Info("run finished", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "state", status.RunSuccess)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		x := byPipeline[name]
+		if err := state.PutFreshness(ctx, q, name, state.FreshnessPipeline, x.latest, now); err != nil {
+			return err
+		}
+		next, err := state.ScheduledRunsOf(ctx, q, name, x.maxActive)
+		if err != nil {
+			return err
+		}
+		if len(next) > 0 {
+			if _, err := e.startRuns(ctx, t, name, next); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -283,7 +283,7 @@ func succeedSQLite(ctx context.Context, q Q, successes []Success, cands []candid
 	if js, err = json.Marshal(ready); err != nil {
 		return nil, err
 	}
-	rows, err = q.Query(ctx, `UPDATE sluice_activities SET state = $1 WHERE state = $2
+	rows, err = q.Query(ctx, `UPDATE sluice_activities SET state = $1 WHERE +state = $2
 		AND (run_id, activity) IN (SELECT value ->> 0, value ->> 1 FROM json_each($3)) RETURNING run_id, activity`,
 		status.ActivityQueued, status.ActivityPending, string(js))
 	if err != nil {

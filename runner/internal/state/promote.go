@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,55 +61,38 @@ type Queued struct {
 	JobID    int64
 }
 
-// queuedParams is the number of bound parameters per Queued row.
-const queuedParams = 3
-
-// QueueActivities marks pending activity instances queued with their jobs, a statement per
-// chunk instead of one per instance, and returns how many it marked.
+// QueueActivities marks pending activity instances queued with their jobs, in one statement
+// over arrays (PostgreSQL) or a JSON array (SQLite), and returns how many it marked.
+//
+// In SQLite's statements over JSON arrays, a unary + on a state column (+s.state) keeps
+// SQLite's planner from walking the state index (every pending instance, for each item)
+// instead of looking each item up by its key.
 func QueueActivities(ctx context.Context, q Q, d Dialect, qs []Queued) (int, error) {
-	return queueActivities(ctx, q, phFor(d), qs, statementParams(d)/queuedParams-1)
-}
-
-// queueActivities is QueueActivities with perStmt rows per statement, so that tests can cross
-// chunk boundaries with few rows.
-func queueActivities(ctx context.Context, q Q, ph placeholders, qs []Queued, perStmt int) (int, error) {
-	total := 0
-	for from := 0; from < len(qs); from += perStmt {
-		n, err := queueChunk(ctx, q, ph, qs[from:min(from+perStmt, len(qs))])
-		if err != nil {
-			return total, err
-		}
-		total += n
+	if len(qs) == 0 {
+		return 0, nil
 	}
-	return total, nil
-}
-
-// queueChunk is one statement of QueueActivities. The CTE of VALUES and the row-value IN are
-// what PostgreSQL and SQLite both accept; CAST gives PostgreSQL the types it cannot infer.
-func queueChunk(ctx context.Context, q Q, ph placeholders, qs []Queued) (int, error) {
-	var sb strings.Builder
-	args := make([]any, 0, len(qs)*queuedParams+2)
-	sb.WriteString(`WITH v(run_id, activity, job) AS (VALUES `)
-	for i, x := range qs {
-		if i > 0 {
-			sb.WriteByte(',')
+	var n int64
+	var err error
+	if d == Postgres {
+		runs, acts, jobs := make([]int64, len(qs)), make([]string, len(qs)), make([]int64, len(qs))
+		for i, x := range qs {
+			runs[i], acts[i], jobs[i] = x.RunID, x.Activity, x.JobID
 		}
-		sb.WriteString(`(CAST(`)
-		ph.one(&sb, len(args))
-		sb.WriteString(` AS BIGINT), CAST(`)
-		ph.one(&sb, len(args)+1)
-		sb.WriteString(` AS TEXT), CAST(`)
-		ph.one(&sb, len(args)+2)
-		sb.WriteString(` AS BIGINT))`)
-		args = append(args, x.RunID, x.Activity, x.JobID)
+		n, err = q.Exec(ctx, `UPDATE sluice_activities s SET state = $1, job_id = c.jid FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS c(rid, act, jid)
+			WHERE s.run_id = c.rid AND s.activity = c.act AND s.state = $2`, status.ActivityQueued, status.ActivityPending, runs, acts, jobs)
+	} else {
+		rows := make([][3]any, len(qs))
+		for i, x := range qs {
+			rows[i] = [3]any{x.RunID, x.Activity, x.JobID}
+		}
+		js, jerr := json.Marshal(rows)
+		if jerr != nil {
+			return 0, fmt.Errorf("queueing %d activities: %w", len(qs), jerr)
+		}
+		n, err = q.Exec(ctx, `UPDATE sluice_activities AS s SET state = $1, job_id = c.jid
+			FROM (SELECT value ->> 0 AS rid, value ->> 1 AS act, value ->> 2 AS jid FROM json_each($3)) AS c
+			WHERE s.run_id = c.rid AND s.activity = c.act AND +s.state = $2`, status.ActivityQueued, status.ActivityPending, string(js))
 	}
-	sb.WriteString(`) UPDATE sluice_activities SET state = `)
-	ph.one(&sb, len(args))
-	sb.WriteString(`, job_id = (SELECT v.job FROM v WHERE v.run_id = sluice_activities.run_id AND v.activity = sluice_activities.activity) WHERE state = `)
-	ph.one(&sb, len(args)+1)
-	sb.WriteString(` AND (run_id, activity) IN (SELECT v.run_id, v.activity FROM v)`)
-	args = append(args, status.ActivityQueued, status.ActivityPending)
-	n, err := q.Exec(ctx, sb.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("queueing %d activities (first: run %d, %s): %w", len(qs), qs[0].RunID, qs[0].Activity, err)
 	}

@@ -55,7 +55,7 @@ func TestStartRunsAndQueueActivities(t *testing.T) {
 				return err
 			}
 			var err error
-			marked, err = queueActivities(ctx, q, phFor(db.Dialect), qs, 2) // three statements
+			marked, err = QueueActivities(ctx, q, db.Dialect, qs)
 			return err
 		}); err != nil {
 			t.Fatal(err)

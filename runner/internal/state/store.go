@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -540,6 +541,31 @@ func FinishRun(ctx context.Context, q Q, id int64, state string, now time.Time) 
 		return fmt.Errorf("finishing run %d: %w", id, err)
 	}
 	return nil
+}
+
+// FinishRuns ends the runs that are still running with the same state, in one statement, and
+// returns them as finished (in no particular order).
+func FinishRuns(ctx context.Context, q Q, d Dialect, ids []int64, state string, now time.Time) ([]RunRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var runs []RunRow
+	var err error
+	if d == Postgres {
+		runs, err = queryRuns(ctx, q, `UPDATE sluice_runs SET state = $1, finished_at = $2 WHERE id = ANY($3) AND state = $4 RETURNING `+runColumns,
+			state, Micros(now), ids, status.RunRunning)
+	} else {
+		js, jerr := json.Marshal(ids)
+		if jerr != nil {
+			return nil, fmt.Errorf("finishing %d runs: %w", len(ids), jerr)
+		}
+		runs, err = queryRuns(ctx, q, `UPDATE sluice_runs SET state = $1, finished_at = $2 WHERE id IN (SELECT value FROM json_each($3)) AND +state = $4 RETURNING `+runColumns,
+			state, Micros(now), string(js), status.RunRunning)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finishing run %d and %d more: %w", ids[0], len(ids)-1, err)
+	}
+	return runs, nil
 }
 
 // MarkLateNotified records that the lateness of a run was notified.
