@@ -73,9 +73,15 @@ func (e *Engine) flushStarts(ctx context.Context, items []state.Start) []groupco
 func (e *Engine) flushSuccesses(ctx context.Context, items []*success) []groupcommit.Result[struct{}] {
 	return eachDistinct(items, func(s *success) state.RunKey { return state.RunKey{RunID: s.run.ID, Activity: s.act} },
 		func(batch []*success) ([]groupcommit.Result[struct{}], error) {
-			if err := e.client.inTx(ctx, nil, func(t txn) error { return e.recordSuccesses(ctx, t, batch) }); err != nil {
+			var kicks []string
+			if err := e.client.inTx(ctx, nil, func(t txn) error {
+				var err error
+				kicks, err = e.recordSuccesses(ctx, t, batch)
+				return err
+			}); err != nil {
 				return nil, err
 			}
+			e.kick(kicks) // committed: the promotion they ask for sees these runs finished
 			return make([]groupcommit.Result[struct{}], len(batch)), nil
 		})
 }
@@ -123,8 +129,9 @@ func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T)
 // recordSuccesses records a batch of successes: the attempts, instances and runs' rows in one
 // statement (PostgreSQL), the freshness they report, then per run either its end (when its
 // last activity is among them) or the jobs of the dependents they made ready, all inserted at
-// once.
-func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) error {
+// once. It returns the pipelines whose next runs are to be started once this commits (see
+// finishSucceeded).
+func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (kicks []string, err error) {
 	q := t.Q()
 	now := e.now()
 	succ := make([]state.Success, len(batch))
@@ -133,7 +140,7 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 	}
 	progress, err := state.SucceedActivities(ctx, q, e.db.Dialect, succ, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var params []river.InsertManyParams
 	var succeeded []*success // runs whose last activity is here, all activities succeeded
@@ -141,7 +148,7 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 	for _, s := range batch {
 		for subject, v := range s.res.Freshness {
 			if err := state.PutFreshness(ctx, q, s.p.Name, subject, v, now); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if done[s.run.ID] {
@@ -157,24 +164,24 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 			// A failure in the run, or notifications to send: the general path.
 			full, err := state.GetRun(ctx, q, s.run.ID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := e.advance(ctx, t, full, s.p, now); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		for _, id := range prog.Queued {
 			args, opts, err := jobFor(s.run, s.p, id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
 		}
 	}
 	if len(params) > 0 {
 		if _, err := t.InsertMany(ctx, params); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	return e.finishSucceeded(ctx, t, succeeded, now)
@@ -183,9 +190,14 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) e
 // finishSucceeded ends runs whose activities all succeeded (and which notify no one) together:
 // one statement ends them all, one records each pipeline's freshness, and each pipeline's next
 // scheduled runs take the slots they free. It is what advance does for one run, for a batch.
-func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, now time.Time) error {
+//
+// Starting the next runs needs the pipeline's promotion lock. When another transaction holds
+// it (a backfill starting its runs, say), waiting here would stall every success of the
+// batch behind it: the pipeline is returned instead, to be promoted at once after the commit
+// (Engine.kick).
+func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, now time.Time) (kicks []string, err error) {
 	if len(batch) == 0 {
-		return nil
+		return nil, nil
 	}
 	q := t.Q()
 	ids := make([]int64, len(batch))
@@ -194,7 +206,7 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 	}
 	runs, err := state.FinishRuns(ctx, q, e.db.Dialect, ids, status.RunSuccess, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Per pipeline (usually one): the newest interval finished, and the most runs it may run.
 	type ended struct {
@@ -227,17 +239,26 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 	for _, name := range names {
 		x := byPipeline[name]
 		if err := state.PutFreshness(ctx, q, name, state.FreshnessPipeline, x.latest, now); err != nil {
-			return err
+			return nil, err
 		}
 		next, err := state.ScheduledRunsOf(ctx, q, name, x.maxActive)
-		if err != nil {
-			return err
-		}
-		if len(next) > 0 {
-			if _, err := e.startRuns(ctx, t, name, next); err != nil {
-				return err
+		if err != nil || len(next) == 0 {
+			if err != nil {
+				return nil, err
 			}
+			continue
+		}
+		locked, err := state.TryLockPipeline(ctx, q, e.db.Dialect, name)
+		if err != nil {
+			return nil, err
+		}
+		if !locked {
+			kicks = append(kicks, name)
+			continue
+		}
+		if _, err := e.startRuns(ctx, t, name, next); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return kicks, nil
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -115,6 +116,11 @@ type Engine struct {
 	client client
 	log    *slog.Logger
 
+	// kicks wakes the loop to start the scheduled runs of the kicked pipelines (kick).
+	kicks  chan struct{}
+	kickMu sync.Mutex
+	kicked map[string]bool
+
 	// starts and successes group-commit the hot path's two writes (batch.go).
 	starts    *groupcommit.Batcher[state.Start, started]
 	successes *groupcommit.Batcher[*success, struct{}]
@@ -186,7 +192,7 @@ func New(opts Options) (*Engine, error) {
 		opts.RunnerID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
 	}
 	e := &Engine{opts: opts, db: opts.DB, log: opts.Logger, defs: map[string]*definition.Pipeline{}, docs: map[string]publishedDoc{},
-		suspects: map[string]time.Time{}, fatal: make(chan error, 1)}
+		suspects: map[string]time.Time{}, fatal: make(chan error, 1), kicks: make(chan struct{}, 1), kicked: map[string]bool{}}
 	e.newBatchers()
 	if opts.Registry != nil {
 		e.opts.Registry = &watchedRegistry{Registry: opts.Registry, health: &e.health, log: opts.Logger}
@@ -371,10 +377,51 @@ func (e *Engine) loop(ctx context.Context) {
 		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("tick failed", "error", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				break wait
+			case <-e.kicks:
+				e.promoteKicked(ctx)
+			}
+		}
+	}
+}
+
+// kick asks the loop to start the scheduled runs of these pipelines now, without waiting for
+// the next tick: a finishing run freed a slot that it could not fill itself (finishSucceeded).
+// Kicks are gathered, so a burst of them costs one promotion per pipeline.
+func (e *Engine) kick(pipelines []string) {
+	if len(pipelines) == 0 {
+		return
+	}
+	e.kickMu.Lock()
+	for _, p := range pipelines {
+		e.kicked[p] = true
+	}
+	e.kickMu.Unlock()
+	select {
+	case e.kicks <- struct{}{}:
+	default: // a kick is pending already: it takes these pipelines too
+	}
+}
+
+// promoteKicked starts the scheduled runs of the kicked pipelines that fit.
+func (e *Engine) promoteKicked(ctx context.Context) {
+	e.kickMu.Lock()
+	names := make([]string, 0, len(e.kicked))
+	for p := range e.kicked {
+		names = append(names, p)
+	}
+	clear(e.kicked)
+	e.kickMu.Unlock()
+	slices.Sort(names)
+	for _, name := range names {
+		if err := e.startScheduled(ctx, name, promoteBatch); err != nil && ctx.Err() == nil {
+			e.log.Error("starting the next runs failed; the next tick tries again", "pipeline", name, "error", err)
 		}
 	}
 }

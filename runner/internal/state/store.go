@@ -516,6 +516,29 @@ func LockPipeline(ctx context.Context, q Q, d Dialect, pipeline string) error {
 	return nil
 }
 
+// TryLockPipeline is LockPipeline without waiting: false when another transaction holds the
+// lock (it is starting runs of the pipeline right now). Always true on SQLite.
+func TryLockPipeline(ctx context.Context, q Q, d Dialect, pipeline string) (bool, error) {
+	if d != Postgres {
+		return true, nil
+	}
+	rows, err := q.Query(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('sluice:' || $1))`, pipeline)
+	if err != nil {
+		return false, fmt.Errorf("locking pipeline %s: %w", pipeline, err)
+	}
+	defer rows.Close()
+	got := false
+	for rows.Next() {
+		if err := rows.Scan(&got); err != nil {
+			return false, fmt.Errorf("locking pipeline %s: %w", pipeline, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("locking pipeline %s: %w", pipeline, err)
+	}
+	return got, nil
+}
+
 // CountRunning counts the running runs of a pipeline.
 func CountRunning(ctx context.Context, q Q, pipeline string) (int, error) {
 	rows, err := q.Query(ctx, `SELECT COUNT(*) FROM sluice_runs WHERE pipeline = $1 AND state = $2`, pipeline, status.RunRunning)
