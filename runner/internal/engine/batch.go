@@ -106,13 +106,14 @@ func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T)
 		batch[j] = items[i]
 	}
 	res, err := write(batch)
-	if err == nil {
+	switch {
+	case err == nil:
 		for j, i := range first {
 			out[i] = res[j]
 		}
-	} else if len(first) == 1 {
+	case len(first) == 1:
 		out[first[0]].Err = err
-	} else {
+	default:
 		again = append(first, again...)
 	}
 	for _, i := range again {

@@ -44,7 +44,7 @@ func TestEveryCallGetsItsOwnResult(t *testing.T) {
 		wg.Go(func() {
 			got, err := b.Do(context.Background(), i)
 			if err != nil || got != 2*i {
-				errs <- fmt.Errorf("Do(%d) = %d, %v; want %d", i, got, err, 2*i)
+				errs <- fmt.Errorf("Do(%d) = %d, %w; want %d", i, got, err, 2*i)
 			}
 		})
 	}

@@ -225,7 +225,7 @@ func succeedSQLite(ctx context.Context, q Q, successes []Success, cands []candid
 	}
 	js, err := json.Marshal(items)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding %d successes: %w", len(items), err)
 	}
 	// c reads the items from the JSON array bound to placeholder ph.
 	c := func(ph string) string {
@@ -281,7 +281,7 @@ func succeedSQLite(ctx context.Context, q Q, successes []Success, cands []candid
 		return out, nil
 	}
 	if js, err = json.Marshal(ready); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding %d ready activities: %w", len(ready), err)
 	}
 	rows, err = q.Query(ctx, `UPDATE sluice_activities SET state = $1 WHERE +state = $2
 		AND (run_id, activity) IN (SELECT value ->> 0, value ->> 1 FROM json_each($3)) RETURNING run_id, activity`,
