@@ -63,9 +63,10 @@ func TestStatementsPerActivity(t *testing.T) {
 					t.Errorf("%.2f statements per activity, budget %.0f", perAct, budget)
 				}
 				// At most two per activity (start, finish), plus the one transaction per 50
-				// runs that the backfill started them in.
-				if limit := int64(2*acts) + int64(tc.runs+49)/50; commits > limit {
-					t.Errorf("%d commits for %.0f activities: more than 2 per activity and 1 per 50 runs started", commits, acts)
+				// runs that the backfill started them in, and one of the loop's first tick,
+				// which may start some of them first.
+				if limit := int64(2*acts) + int64(tc.runs+49)/50 + 1; commits > limit {
+					t.Errorf("%d commits for %.0f activities: more than 2 per activity, 1 per 50 runs started and 1 of a tick", commits, acts)
 				}
 			})
 		})
