@@ -209,10 +209,13 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 	if err != nil {
 		return nil, err
 	}
-	// Per pipeline (usually one): the newest interval finished, and the most runs it may run.
+	// Per pipeline (usually one): the newest interval finished, and how many runs finished:
+	// the slots freed, which is as many next runs as this batch may start. Scheduled runs
+	// beyond those are not waiting for a slot: whoever created them starts them (the tick,
+	// a backfill, a kick).
 	type ended struct {
-		latest    time.Time
-		maxActive int
+		latest time.Time
+		freed  int
 	}
 	byPipeline := map[string]*ended{}
 	var names []string
@@ -226,7 +229,7 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 		if r.IntervalEnd.After(x.latest) {
 			x.latest = r.IntervalEnd
 		}
-		x.maxActive = max(x.maxActive, r.MaxActive, 1)
+		x.freed++
 		if e.opts.Metrics != nil {
 			started := r.CreatedAt
 			if r.StartedAt != nil {
@@ -242,7 +245,7 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 		if err := state.PutFreshness(ctx, q, name, state.FreshnessPipeline, x.latest, now); err != nil {
 			return nil, err
 		}
-		next, err := state.ScheduledRunsOf(ctx, q, name, x.maxActive)
+		next, err := state.ScheduledRunsOf(ctx, q, name, x.freed)
 		if err != nil || len(next) == 0 {
 			if err != nil {
 				return nil, err
