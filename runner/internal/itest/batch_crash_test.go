@@ -2,10 +2,8 @@ package itest
 
 import (
 	"context"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,35 +52,9 @@ func TestCrashSafety_GroupCommittedBatches(t *testing.T) {
 			if err := plan.Wait(); err != nil {
 				t.Fatalf("planning the backfill: %v\n%s", err, readFile(logPath))
 			}
-			const maxKills = 5
-			kills, midWork := 0, 0 // midWork: kills that left work unfinished
-			rng := rand.New(rand.NewPCG(3, 4))
-			deadline := time.Now().Add(4 * time.Minute)
-			for !batchDone(t, database) {
-				if time.Now().After(deadline) {
-					t.Fatalf("not done after %d kills\n%s", kills, tail(readFile(logPath), 4000))
-				}
-				before := attemptsStarted(t, database)
-				cmd := runner(t, logPath, env, "serve")
-				if kills < maxKills {
-					for attemptsStarted(t, database) == before && !batchDone(t, database) && time.Now().Before(deadline) {
-						time.Sleep(10 * time.Millisecond)
-					}
-					time.Sleep(time.Duration(20+rng.IntN(300)) * time.Millisecond)
-					_ = cmd.Process.Signal(syscall.SIGKILL)
-					_ = cmd.Wait()
-					kills++
-					if !batchDone(t, database) {
-						midWork++
-					}
-					continue
-				}
-				for !batchDone(t, database) && time.Now().Before(deadline) {
-					time.Sleep(100 * time.Millisecond)
-				}
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				_ = cmd.Wait()
-			}
+			kills, midWork := killWhileWorking(t, logPath, env, database, killPlan{
+				maxKills: 5, seed: 3, within: 4 * time.Minute, minDelay: 20 * time.Millisecond, spread: 300 * time.Millisecond,
+			}, func() bool { return batchDone(t, database) })
 			if midWork < 2 {
 				t.Errorf("only %d of %d SIGKILLs landed before the backfill finished; the test needs several", midWork, kills)
 			}

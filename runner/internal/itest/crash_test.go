@@ -81,36 +81,12 @@ func TestCrashSafety(t *testing.T) {
 			// A PostgreSQL runner's jobs are released by the next runner once its liveness lock
 			// is gone (see state.Liveness), as a SQLite runner's are at start: both drivers get
 			// the same number of kills.
-			const maxKills = 8
-			kills := 0
-			rng := rand.New(rand.NewPCG(1, 2))
-			deadline := time.Now().Add(6 * time.Minute)
-			for !allDone(t, database) {
-				if time.Now().After(deadline) {
-					t.Fatalf("not done after %d kills\n%s", kills, tail(readFile(logPath), 4000))
-				}
-				before := attemptsStarted(t, database)
-				cmd := runner(t, logPath, env, "serve")
-				if kills < maxKills {
-					// Kill mid-run: once this runner has started work of its own, at a random
-					// moment of the next 0.1-1 s (inside an attempt, or between the steps of
-					// recording one).
-					for attemptsStarted(t, database) == before && !allDone(t, database) && time.Now().Before(deadline) {
-						time.Sleep(20 * time.Millisecond)
-					}
-					time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
-					_ = cmd.Process.Signal(syscall.SIGKILL)
-					_ = cmd.Wait()
-					kills++
-					continue
-				}
-				// The last runner is left to finish.
-				for !allDone(t, database) && time.Now().Before(deadline) {
-					time.Sleep(100 * time.Millisecond)
-				}
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				_ = cmd.Wait()
-			}
+			kills, _ := killWhileWorking(t, logPath, env, database, killPlan{
+				maxKills: 8, seed: 1, within: 6 * time.Minute,
+				// Once a runner has started work of its own, at a random moment of the next
+				// 0.1-1 s (inside an attempt, or between the steps of recording one).
+				minDelay: 100 * time.Millisecond, spread: 900 * time.Millisecond,
+			}, func() bool { return allDone(t, database) })
 			if kills < 3 {
 				t.Errorf("only %d SIGKILLs before the backfill finished; the test needs several", kills)
 			}
@@ -144,6 +120,54 @@ func TestCrashSafety(t *testing.T) {
 				driver, kills, len(perInterval), len(runs), duplicates, got[0]-got[1], execs, crashIntervals)
 		})
 	}
+}
+
+// killPlan is how killWhileWorking kills: at most maxKills runners, each SIGKILLed minDelay
+// plus up to spread (random, from seed) after it started work of its own; all done within.
+type killPlan struct {
+	maxKills         int
+	seed             uint64
+	within           time.Duration
+	minDelay, spread time.Duration
+}
+
+// killWhileWorking starts `serve` again and again until done: each of the first maxKills
+// runners is SIGKILLed at a random moment once it has started an attempt of its own; the last
+// one is left to finish and then stopped. It returns the kills, and how many of them left work
+// unfinished (landed mid-work).
+func killWhileWorking(t *testing.T, logPath string, env []string, database string, plan killPlan, done func() bool) (kills, midWork int) {
+	t.Helper()
+	// A PostgreSQL runner's jobs are released by the next runner once its liveness lock is
+	// gone (see state.Liveness), as a SQLite runner's are at start: both drivers get the same
+	// number of kills.
+	rng := rand.New(rand.NewPCG(plan.seed, plan.seed+1))
+	deadline := time.Now().Add(plan.within)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done after %d kills\n%s", kills, tail(readFile(logPath), 4000))
+		}
+		before := attemptsStarted(t, database)
+		cmd := runner(t, logPath, env, "serve")
+		if kills < plan.maxKills {
+			for attemptsStarted(t, database) == before && !done() && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(plan.minDelay + time.Duration(rng.Int64N(int64(plan.spread))))
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			kills++
+			if !done() {
+				midWork++
+			}
+			continue
+		}
+		for !done() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+	return kills, midWork
 }
 
 func runRows(t *testing.T, database string) []state.RunRow {
