@@ -81,7 +81,7 @@ END {
 			median("Throughput/" db "/runner" SUBSEP "plan-ms"), median("Throughput/" db "/runner" SUBSEP "all-started-ms")
 	}
 	print ""
-	print "Settings: 100 workers, FetchCooldown 1ms, FetchPollInterval 20ms, engine Tick 5ms; 400 hourly runs × 5 independent noop activities, --max-active 400. Statements and commits: those of the engine'"'"'s job transactions (engine.Totals: runs started, activities started and finished, dependents queued, runs finished); River'"'"'s own fetches and batched completions, as for plain jobs, are not in them."
+	print "Settings: 100 workers, FetchCooldown 1ms, FetchPollInterval 20ms, engine Tick 15s (the default: the backfill starts its runs itself, no run waits for a tick); 400 hourly runs × 5 independent noop activities, --max-active 400. Activities starting or succeeding at once share their writes (group commit). Statements and commits: those of the engine'"'"'s job transactions (engine.Totals: runs started, activities started and finished, dependents queued, runs finished); River'"'"'s own fetches and batched completions, as for plain jobs, are not in them."
 	printf "\n### Idle waits: a year of daily catchup, 365 runs × a chain of 3 noop activities, max_active_runs = 1, tick 15 s (median of %d)\n\n", count
 	print "| database | runner ms/run | River ms/run (3 chained jobs) | runner / River (time) | runner total (s) |"
 	print "| --- | ---: | ---: | ---: | ---: |"
