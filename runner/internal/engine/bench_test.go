@@ -213,7 +213,7 @@ func benchRunnerOnce(b *testing.B, url string) (planned, promoted time.Duration,
 	case <-time.After(benchWaitDeadline):
 		b.Fatalf("after %s, %d of %d runs finished", benchWaitDeadline, counter.runs.Load(), benchRuns)
 	}
-	// RunFinished is reported inside the finishing transaction: make sure every run is
+	// RunFinished may be reported inside the finishing transaction: make sure every run is
 	// committed as finished before the clock stops.
 	waitCtx, cancel := context.WithTimeout(ctx, benchWaitDeadline)
 	defer cancel()
