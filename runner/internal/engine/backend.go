@@ -32,6 +32,10 @@ type txn interface {
 	// working a running one cancels its context (at once with a notifier, within two seconds
 	// when polling).
 	CancelJob(ctx context.Context, id int64) error
+	// AfterCommit runs fn once the transaction has committed, and never if it does not:
+	// what must not happen for a change that rolled back (a metric counted, a kick of the
+	// loop that must see the change).
+	AfterCommit(fn func())
 }
 
 // client is what the engine needs of a River client, whatever its transaction type.
@@ -86,11 +90,14 @@ func (c countingQ) Query(ctx context.Context, q string, args ...any) (state.Rows
 }
 
 type txnImpl[TTx any] struct {
-	b   *backend[TTx]
-	tx  TTx
-	q   state.Q
-	job *river.Job[ActivityArgs]
+	b     *backend[TTx]
+	tx    TTx
+	q     state.Q
+	job   *river.Job[ActivityArgs]
+	after []func()
 }
+
+func (t *txnImpl[TTx]) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 
 func (t *txnImpl[TTx]) Q() state.Q { return countingQ{Q: t.q, n: &t.b.counts.Statements} }
 
@@ -140,11 +147,18 @@ func (b *backend[TTx]) inTx(ctx context.Context, job *river.Job[ActivityArgs], f
 		return err
 	}
 	defer rollback()
-	if err := fn(&txnImpl[TTx]{b: b, tx: tx, q: q, job: job}); err != nil {
+	t := &txnImpl[TTx]{b: b, tx: tx, q: q, job: job}
+	if err := fn(t); err != nil {
 		return err
 	}
 	b.counts.Commits.Add(1)
-	return commit()
+	if err := commit(); err != nil {
+		return err
+	}
+	for _, f := range t.after {
+		f()
+	}
+	return nil
 }
 
 func (b *backend[TTx]) autocommit(ctx context.Context, fn func(q state.Q) error) error {

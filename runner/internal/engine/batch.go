@@ -73,15 +73,9 @@ func (e *Engine) flushStarts(ctx context.Context, items []state.Start) []groupco
 func (e *Engine) flushSuccesses(ctx context.Context, items []*success) []groupcommit.Result[struct{}] {
 	return eachDistinct(items, func(s *success) state.RunKey { return state.RunKey{RunID: s.run.ID, Activity: s.act} },
 		func(batch []*success) ([]groupcommit.Result[struct{}], error) {
-			var after committed
-			if err := e.client.inTx(ctx, nil, func(t txn) error {
-				var err error
-				after, err = e.recordSuccesses(ctx, t, batch)
-				return err
-			}); err != nil {
+			if err := e.client.inTx(ctx, nil, func(t txn) error { return e.recordSuccesses(ctx, t, batch) }); err != nil {
 				return nil, err
 			}
-			e.reportCommitted(after)
 			return make([]groupcommit.Result[struct{}], len(batch)), nil
 		})
 }
@@ -130,8 +124,8 @@ func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T)
 // recordSuccesses records a batch of successes: the attempts, instances and runs' rows in one
 // statement (PostgreSQL), the freshness they report, then per run either its end (when its
 // last activity is among them) or the jobs of the dependents they made ready, all inserted at
-// once. It returns what to report once this commits (see finishSucceeded).
-func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (after committed, err error) {
+// once.
+func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) error {
 	q := t.Q()
 	now := e.now()
 	succ := make([]state.Success, len(batch))
@@ -140,7 +134,7 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (
 	}
 	progress, err := state.SucceedActivities(ctx, q, e.db.Dialect, succ, now)
 	if err != nil {
-		return committed{}, err
+		return err
 	}
 	var params []river.InsertManyParams
 	var succeeded []*success // runs whose last activity is here, all activities succeeded
@@ -148,7 +142,7 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (
 	for _, s := range batch {
 		for subject, v := range s.res.Freshness {
 			if err := state.PutFreshness(ctx, q, s.p.Name, subject, v, now); err != nil {
-				return committed{}, err
+				return err
 			}
 		}
 		if done[s.run.ID] {
@@ -164,24 +158,24 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (
 			// A failure in the run, or notifications to send: the general path.
 			full, err := state.GetRun(ctx, q, s.run.ID)
 			if err != nil {
-				return committed{}, err
+				return err
 			}
 			if err := e.advance(ctx, t, full, s.p, now); err != nil {
-				return committed{}, err
+				return err
 			}
 			continue
 		}
 		for _, id := range prog.Queued {
 			args, opts, err := jobFor(s.run, s.p, id)
 			if err != nil {
-				return committed{}, err
+				return err
 			}
 			params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
 		}
 	}
 	if len(params) > 0 {
 		if _, err := t.InsertMany(ctx, params); err != nil {
-			return committed{}, err
+			return err
 		}
 	}
 	return e.finishSucceeded(ctx, t, succeeded, now)
@@ -191,16 +185,13 @@ func (e *Engine) recordSuccesses(ctx context.Context, t txn, batch []*success) (
 // one statement ends them all, one records each pipeline's freshness, and each pipeline's next
 // scheduled runs take the slots they free. It is what advance does for one run, for a batch.
 //
-// Starting the next runs needs the pipeline's promotion lock. When another transaction holds
-// it (a backfill starting its runs, say), waiting here would stall every success of the
-// batch behind it: the pipeline is returned instead, to be promoted at once after the commit
-// (Engine.kick). The runs it ended are returned too, to be counted and logged once committed:
-// a batch that fails is written again item by item, and must not count its runs twice.
-func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, now time.Time) (after committed, err error) {
+// The next runs are started without waiting for the pipeline's promotion lock
+// (tryStartNext). The runs it ended are counted and logged once committed: a batch that fails
+// is written again item by item, and must not count its runs twice.
+func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, now time.Time) error {
 	if len(batch) == 0 {
-		return committed{}, nil
+		return nil
 	}
-	after.at = now
 	q := t.Q()
 	ids := make([]int64, len(batch))
 	for i, s := range batch {
@@ -208,12 +199,10 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 	}
 	runs, err := state.FinishRuns(ctx, q, e.db.Dialect, ids, status.RunSuccess, now)
 	if err != nil {
-		return committed{}, err
+		return err
 	}
-	// Per pipeline (usually one): the newest interval finished, and how many runs finished:
-	// the slots freed, which is as many next runs as this batch may start. Scheduled runs
-	// beyond those are not waiting for a slot: whoever created them starts them (the tick,
-	// a backfill, a kick).
+	// Per pipeline (usually one): the newest interval finished, and how many runs finished
+	// (the slots freed).
 	type ended struct {
 		latest time.Time
 		freed  int
@@ -231,55 +220,17 @@ func (e *Engine) finishSucceeded(ctx context.Context, t txn, batch []*success, n
 			x.latest = r.IntervalEnd
 		}
 		x.freed++
-		after.finished = append(after.finished, r)
+		e.runFinished(t, r, status.RunSuccess, now)
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		x := byPipeline[name]
 		if err := state.PutFreshness(ctx, q, name, state.FreshnessPipeline, x.latest, now); err != nil {
-			return committed{}, err
+			return err
 		}
-		next, err := state.ScheduledRunsOf(ctx, q, name, x.freed)
-		if err != nil || len(next) == 0 {
-			if err != nil {
-				return committed{}, err
-			}
-			continue
-		}
-		locked, err := state.TryLockPipeline(ctx, q, e.db.Dialect, name)
-		if err != nil {
-			return committed{}, err
-		}
-		if !locked {
-			after.kicks = append(after.kicks, name)
-			continue
-		}
-		if _, err := e.startRuns(ctx, t, name, next); err != nil {
-			return committed{}, err
+		if err := e.tryStartNext(ctx, t, name, x.freed); err != nil {
+			return err
 		}
 	}
-	return after, nil
-}
-
-// committed is what a batch of successes reports once its transaction committed: the runs it
-// ended (when), and the pipelines whose next runs the loop is to start.
-type committed struct {
-	at       time.Time
-	finished []state.RunRow
-	kicks    []string
-}
-
-// reportCommitted counts and logs the runs a committed batch ended, and kicks the loop.
-func (e *Engine) reportCommitted(after committed) {
-	for _, r := range after.finished {
-		if e.opts.Metrics != nil {
-			started := r.CreatedAt
-			if r.StartedAt != nil {
-				started = *r.StartedAt
-			}
-			e.opts.Metrics.RunFinished(r.Pipeline, status.RunSuccess, after.at.Sub(started))
-		}
-		e.log.Info("run finished", "pipeline", r.Pipeline, "run", r.ID, "interval", r.IntervalStart, "state", status.RunSuccess)
-	}
-	e.kick(after.kicks)
+	return nil
 }

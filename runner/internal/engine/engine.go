@@ -391,21 +391,16 @@ func (e *Engine) loop(ctx context.Context) {
 	}
 }
 
-// kick asks the loop to start the scheduled runs of these pipelines now, without waiting for
-// the next tick: a finishing run freed a slot that it could not fill itself (finishSucceeded).
-// Kicks are gathered, so a burst of them costs one promotion per pipeline.
-func (e *Engine) kick(pipelines []string) {
-	if len(pipelines) == 0 {
-		return
-	}
+// kick asks the loop to start the scheduled runs of the pipeline now, without waiting for the
+// next tick: a finishing run freed a slot that it could not fill itself (tryStartNext). Kicks
+// are gathered, so a burst of them costs one promotion per pipeline.
+func (e *Engine) kick(pipeline string) {
 	e.kickMu.Lock()
-	for _, p := range pipelines {
-		e.kicked[p] = true
-	}
+	e.kicked[pipeline] = true
 	e.kickMu.Unlock()
 	select {
 	case e.kicks <- struct{}{}:
-	default: // a kick is pending already: it takes these pipelines too
+	default: // a kick is pending already: it takes this pipeline too
 	}
 }
 

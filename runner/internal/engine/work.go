@@ -557,15 +557,9 @@ func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *defini
 			return err
 		}
 	}
-	if e.opts.Metrics != nil {
-		started := run.CreatedAt
-		if run.StartedAt != nil {
-			started = *run.StartedAt
-		}
-		e.opts.Metrics.RunFinished(p.Name, final, now.Sub(started))
-	}
-	e.log.Info("run finished", "pipeline", p.Name, "run", run.ID, "interval", run.IntervalStart, "state", final)
-	if err := e.startNext(ctx, t, run); err != nil {
+	e.runFinished(t, run, final, now)
+	// The run freed one slot of its pipeline.
+	if err := e.tryStartNext(ctx, t, run.Pipeline, 1); err != nil {
 		return err
 	}
 	if p.Notify == nil {
@@ -581,16 +575,44 @@ func (e *Engine) advance(ctx context.Context, t txn, run state.RunRow, p *defini
 	return e.queueNotifications(ctx, t, p.Notify.OnSuccess, n)
 }
 
-// startNext hands the slot a finishing run frees to the pipeline's next scheduled runs, in the
-// finishing transaction: a catchup or a backfill with max_active_runs = 1 goes from one run to
-// the next at once instead of waiting for the next tick. At most as many runs as the finished
-// run's max_active are looked at; the tick starts any others.
-func (e *Engine) startNext(ctx context.Context, t txn, run state.RunRow) error {
-	next, err := state.ScheduledRunsOf(ctx, t.Q(), run.Pipeline, max(run.MaxActive, 1))
+// runFinished counts and logs a run that ended, once the transaction ending it commits.
+func (e *Engine) runFinished(t txn, run state.RunRow, final string, now time.Time) {
+	t.AfterCommit(func() {
+		if e.opts.Metrics != nil {
+			started := run.CreatedAt
+			if run.StartedAt != nil {
+				started = *run.StartedAt
+			}
+			e.opts.Metrics.RunFinished(run.Pipeline, final, now.Sub(started))
+		}
+		e.log.Info("run finished", "pipeline", run.Pipeline, "run", run.ID, "interval", run.IntervalStart, "state", final)
+	})
+}
+
+// tryStartNext hands the slots that finishing runs freed (freed of them) to the pipeline's
+// next scheduled runs, in the finishing transaction: a catchup or a backfill with
+// max_active_runs = 1 goes from one run to the next at once instead of waiting for the next
+// tick. Scheduled runs beyond those are not waiting for a slot: whoever created them starts
+// them (the tick, a backfill, a kick).
+//
+// Starting runs needs the pipeline's promotion lock. When another transaction holds it (a
+// backfill starting its runs, say), waiting here would stall the finishing transaction (and
+// with it a whole batch of successes): the loop is kicked instead, once this commits, to
+// start them then (Engine.kick).
+func (e *Engine) tryStartNext(ctx context.Context, t txn, pipeline string, freed int) error {
+	next, err := state.ScheduledRunsOf(ctx, t.Q(), pipeline, max(freed, 1))
 	if err != nil || len(next) == 0 {
 		return err
 	}
-	_, err = e.startRuns(ctx, t, run.Pipeline, next)
+	locked, err := state.TryLockPipeline(ctx, t.Q(), e.db.Dialect, pipeline)
+	if err != nil {
+		return err
+	}
+	if !locked {
+		t.AfterCommit(func() { e.kick(pipeline) })
+		return nil
+	}
+	_, err = e.startRuns(ctx, t, pipeline, next)
 	return err
 }
 
