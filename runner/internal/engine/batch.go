@@ -66,7 +66,7 @@ func (e *Engine) flushStarts(ctx context.Context, items []state.Start) []groupco
 				out[i].Value = started{row: row, ok: ok}
 			}
 			return out, nil
-		})
+		}, e.batchFailed("start"))
 }
 
 // flushSuccesses writes a batch of successes in one transaction with what they lead to.
@@ -77,13 +77,22 @@ func (e *Engine) flushSuccesses(ctx context.Context, items []*success) []groupco
 				return nil, err
 			}
 			return make([]groupcommit.Result[struct{}], len(batch)), nil
-		})
+		}, e.batchFailed("success"))
+}
+
+// batchFailed logs a batch of writes that failed as a whole and is written again item by item.
+func (e *Engine) batchFailed(what string) func(n int, err error) {
+	return func(n int, err error) {
+		e.log.Warn("a batch of activity writes failed; writing its activities one by one", "write", what, "activities", n, "error", e.scrub(err.Error()))
+	}
 }
 
 // eachDistinct writes the items that name distinct instances as one batch, and any repeats
 // (two jobs of one instance at once) after it one by one; when the batch fails as a whole, its
 // items are written one by one too, each getting its own outcome.
-func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T) ([]groupcommit.Result[R], error)) []groupcommit.Result[R] {
+//
+// fallback (when not nil) is told of a batch that failed as a whole.
+func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T) ([]groupcommit.Result[R], error), fallback func(n int, err error)) []groupcommit.Result[R] {
 	out := make([]groupcommit.Result[R], len(items))
 	seen := make(map[state.RunKey]bool, len(items))
 	var first, again []int
@@ -108,6 +117,9 @@ func eachDistinct[T, R any](items []T, key func(T) state.RunKey, write func([]T)
 	case len(first) == 1:
 		out[first[0]].Err = err
 	default:
+		if fallback != nil {
+			fallback(len(first), err)
+		}
 		again = append(first, again...)
 	}
 	for _, i := range again {

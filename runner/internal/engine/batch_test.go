@@ -27,7 +27,11 @@ func TestEachDistinct(t *testing.T) {
 		}
 		return out, nil
 	}
-	res := eachDistinct(items, key, write)
+	var fellBack []int
+	res := eachDistinct(items, key, write, func(n int, _ error) { fellBack = append(fellBack, n) })
+	if !slices.Equal(fellBack, []int{3}) {
+		t.Errorf("fallbacks reported: %v, want one of the batch of 3", fellBack)
+	}
 	// The batch of the 3 distinct ones failed; then each distinct one, then the repeat.
 	if len(writes) != 5 || len(writes[0]) != 3 {
 		t.Fatalf("writes %v: want the batch of 3 distinct items, then 4 single writes", writes)
@@ -44,7 +48,7 @@ func TestEachDistinct(t *testing.T) {
 
 	// Without a bad item: one write for the distinct ones, one for the repeat.
 	writes = nil
-	res = eachDistinct(items[:3], key, write)
+	res = eachDistinct(items[:3], key, write, nil)
 	if len(writes) != 2 || len(writes[0]) != 2 {
 		t.Errorf("writes %v: want the 2 distinct items at once, then the repeat", writes)
 	}

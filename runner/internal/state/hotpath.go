@@ -161,7 +161,10 @@ type candidate struct {
 
 // succeedPostgres is SucceedActivities in one statement: the attempts, the instances, the
 // runs' rows (each locked once, whichever of its activities are in the batch, then seen in its
-// newest version), and the dependents found ready from those rows.
+// newest version), and the dependents found ready from those rows. The runs' rows are locked
+// in id order first (l, a row-locking CTE, which PostgreSQL runs in full before the update
+// reads it): two runners' batches over the same runs then queue behind each other in the same
+// order whatever plan each statement gets, and cannot deadlock on them.
 func succeedPostgres(ctx context.Context, q Q, successes []Success, cands []candidate, now time.Time) (map[int64]*Progress, error) {
 	n := len(successes)
 	runs, acts, attempts, results, logs := make([]int64, n), make([]string, n), make([]int32, n), make([]*string, n), make([]string, n)
@@ -181,7 +184,9 @@ func succeedPostgres(ctx context.Context, q Q, successes []Success, cands []cand
 			a AS (UPDATE sluice_activities s SET state = $1, result = COALESCE(c.res, s.result), error = NULL, finished_at = $2 FROM c
 				WHERE s.run_id = c.rid AND s.activity = c.act),
 			g AS (SELECT rid, string_agg(act || ' ', '') AS acts, count(*) AS n FROM c GROUP BY rid),
-			r AS (UPDATE sluice_runs u SET succeeded = u.succeeded || g.acts, finals = u.finals + g.n FROM g WHERE u.id = g.rid
+			l AS (SELECT id FROM sluice_runs WHERE id IN (SELECT rid FROM g) ORDER BY id FOR UPDATE),
+			r AS (UPDATE sluice_runs u SET succeeded = u.succeeded || g.acts, finals = u.finals + g.n FROM g
+				WHERE u.id = g.rid AND u.id IN (SELECT id FROM l)
 				RETURNING u.id, u.succeeded, u.finals),
 			q AS (UPDATE sluice_activities s SET state = $8 FROM r, unnest($9::bigint[], $10::text[], $11::text[]) AS k(rid, act, needs)
 				WHERE k.rid = r.id AND s.run_id = r.id AND s.activity = k.act AND s.state = $12

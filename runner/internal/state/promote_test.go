@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/sluice-data/terraform-provider-sluice/runner/internal/status"
@@ -80,6 +82,73 @@ func TestStartRunsAndQueueActivities(t *testing.T) {
 			if a, err := GetActivity(ctx, db.Reader(), id, "act01"); err != nil || a.State != status.ActivityPending || a.JobID != nil {
 				t.Errorf("run %d act01: %+v %v, want pending without job", id, a, err)
 			}
+		}
+	})
+}
+
+// TestSucceedActivities_ConcurrentBatchesOverTheSameRuns: two runners' success batches over
+// the same runs, given in opposite orders, at the same moment, 20 times over: they queue
+// behind each other on the runs' rows, neither fails (no deadlock), and no success is lost:
+// each batch sees the other's in the run's row it updates, so every run counts all 40.
+func TestSucceedActivities_ConcurrentBatchesOverTheSameRuns(t *testing.T) {
+	bothDatabases(t, func(t *testing.T, db *DB) {
+		if db.Dialect != Postgres {
+			t.Skip("SQLite has one writer: batches cannot interleave")
+		}
+		ctx := context.Background()
+		const runs, rounds = 20, 20
+		var ids []int64
+		if err := db.InTx(ctx, func(q Q) error {
+			created, err := InsertRuns(ctx, q, db.Dialect, hourlyRuns("p", 0, runs, 2*rounds), testEpoch)
+			for _, id := range created {
+				ids = append(ids, id)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		var starts []Start
+		for _, id := range ids {
+			for i := range 2 * rounds {
+				starts = append(starts, Start{RunID: id, Activity: fmt.Sprintf("act%02d", i), JobID: 1})
+			}
+		}
+		if _, err := StartActivities(ctx, db.Reader(), db.Dialect, starts, "r", testEpoch); err != nil {
+			t.Fatal(err)
+		}
+		batch := func(act string, order []int64) []Success {
+			out := make([]Success, len(order))
+			for i, id := range order {
+				out[i] = Success{RunID: id, Activity: act, Attempt: 1}
+			}
+			return out
+		}
+		reversed := slices.Clone(ids)
+		slices.Reverse(reversed)
+		for round := range rounds {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			ready := make(chan struct{})
+			for i, order := range [][]int64{ids, reversed} {
+				wg.Go(func() {
+					<-ready
+					errs[i] = db.InTx(ctx, func(q Q) error {
+						_, err := SucceedActivities(ctx, q, db.Dialect, batch(fmt.Sprintf("act%02d", 2*round+i), order), testEpoch)
+						return err
+					})
+				})
+			}
+			close(ready)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d, batch %d: %v", round, i, err)
+				}
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM sluice_runs WHERE finals = $1`, 2*rounds); n != runs {
+			t.Errorf("%d of %d runs count all %d successes", n, runs, 2*rounds)
 		}
 	})
 }
