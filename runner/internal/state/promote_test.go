@@ -16,17 +16,7 @@ import (
 func TestStartRunsAndQueueActivities(t *testing.T) {
 	bothDatabases(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		var ids []int64
-		if err := db.InTx(ctx, func(q Q) error {
-			created, err := InsertRuns(ctx, q, db.Dialect, hourlyRuns("p", 0, 4, 3), testEpoch)
-			for _, id := range created {
-				ids = append(ids, id)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(ids)
+		ids := insertRunIDs(t, db, hourlyRuns("p", 0, 4, 3))
 		var started []int64
 		if err := db.InTx(ctx, func(q Q) error {
 			var err error
@@ -86,6 +76,23 @@ func TestStartRunsAndQueueActivities(t *testing.T) {
 	})
 }
 
+// insertRunIDs inserts the runs and returns their ids, in order.
+func insertRunIDs(t *testing.T, db *DB, runs []NewRun) []int64 {
+	t.Helper()
+	var ids []int64
+	if err := db.InTx(context.Background(), func(q Q) error {
+		created, err := InsertRuns(context.Background(), q, db.Dialect, runs, testEpoch)
+		for _, id := range created {
+			ids = append(ids, id)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // TestSucceedActivities_ConcurrentBatchesOverTheSameRuns: two runners' success batches over
 // the same runs, given in opposite orders, at the same moment, 20 times over: they queue
 // behind each other on the runs' rows, neither fails (no deadlock), and no success is lost:
@@ -97,17 +104,7 @@ func TestSucceedActivities_ConcurrentBatchesOverTheSameRuns(t *testing.T) {
 		}
 		ctx := context.Background()
 		const runs, rounds = 20, 20
-		var ids []int64
-		if err := db.InTx(ctx, func(q Q) error {
-			created, err := InsertRuns(ctx, q, db.Dialect, hourlyRuns("p", 0, runs, 2*rounds), testEpoch)
-			for _, id := range created {
-				ids = append(ids, id)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(ids)
+		ids := insertRunIDs(t, db, hourlyRuns("p", 0, runs, 2*rounds))
 		var starts []Start
 		for _, id := range ids {
 			for i := range 2 * rounds {
