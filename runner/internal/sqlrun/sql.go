@@ -45,7 +45,18 @@ func runSQL(ctx context.Context, conns *conn.Resolver, t *activity.Task) (*activ
 	if err != nil {
 		return nil, err
 	}
-	_, _ = fmt.Fprintf(log, "running %d statement(s) on connection %s in one transaction\n", len(a.Statements), a.Connection)
+	return execInTx(ctx, x, "connection", a, log)
+}
+
+// txExecer runs statements in one transaction: a PostgreSQL/Redshift or a MySQL connection.
+type txExecer interface {
+	ExecTx(ctx context.Context, stmts ...string) error
+}
+
+// execInTx runs the activity's statements on x in one transaction, logging what happened;
+// what names the connection's kind in the log.
+func execInTx(ctx context.Context, x txExecer, what string, a *definition.SQLActivity, log io.Writer) (*activity.Result, error) {
+	_, _ = fmt.Fprintf(log, "running %d statement(s) on %s %s in one transaction\n", len(a.Statements), what, a.Connection)
 	if err := x.ExecTx(ctx, a.Statements...); err != nil {
 		err = statementFailure(a.Statements, err)
 		_, _ = fmt.Fprintf(log, "rolled back: %v\n", err)
@@ -65,17 +76,7 @@ func runMySQL(ctx context.Context, conns *conn.Resolver, a *definition.SQLActivi
 	if err != nil {
 		return nil, err
 	}
-	_, _ = fmt.Fprintf(log, "running %d statement(s) on MySQL connection %s in one transaction\n", len(a.Statements), a.Connection)
-	if err := db.ExecTx(ctx, a.Statements...); err != nil {
-		err = statementFailure(a.Statements, err)
-		_, _ = fmt.Fprintf(log, "rolled back: %v\n", err)
-		return nil, err
-	}
-	_, _ = fmt.Fprintf(log, "committed\n")
-	return &activity.Result{
-		Summary: fmt.Sprintf("ran %d statement(s) on %s", len(a.Statements), a.Connection),
-		Details: map[string]any{"connection": a.Connection, "statements": len(a.Statements)},
-	}, nil
+	return execInTx(ctx, db, "MySQL connection", a, log)
 }
 
 // getMySQL resolves a MySQL connection; errors as getConn's.

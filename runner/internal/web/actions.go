@@ -430,7 +430,11 @@ type apiBackfillBody struct {
 	Yes       bool   `json:"yes"`
 }
 
-func (s *server) apiBackfillRequest(w http.ResponseWriter, r *http.Request, actor string) (*definition.Pipeline, actions.BackfillRequest, bool) {
+func (s *server) apiBackfillRequest(w http.ResponseWriter, r *http.Request) (*definition.Pipeline, actions.BackfillRequest, bool) {
+	actor, ok := s.apiActor(w, r)
+	if !ok {
+		return nil, actions.BackfillRequest{}, false
+	}
 	var b apiBackfillBody
 	if err := decodeBody(w, r, &b); err != nil {
 		s.apiFailed(w, r, err)
@@ -454,11 +458,7 @@ func (s *server) apiBackfillRequest(w http.ResponseWriter, r *http.Request, acto
 }
 
 func (s *server) apiBackfillCount(w http.ResponseWriter, r *http.Request) {
-	actor, ok := s.apiActor(w, r)
-	if !ok {
-		return
-	}
-	p, req, ok := s.apiBackfillRequest(w, r, actor)
+	p, req, ok := s.apiBackfillRequest(w, r)
 	if !ok {
 		return
 	}
@@ -471,11 +471,7 @@ func (s *server) apiBackfillCount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) apiBackfill(w http.ResponseWriter, r *http.Request) {
-	actor, ok := s.apiActor(w, r)
-	if !ok {
-		return
-	}
-	p, req, ok := s.apiBackfillRequest(w, r, actor)
+	p, req, ok := s.apiBackfillRequest(w, r)
 	if !ok {
 		return
 	}

@@ -337,17 +337,8 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPage(w, r, "sluice-runner")
 	p.Home, p.Refresh = hv, 30
-	if ts, ok := s.src.(TickSource); ok {
-		t := newTicksView(ts.Ticks(), now)
-		p.Ticks = &t
-	}
-	if rs, ok := s.src.(ReplicaSource); ok {
-		shards, err := rs.ReplicaShards(r.Context())
-		if err != nil {
-			s.sourceFailed(w, r, err)
-			return
-		}
-		p.Replicas = newReplicaViews(shards, now)
+	if !s.addHealth(w, r, p, now) {
+		return
 	}
 	s.render(w, r, http.StatusOK, homePage, p)
 }

@@ -237,6 +237,15 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		views = append(views, newPipelineView(&ps[i], now))
 	}
 	p := &page{Title: "sluice-runner", Now: newTimeView(now, now), Pipelines: views, Pages: newPagesView(pg, perPage, total)}
+	if !s.addHealth(w, r, p, now) {
+		return
+	}
+	s.render(w, r, http.StatusOK, indexPage, p)
+}
+
+// addHealth adds the runner's ticks and the replicas' shards to a home page, when the source
+// has them. It answers the request itself (and returns false) when the shards cannot be read.
+func (s *server) addHealth(w http.ResponseWriter, r *http.Request, p *page, now time.Time) bool {
 	if ts, ok := s.src.(TickSource); ok {
 		t := newTicksView(ts.Ticks(), now)
 		p.Ticks = &t
@@ -245,11 +254,11 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		shards, err := rs.ReplicaShards(r.Context())
 		if err != nil {
 			s.sourceFailed(w, r, err)
-			return
+			return false
 		}
 		p.Replicas = newReplicaViews(shards, now)
 	}
-	s.render(w, r, http.StatusOK, indexPage, p)
+	return true
 }
 
 func (s *server) apiReplicas(w http.ResponseWriter, r *http.Request) {
