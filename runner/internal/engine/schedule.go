@@ -412,6 +412,9 @@ func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.
 		runs = runs[len(batch):]
 		full := false
 		if err := e.client.inTx(ctx, nil, func(t txn) error {
+			if err := state.LockPipeline(ctx, t.Q(), e.db.Dialect, name); err != nil {
+				return err
+			}
 			var err error
 			full, err = e.startRuns(ctx, t, name, batch)
 			return err
@@ -427,12 +430,10 @@ func (e *Engine) promotePipeline(ctx context.Context, name string, runs []state.
 
 // startRuns starts the runs of one pipeline that fit within max_active, oldest first, and
 // queues their root activities, with a handful of statements for the whole batch. full is
-// true when a run had to wait for a slot.
+// true when a run had to wait for a slot. The caller holds the pipeline's promotion lock
+// (LockPipeline or TryLockPipeline), so that max_active_runs holds with several runners.
 func (e *Engine) startRuns(ctx context.Context, t txn, name string, batch []state.RunRow) (full bool, err error) {
 	q := t.Q()
-	if err := state.LockPipeline(ctx, q, e.db.Dialect, name); err != nil {
-		return false, err
-	}
 	running, err := state.CountRunning(ctx, q, name)
 	if err != nil {
 		return false, err
